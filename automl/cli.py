@@ -1,0 +1,152 @@
+"""The ``automl`` command: search, status, report, export.
+
+Exit codes: 0 ok, 1 runtime error (bad data, missing study, failed build),
+2 usage error (bad option), 3 nothing fits the budget.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from automl.errors import AutomlError, ConfigError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="AutoML for IMU sensor models that must fit on a Cortex-M4.")
+
+EXIT_RUNTIME, EXIT_USAGE, EXIT_NO_FIT = 1, 2, 3
+_DEBUG = False
+
+RootOpt = Annotated[Path, typer.Option("--root", help="Folder holding study folders.")]
+StorageOpt = Annotated[Optional[str], typer.Option(
+    "--storage", help="Optuna storage URL (sqlite:///…, postgresql://…); default: journal file in the study folder.")]
+StudyOpt = Annotated[str, typer.Option("--study", help="Study name (a folder under --root).")]
+
+
+def _fail(exc: BaseException) -> None:
+    if _DEBUG:
+        raise exc
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_RUNTIME)
+
+
+@app.callback()
+def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+    """AutoML for IMU sensor models that must fit on a Cortex-M4."""
+    global _DEBUG
+    _DEBUG = debug
+
+
+def parse_duration(text: str | None) -> float | None:
+    """Seconds from ``90``, ``90s``, ``20m``, ``8h``, ``1h30m``; None stays None.
+
+    Raises:
+        ConfigError: if the text is not a duration.
+    """
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+    if not m or not any(m.groups()):
+        raise ConfigError(f"The duration {text!r} is not of the form 8h, 20m, 1h30m or 90s.")
+    h, mi, s = (float(g) if g else 0.0 for g in m.groups())
+    return h * 3600 + mi * 60 + s
+
+
+@app.command()
+def search(
+    study: StudyOpt,
+    space: Annotated[Path, typer.Option("--space", help="Search space YAML (see search_spaces/).")],
+    data: Annotated[Optional[Path], typer.Option("--data", help="Folder of labelled capture CSVs.")] = None,
+    dataset: Annotated[Optional[str], typer.Option("--dataset", help="Built-in data set: basic-motions.")] = None,
+    trials: Annotated[int, typer.Option("--trials", help="Finished trials to reach in the study.")] = 60,
+    timeout: Annotated[Optional[str], typer.Option("--timeout", help="Wall budget for this run, e.g. 8h, 20m.")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="Parallel trials (Ray CPUs); default: all cores.")] = 0,
+    address: Annotated[Optional[str], typer.Option("--address", help="Join a Ray cluster: auto or ray://host:port.")] = None,
+    test_glob: Annotated[Optional[str], typer.Option("--test-glob", help="Held-out captures (glob on capture names).")] = None,
+    target: Annotated[Optional[str], typer.Option("--target", help="Target profile name or YAML path.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Sampler and training seed.")] = 0,
+    trial_timeout: Annotated[Optional[str], typer.Option("--trial-timeout", help="Stop a trial after this long.")] = None,
+    root: RootOpt = Path("studies"),
+    storage: StorageOpt = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar.")] = True,
+) -> None:
+    """Run (or resume) a multi-objective search: macro F1 vs flash, RAM and latency."""
+    from automl.search import SearchRequest, run_search
+
+    try:
+        req = SearchRequest(
+            study=study, space_path=space, data=data, dataset=dataset, root=root, storage=storage, trials=trials,
+            timeout_s=parse_duration(timeout), workers=workers or (os.cpu_count() or 1), address=address,
+            test_glob=test_glob, target=target, seed=seed, trial_timeout_s=parse_duration(trial_timeout),
+            progress=progress and sys.stderr.isatty(),
+        )
+        summary = run_search(req)
+    except AutomlError as exc:
+        _fail(exc)
+    typer.echo(f"study {study!r}: {summary.n_complete} complete, {summary.n_failed} failed "
+               f"({summary.n_run} run now in {summary.wall_s:.0f} s); Pareto trials: {summary.pareto}")
+    typer.echo(f"study folder: {summary.study_dir}")
+    if summary.n_complete == 0:
+        raise typer.Exit(EXIT_RUNTIME)
+
+
+@app.command()
+def status(study: StudyOpt, root: RootOpt = Path("studies"), storage: StorageOpt = None) -> None:
+    """Print a study's progress from its storage (works while a search runs elsewhere)."""
+    from automl.search import load_study, study_status
+
+    try:
+        st, _ = load_study(root, study, storage)
+    except AutomlError as exc:
+        _fail(exc)
+    s = study_status(st)
+    best = "-" if s["best_f1"] is None else f"{s['best_f1']:.4f}"
+    typer.echo(f"study {study!r}: {s['complete']} complete, {s['failed']} failed, {s['running']} running; "
+               f"best F1 {best}; Pareto size {s['pareto_size']}")
+
+
+@app.command()
+def report(
+    study: StudyOpt,
+    out: Annotated[Optional[Path], typer.Option("--out", help="HTML file; default <study folder>/report.html.")] = None,
+    root: RootOpt = Path("studies"),
+    storage: StorageOpt = None,
+) -> None:
+    """Write a self-contained HTML Pareto report and print its path."""
+    from automl.report import write_report
+    from automl.search import load_study
+
+    try:
+        st, folder = load_study(root, study, storage)
+        path = write_report(st, out or folder / "report.html")
+    except AutomlError as exc:
+        _fail(exc)
+    typer.echo(str(path))
+
+
+@app.command()
+def export(
+    study: StudyOpt,
+    trial: Annotated[int, typer.Option("--trial", help="Trial number to export.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder for the firmware.")],
+    root: RootOpt = Path("studies"),
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing export folder.")] = False,
+) -> None:
+    """Write the chosen trial as firmware: C arrays, constants and a Makefile."""
+    from automl.export import export_trial
+    from automl.search import study_dir
+
+    try:
+        result = export_trial(study_dir(root, study), trial, out, overwrite=overwrite)
+    except AutomlError as exc:
+        _fail(exc)
+    typer.echo(str(getattr(result, "out_dir", out)))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

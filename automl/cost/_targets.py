@@ -1,0 +1,71 @@
+"""Target profiles: clock and budgets of a microcontroller, from YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from automl.errors import ConfigError
+
+TARGETS_DIR = Path(__file__).resolve().parents[2] / "search_spaces" / "targets"
+
+
+class TargetProfile(BaseModel):
+    """A microcontroller and the budgets a model must fit.
+
+    Attributes:
+        name: profile name (file stem).
+        core: CPU core, e.g. ``cortex-m4f``.
+        clock_mhz: core clock (MHz) used to turn cycles into milliseconds.
+        flash_bytes: flash budget for the whole pipeline (bytes).
+        ram_bytes: RAM budget for the whole pipeline (bytes).
+        latency_ms: budget for one classification (ms).
+        runtime: ``automl-c`` (this product's C runtime) or ``tflite-micro``.
+        description: where the figures come from (datasheet).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    core: str = "cortex-m4f"
+    clock_mhz: float = Field(gt=0)
+    flash_bytes: int = Field(gt=0)
+    ram_bytes: int = Field(gt=0)
+    latency_ms: float = Field(gt=0)
+    runtime: str = "automl-c"
+    description: str = ""
+
+
+def list_targets() -> list[str]:
+    """Names of the shipped target profiles (``search_spaces/targets/*.yaml``)."""
+    return sorted(p.stem for p in TARGETS_DIR.glob("*.yaml"))
+
+
+def load_target(name_or_path: str | Path) -> TargetProfile:
+    """Load a target profile by shipped name or by YAML path.
+
+    Raises:
+        ConfigError: if the profile does not exist, is not valid YAML, or a field
+            is missing or out of range (the message names the file and field).
+    """
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = TARGETS_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"target profile {str(name_or_path)!r} not found (looked for {path}); "
+                          f"shipped targets: {', '.join(list_targets())}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a target profile must be a mapping of fields")
+    raw.setdefault("name", path.stem)
+    try:
+        return TargetProfile(**raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{path}: field {field!r}: {err['msg']} (got {err.get('input')!r})") from None

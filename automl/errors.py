@@ -1,0 +1,25 @@
+"""Errors raised for bad user input.
+
+Every error a user can cause is a :class:`AutomlError` (a ``ValueError``), with
+one readable message that names the file, row, column, parameter or trial at
+fault. The CLI prints the message on one line and exits with code 1 (2 for
+usage errors), never a traceback unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+
+class AutomlError(ValueError):
+    """Base class of every error caused by user input or user configuration."""
+
+
+class DataError(AutomlError):
+    """A capture, label or metadata file is missing, malformed or inconsistent."""
+
+
+class ConfigError(AutomlError):
+    """A search space, target profile or command-line parameter is invalid."""
+
+
+class StudyError(AutomlError):
+    """A study or trial asked for does not exist or lacks what is needed."""

@@ -1,0 +1,311 @@
+"""The study driver: Optuna ask/tell on one process, trials as Ray tasks.
+
+The driver is the only writer of the study (storage and artifact folder);
+Ray workers only compute. This keeps the storage consistent whatever happens
+to a worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import optuna
+
+from automl.cost import TargetProfile, load_target
+from automl.errors import ConfigError
+from automl.search._objective import DIRECTIONS, OBJECTIVE_NAMES, TrialFailed, TrialOutcome, run_trial
+from automl.search._space import SearchSpace, load_space, suggest
+from automl.search._storage import open_storage, study_dir, write_artifacts
+
+log = logging.getLogger("automl.search")
+
+# TensorFlow threads per Ray worker: 1 intra-op and 1 inter-op thread, so that
+# N single-CPU workers on N cores do not oversubscribe (TF defaults to all cores).
+WORKER_ENV = {
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "RAY_AUTH_MODE": "disabled",
+}
+
+
+@dataclass
+class SearchRequest:
+    """Everything ``automl search`` needs.
+
+    Attributes:
+        study: study name (folder name under ``root``).
+        space_path: search space YAML.
+        data: a folder of captures, or ``None`` with ``dataset`` set.
+        dataset: built-in dataset name (``basic-motions``) or ``None``.
+        root: folder holding study folders.
+        storage: Optuna RDB URL, or ``None`` for the study folder's journal file.
+        trials: stop when the study has this many finished trials.
+        timeout_s: wall-clock budget for this run (s), or ``None``.
+        workers: Ray CPUs (parallel trials) when starting a local Ray.
+        address: join this Ray cluster (``auto`` or ``ray://host:port``) instead.
+        test_glob: held-out capture pattern (default: the space's).
+        target: target profile name or path (default: the space's).
+        seed: sampler and training seed.
+        trial_timeout_s: a trial running longer is cancelled and recorded failed.
+        progress: draw a progress bar on the terminal.
+    """
+
+    study: str
+    space_path: Path
+    data: Path | None = None
+    dataset: str | None = None
+    root: Path = Path("studies")
+    storage: str | None = None
+    trials: int = 60
+    timeout_s: float | None = None
+    workers: int = 2
+    address: str | None = None
+    test_glob: str | None = None
+    target: str | None = None
+    seed: int = 0
+    trial_timeout_s: float | None = None
+    progress: bool = True
+
+
+@dataclass
+class SearchSummary:
+    """What a search run did.
+
+    Attributes:
+        study_dir: the study folder.
+        n_complete, n_failed: trials finished in each state (whole study).
+        n_run: trials finished by this run.
+        wall_s: this run's wall time (s).
+        pareto: trial numbers on the Pareto front.
+    """
+
+    study_dir: Path
+    n_complete: int
+    n_failed: int
+    n_run: int
+    wall_s: float
+    pareto: list[int] = field(default_factory=list)
+
+
+def load_data(req: SearchRequest, space: SearchSpace):
+    """Read the dataset and split it into (train, test, test_glob)."""
+    from automl.data import load_basic_motions, load_dataset
+
+    if (req.data is None) == (req.dataset is None):
+        raise ConfigError("give exactly one of --data FOLDER or --dataset NAME")
+    if req.dataset is not None:
+        if req.dataset != "basic-motions":
+            raise ConfigError(f"The '--dataset' parameter must be 'basic-motions'. Got {req.dataset!r} instead.")
+        ds = load_basic_motions()
+    else:
+        ds = load_dataset(req.data, label_column=space.data.label_column, background=space.data.background)
+    test_glob = req.test_glob or space.data.test_glob
+    if not test_glob:
+        raise ConfigError("no held-out captures: give --test-glob or data.test_glob in the search space")
+    train, test = ds.split(test_glob)
+    return train, test, test_glob
+
+
+def _constraints(trial: optuna.trial.FrozenTrial) -> list[float]:
+    # NSGA-II feasibility: <= 0 is feasible; stored by the driver before tell().
+    return list(trial.user_attrs.get("constraints", [0.0, 0.0, 0.0]))
+
+
+def create_or_load_study(req: SearchRequest, space: SearchSpace, target: TargetProfile, meta: dict) -> optuna.Study:
+    """Open (or create) the study with an NSGA-II sampler and record its metadata."""
+    folder = study_dir(req.root, req.study)
+    storage = open_storage(folder, req.storage)
+    sampler = optuna.samplers.NSGAIISampler(population_size=space.search.population_size, seed=req.seed,
+                                            constraints_func=_constraints)
+    study = optuna.create_study(study_name=req.study, storage=storage, directions=list(DIRECTIONS),
+                                sampler=sampler, load_if_exists=True)
+    old_space = study.user_attrs.get("space")
+    if old_space is not None and old_space != space.model_dump(mode="json"):
+        raise ConfigError(f"study {req.study!r} already exists with a different search space; "
+                          "use a new --study name to search a changed space")
+    if old_space is None:
+        for key, value in meta.items():
+            study.set_user_attr(key, value)
+    return study
+
+
+def requeue_interrupted(study: optuna.Study) -> list[int]:
+    """Mark trials left RUNNING by a dead run as FAIL and enqueue their parameters again.
+
+    Returns:
+        Numbers of the trials marked failed.
+    """
+    marked = []
+    storage = study._storage
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        storage.set_trial_user_attr(t._trial_id, "fail_reason", "interrupted: the search process stopped while it ran; re-queued")
+        storage.set_trial_system_attr(t._trial_id, "automl_interrupted", True)
+        storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+        if t.params:
+            study.enqueue_trial(t.params, skip_if_exists=False)
+        marked.append(t.number)
+    return marked
+
+
+def finished_count(study: optuna.Study) -> tuple[int, int]:
+    """(complete, failed) trials, not counting those failed by an interruption."""
+    trials = study.get_trials(deepcopy=False)
+    done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    failed = sum(t.state == optuna.trial.TrialState.FAIL and not t.system_attrs.get("automl_interrupted")
+                 for t in trials)
+    return done, failed
+
+
+def _tell(study: optuna.Study, folder: Path, trial: optuna.Trial, outcome: TrialOutcome | None,
+          reason: str | None, target: TargetProfile) -> None:
+    if outcome is not None:
+        path = write_artifacts(folder, trial.number, outcome.artifacts)
+        for key, value in outcome.user_attrs.items():
+            trial.set_user_attr(key, value)
+        trial.set_user_attr("artifact_dir", str(path.relative_to(folder)))
+        c = outcome.user_attrs["cost"]
+        trial.set_user_attr("constraints", [c["flash_bytes"] - target.flash_bytes, c["ram_bytes"] - target.ram_bytes,
+                                            c["latency_ms"] - target.latency_ms])
+        study.tell(trial, outcome.values)
+        log.info("trial %d complete: F1=%.4f flash=%d B RAM=%d B latency=%.3f ms (%.1f s)", trial.number,
+                 *outcome.values, outcome.user_attrs.get("duration_s", math.nan))
+    else:
+        trial.set_user_attr("fail_reason", (reason or "unknown error").splitlines()[0][:500])
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        log.warning("trial %d failed: %s", trial.number, reason)
+
+
+def _reason(exc: BaseException) -> str:
+    """One line naming why a Ray task failed (the innermost cause)."""
+    cause = getattr(exc, "cause", None) or exc
+    if isinstance(cause, TrialFailed):
+        return str(cause)
+    text = f"{type(cause).__name__}: {cause}"
+    return text.strip().splitlines()[-1] if "\n" in text else text
+
+
+def _setup_logging(folder: Path) -> logging.Handler:
+    folder.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(folder / "search.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    return handler
+
+
+def run_search(req: SearchRequest) -> SearchSummary:
+    """Run (or resume) a study until ``trials`` finished trials or the timeout.
+
+    Trials run as Ray tasks, one CPU each; the driver asks Optuna for
+    parameters, submits up to ``workers`` trials at a time, and records each
+    result (values, attributes, artifacts) as it arrives. Trials left running
+    by a previous, killed run are marked failed and re-queued first.
+
+    Raises:
+        ConfigError / DataError: for a bad space, target, data or parameter.
+    """
+    import ray
+
+    t_start = time.monotonic()
+    if req.trials < 1:
+        raise ConfigError(f"The '--trials' parameter must be >= 1. Got {req.trials} instead.")
+    if req.workers < 1:
+        raise ConfigError(f"The '--workers' parameter must be >= 1. Got {req.workers} instead.")
+    space = load_space(req.space_path)
+    target = load_target(req.target or space.target)
+    train, test, test_glob = load_data(req, space)
+    folder = study_dir(req.root, req.study)
+    handler = _setup_logging(folder)
+    meta = {
+        "dataset": train.name,
+        "data_source": str(Path(req.data).resolve()) if req.data else req.dataset,
+        "space": space.model_dump(mode="json"),
+        "space_path": str(Path(req.space_path).resolve()),
+        "target": target.model_dump(mode="json"),
+        "test_glob": test_glob,
+        "classes": train.labels(),
+        "objective_names": list(OBJECTIVE_NAMES),
+        "channels": list(train.channels),
+        "sample_rate_hz": float(train.sample_rate_hz),
+        "train_captures": train.capture_names(),
+        "test_captures": test.capture_names(),
+    }
+    study = create_or_load_study(req, space, target, meta)
+    requeued = requeue_interrupted(study)
+    if requeued:
+        log.warning("re-queued trials interrupted by a previous run: %s", requeued)
+    params_def = space.parameters()
+
+    started_ray = False
+    if not ray.is_initialized():
+        env = {"env_vars": WORKER_ENV}
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+        if req.address:
+            ray.init(address=req.address, runtime_env=env, logging_level=logging.WARNING, log_to_driver=False)
+        else:
+            ray.init(num_cpus=req.workers, runtime_env=env, include_dashboard=False,
+                     logging_level=logging.WARNING, log_to_driver=False)
+        started_ray = True
+    remote = ray.remote(num_cpus=1, max_retries=0)(run_trial)
+    train_ref, test_ref = ray.put(train), ray.put(test)
+    parallel = req.workers if not req.address else max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+    from automl.search._progress import SearchProgress
+
+    n_run = 0
+    running: dict = {}  # ObjectRef -> (trial, t0)
+    progress = SearchProgress(study, req.trials, enabled=req.progress)
+    try:
+        with progress:
+            while True:
+                done, failed = finished_count(study)
+                out_of_time = req.timeout_s is not None and time.monotonic() - t_start >= req.timeout_s
+                want = req.trials - done - failed - len(running)
+                while want > 0 and not out_of_time and len(running) < parallel:
+                    trial = study.ask()
+                    params = {name: suggest(trial, name, d) for name, d in params_def.items()}
+                    seed = req.seed + trial.number
+                    ref = remote.remote(train_ref, test_ref, space, params, target, seed, req.study, trial.number)
+                    running[ref] = (trial, time.monotonic())
+                    want -= 1
+                if not running:
+                    break
+                ready, _ = ray.wait(list(running), num_returns=1, timeout=1.0)
+                for ref in ready:
+                    trial, _t0 = running.pop(ref)
+                    try:
+                        _tell(study, folder, trial, ray.get(ref), None, target)
+                    except Exception as exc:  # a worker's exception, or a killed worker
+                        _tell(study, folder, trial, None, _reason(exc), target)
+                    n_run += 1
+                if req.trial_timeout_s is not None:
+                    now = time.monotonic()
+                    for ref, (trial, t0) in list(running.items()):
+                        if now - t0 > req.trial_timeout_s:
+                            ray.cancel(ref, force=True)
+                            running.pop(ref)
+                            _tell(study, folder, trial, None,
+                                  f"timeout: ran longer than --trial-timeout {req.trial_timeout_s:g} s", target)
+                            n_run += 1
+                progress.update()
+    except KeyboardInterrupt:
+        for ref, (trial, _t0) in running.items():
+            ray.cancel(ref, force=True)
+            _tell(study, folder, trial, None, "interrupted by the user (Ctrl-C)", target)
+        raise
+    finally:
+        if started_ray:
+            ray.shutdown()
+        log.removeHandler(handler)
+        handler.close()
+    done, failed = finished_count(study)
+    pareto = sorted(t.number for t in study.best_trials) if done else []
+    return SearchSummary(study_dir=folder, n_complete=done, n_failed=failed, n_run=n_run,
+                         wall_s=time.monotonic() - t_start, pareto=pareto)

@@ -1,0 +1,170 @@
+"""Search spaces: YAML ranges of every tuned parameter, validated once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from automl.errors import ConfigError
+
+
+class Range(BaseModel):
+    """A numeric range: ints if ``low`` and ``high`` are ints, else floats."""
+
+    model_config = ConfigDict(extra="forbid")
+    low: float
+    high: float
+    step: float | None = None
+    log: bool = False
+    integer: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "integer" not in data:
+            data = dict(data)
+            data["integer"] = all(isinstance(data.get(k), int) and not isinstance(data.get(k), bool)
+                                  for k in ("low", "high"))
+        return data
+
+    @model_validator(mode="after")
+    def _order(self) -> "Range":
+        if self.high < self.low:
+            raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        if self.log and self.step is not None:
+            raise ValueError("a range cannot have both step and log")
+        if self.log and self.low <= 0:
+            raise ValueError("a log range needs low > 0")
+        return self
+
+
+# A parameter is a fixed value, a list of choices, or a numeric range.
+Param = Union[Range, list, int, float, str, bool]
+
+
+class SegmentationSpace(BaseModel):
+    """Sliding-window segmentation: both in samples."""
+
+    model_config = ConfigDict(extra="forbid")
+    window_size: Param
+    slide: Param
+
+
+class FeatureSpace(BaseModel):
+    """Feature generator families, magnitude transform and selector size."""
+
+    model_config = ConfigDict(extra="forbid")
+    families: list[str] = Field(default_factory=lambda: ["Statistical"])
+    magnitude: Param = True
+    k: Param = 16
+    n_estimators: int = 100
+
+
+class ModelSpace(BaseModel):
+    """MLP architecture and training."""
+
+    model_config = ConfigDict(extra="forbid")
+    n_layers: Param = 2
+    units: Param = 12
+    dropout: Param = 0.1
+    learning_rate: Param = 3e-3
+    epochs: int = Field(100, ge=1)
+    batch_size: int = Field(64, ge=1)
+    patience: int = Field(10, ge=1)
+
+
+class DataSpace(BaseModel):
+    """How the dataset is read and split."""
+
+    model_config = ConfigDict(extra="forbid")
+    background: str = "NoActivity"
+    test_glob: str | None = None
+    label_column: str = "label"
+
+
+class SearchSettings(BaseModel):
+    """How the study searches."""
+
+    model_config = ConfigDict(extra="forbid")
+    cv_folds: int = Field(3, ge=2)
+    population_size: int = Field(16, ge=2)
+
+
+class SearchSpace(BaseModel):
+    """A whole search space (``search_spaces/*.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = "space"
+    data: DataSpace = Field(default_factory=DataSpace)
+    segmentation: SegmentationSpace
+    features: FeatureSpace = Field(default_factory=FeatureSpace)
+    model: ModelSpace = Field(default_factory=ModelSpace)
+    quantization: Param = "int8"
+    target: str = "cortex-m4f-80mhz"
+    search: SearchSettings = Field(default_factory=SearchSettings)
+
+    def parameters(self) -> dict[str, Param]:
+        """Flat ``{trial parameter name: definition}`` in sampling order.
+
+        Layer widths are always sampled for 3 layers (``units_l1..units_l3``)
+        and the first ``n_layers`` are used, so the space has a fixed set of
+        parameters (better for NSGA-II crossover than a conditional space).
+        """
+        p: dict[str, Param] = {
+            "window_size": self.segmentation.window_size,
+            "slide": self.segmentation.slide,
+            "magnitude": self.features.magnitude,
+            "k": self.features.k,
+            "n_layers": self.model.n_layers,
+        }
+        for i in (1, 2, 3):
+            p[f"units_l{i}"] = self.model.units
+        p["dropout"] = self.model.dropout
+        p["learning_rate"] = self.model.learning_rate
+        p["quantization"] = self.quantization
+        return p
+
+
+def load_space(path: str | Path) -> SearchSpace:
+    """Read and validate a search space YAML file.
+
+    Raises:
+        ConfigError: naming the file and the offending key if the file is
+            missing, not YAML, or a value is invalid.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"search space {path} not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a search space must be a mapping")
+    raw.setdefault("name", path.stem)
+    try:
+        return SearchSpace(**raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("Range", "list[", "int", "float", "str", "bool")))
+        raise ConfigError(f"{path}: key {key!r}: {err['msg']} (got {err.get('input')!r})") from None
+
+
+def suggest(trial, name: str, definition: Param):
+    """Ask an Optuna trial for one parameter according to its definition.
+
+    A list becomes ``suggest_categorical``, a :class:`Range` ``suggest_int`` or
+    ``suggest_float``; a scalar is fixed and recorded as a user attribute.
+    """
+    if isinstance(definition, Range):
+        if definition.integer:
+            return trial.suggest_int(name, int(definition.low), int(definition.high),
+                                     step=int(definition.step or 1), log=definition.log)
+        return trial.suggest_float(name, definition.low, definition.high,
+                                   step=definition.step, log=definition.log)
+    if isinstance(definition, list):
+        return trial.suggest_categorical(name, definition)
+    return definition
