@@ -129,20 +129,46 @@ def report(
     typer.echo(str(path))
 
 
+def resolve_trial(study: str, trial: str, root: Path, storage: str | None) -> int:
+    """Trial number from ``--trial``: an integer, or ``knee`` (the report's recommended trial).
+
+    Raises:
+        ConfigError: if ``trial`` is neither an integer nor ``knee``.
+        StudyError: if the study has no complete trial to recommend.
+    """
+    from automl.errors import StudyError
+
+    if trial.strip().lstrip("-").isdigit():
+        return int(trial)
+    if trial.strip().lower() != "knee":
+        raise ConfigError(f"The '--trial' parameter must be a trial number or 'knee'. Got {trial!r} instead.")
+    from automl.report import build_report_data
+    from automl.search import load_study
+
+    st, _ = load_study(root, study, storage)
+    rec = build_report_data(st).recommended
+    if rec is None:
+        raise StudyError(f"study {study!r} has no complete trial, so there is no knee to export")
+    return int(rec.number)
+
+
 @app.command()
 def export(
     study: StudyOpt,
-    trial: Annotated[int, typer.Option("--trial", help="Trial number to export.")],
+    trial: Annotated[str, typer.Option("--trial", help="Trial number to export, or 'knee' for the report's recommendation.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder for the firmware.")],
     root: RootOpt = Path("studies"),
+    storage: StorageOpt = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing export folder.")] = False,
 ) -> None:
     """Write the chosen trial as firmware: C arrays, constants and a Makefile."""
     from automl.export import export_trial
-    from automl.search import study_dir
+    from automl.search import load_study
 
     try:
-        result = export_trial(study_dir(root, study), trial, out, overwrite=overwrite)
+        number = resolve_trial(study, trial, root, storage)
+        st, folder = load_study(root, study, storage)
+        result = export_trial(folder, number, out, overwrite=overwrite)
     except AutomlError as exc:
         _fail(exc)
     typer.echo(str(getattr(result, "out_dir", out)))
