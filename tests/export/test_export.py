@@ -1,0 +1,593 @@
+"""End-to-end tests of automl.export: real .tflite in, compiled C out.
+
+A tiny Keras MLP (4 -> 6 -> 3) is converted to a full-int8 (and a float32)
+TFLite model once per module; each export is compiled with the host gcc
+(``-std=c99 -Wall -Wextra -Werror -pedantic``) and run, and what the C program
+prints is compared with the Python inputs.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from automl.errors import ConfigError, StudyError
+from automl.export import MANIFEST_NAME, ExportResult, export_trial, write_firmware
+from automl.export._tflite_info import read_tflite_info
+
+GCC = shutil.which("gcc")
+GXX = shutil.which("g++")
+MAKE = shutil.which("make")
+ARM_GCC = shutil.which("arm-none-eabi-gcc")
+ARM_SIZE = shutil.which("arm-none-eabi-size")
+HOST_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+
+needs_gcc = pytest.mark.skipif(GCC is None, reason="gcc not on PATH")
+
+# Class-name sets of 3 (the model has 3 outputs). The second set has two names
+# that sanitise to the same identifier (über, Über -> UBER) and a C keyword.
+NASTY_CLASSES = [
+    ['Jab"; system("x"); //', "*/ #include <x>", "a\nb"],
+    ["int", "über", "Über"],
+]
+EXPECTED_MACROS = [
+    ("KP_CLASS_JAB_SYSTEM_X", "KP_CLASS_INCLUDE_X", "KP_CLASS_A_B"),
+    ("KP_CLASS_INT", "KP_CLASS_UBER", "KP_CLASS_UBER_2"),
+]
+CHANNELS = ["accX", "acc Y/*z*/", "gyr\\Z??="]
+FEATURE_NAMES = [
+    "Statistical.mean[accX]",
+    "Statistical.std[accMag]",
+    'Spectral.peak["*/"]',
+    "odd??/name",
+    "pipe|name",
+    "tab\tname",
+    "Statistical.max[gyr\\Z??=]",
+    "näive",
+]
+SELECTED = [6, 0, 3, 2]
+NASTY_STUDY = 'box*/ing "study"\n??/ --> <!--'
+# float32 edge cases: not exactly representable in decimal, float32 max,
+# smallest subnormal, negative zero, large and tiny values.
+SCALER_MIN = [0.1, -3.4028234663852886e38, 1e-45, -0.0]
+SCALER_MAX = [1 / 3, 123456.789, 2.5e-8, 7.0]
+
+
+# ---------------------------------------------------------------- fixtures
+def _convert(model, quantize: bool) -> bytes:
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if quantize:
+        rng = np.random.default_rng(1)
+        data = rng.random((32, 4), dtype=np.float32)
+
+        def representative():
+            for i in range(len(data)):
+                yield [data[i : i + 1]]
+
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    return bytes(converter.convert())
+
+
+@pytest.fixture(scope="module")
+def models() -> dict[str, bytes]:
+    """``{"int8": flatbuffer, "float32": flatbuffer}`` of one tiny 4->6->3 MLP."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(0)
+    model = tf.keras.Sequential(
+        [
+            tf.keras.Input((4,)),
+            tf.keras.layers.Dense(6, activation="relu"),
+            tf.keras.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    with warnings.catch_warnings():
+        # "Statistics for quantized inputs were expected": irrelevant here.
+        warnings.simplefilter("ignore", UserWarning)
+        return {"int8": _convert(model, True), "float32": _convert(model, False)}
+
+
+def _io_quant(tflite: bytes) -> dict:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=tflite)
+    (inp,), (out,) = interp.get_input_details(), interp.get_output_details()
+    return {
+        "input_scale": float(inp["quantization"][0]),
+        "input_zero_point": int(inp["quantization"][1]),
+        "output_scale": float(out["quantization"][0]),
+        "output_zero_point": int(out["quantization"][1]),
+    }
+
+
+def make_pipeline(tflite: bytes, classes, *, quantization: str = "int8", study="boxing", trial=7) -> dict:
+    """A pipeline.json dict following docs/CONTRACTS.md."""
+    p = {
+        "study": study,
+        "trial": trial,
+        "dataset": "boxing-punches",
+        "sample_rate_hz": 100.0,
+        "channels": list(CHANNELS),
+        "classes": list(classes),
+        "window_size": 120,
+        "slide": 30,
+        "magnitude": True,
+        "feature_names": list(FEATURE_NAMES),
+        "selected": list(SELECTED),
+        "selected_names": [FEATURE_NAMES[i] for i in SELECTED],
+        "importances": [0.4, 0.3, 0.2, 0.1],
+        "scaler_min": list(SCALER_MIN),
+        "scaler_max": list(SCALER_MAX),
+        "layers": [6],
+        "dropout": 0.1,
+        "learning_rate": 0.003,
+        "quantization": quantization,
+        "input_scale": None,
+        "input_zero_point": None,
+        "output_scale": None,
+        "output_zero_point": None,
+        "tflite_bytes": len(tflite),
+    }
+    if quantization == "int8":
+        p.update(_io_quant(tflite))
+    return p
+
+
+@pytest.fixture(scope="module", params=range(len(NASTY_CLASSES)), ids=["injection", "collisions"])
+def exported(request, models, tmp_path_factory):
+    """(ExportResult, tflite bytes, pipeline dict, host program output) per class set."""
+    classes = NASTY_CLASSES[request.param]
+    tflite = models["int8"]
+    pipeline = make_pipeline(tflite, classes, study=NASTY_STUDY)
+    out = tmp_path_factory.mktemp("fw") / "export"
+    result = write_firmware(tflite, pipeline, out, study=NASTY_STUDY, trial=7)
+    stdout = build_and_run(out) if GCC else None
+    return result, tflite, pipeline, stdout
+
+
+# ---------------------------------------------------------------- helpers
+def build_and_run(folder: Path, prefix_flags: list[str] | None = None) -> str:
+    """Compile example_main.c + library with the strict host flags; return its stdout."""
+    exe = folder / "example_host"
+    srcs = sorted(str(p) for p in folder.glob("*.c"))
+    subprocess.run([GCC, *HOST_FLAGS, "-o", str(exe), *srcs], check=True, capture_output=True, text=True)
+    run = subprocess.run([str(exe)], check=True, capture_output=True, text=True, timeout=30)
+    exe.unlink()
+    return run.stdout
+
+
+def decode_quoted(text: str) -> str:
+    """Undo example_main.c's print_quoted: \\xHH -> byte, then UTF-8."""
+    raw = re.sub(rb"\\x([0-9a-f]{2})", lambda m: bytes([int(m.group(1), 16)]), text.encode("ascii"))
+    return raw.decode("utf-8")
+
+
+def parse_output(stdout: str) -> dict:
+    out: dict = {"channels": [], "features": [], "classes": []}
+    for line in stdout.splitlines():
+        key, _, rest = line.partition(" ")
+        if key == "channel":
+            m = re.fullmatch(r'(\d+) "(.*)"', rest)
+            out["channels"].append(decode_quoted(m.group(2)))
+        elif key == "feature":
+            m = re.fullmatch(r'(\d+) (\d+) "(.*)" (\S+) (\S+)', rest)
+            out["features"].append((int(m.group(2)), decode_quoted(m.group(3)), m.group(4), m.group(5)))
+        elif key == "class":
+            m = re.fullmatch(r'(\d+) "(.*)" ([A-Za-z0-9_]+) (-?\d+)', rest)
+            out["classes"].append((int(m.group(1)), decode_quoted(m.group(2)), m.group(3), int(m.group(4))))
+        else:
+            out[key] = rest
+    return out
+
+
+def c_array_bytes(model_data_c: str, name: str = "kp_model_tflite") -> bytes:
+    m = re.search(rf"{name}\[[^\]]*\][^=]*=\s*\{{(.*?)\}};", model_data_c, re.S)
+    assert m, "array definition not found"
+    body = m.group(1)
+    assert re.fullmatch(r"[\s0-9a-fx,]*", body), "unexpected text in the array body"
+    return bytes(int(h, 16) for h in re.findall(r"0x([0-9a-f]{2})", body))
+
+
+def code_outside_strings_and_comments(source: str) -> str:
+    """C source with string/char literals and comments blanked (a tiny lexer)."""
+    out, i, n = [], 0, len(source)
+    while i < n:
+        if source.startswith("/*", i):
+            j = source.find("*/", i + 2)
+            assert j >= 0, "unterminated comment"
+            out.append(" ")
+            i = j + 2
+        elif source.startswith("//", i):
+            j = source.find("\n", i)
+            i = n if j < 0 else j
+        elif source[i] in "\"'":
+            q, j = source[i], i + 1
+            while source[j] != q:
+                assert source[j] != "\n", "newline inside a literal"
+                j += 2 if source[j] == "\\" else 1
+            out.append('""')
+            i = j + 1
+        else:
+            out.append(source[i])
+            i += 1
+    return "".join(out)
+
+
+# ---------------------------------------------------------------- model bytes
+def test_model_array_holds_the_tflite_bytes_exactly(exported):
+    result, tflite, _, _ = exported
+    text = (result.out_dir / "model_data.c").read_text()
+    assert c_array_bytes(text) == tflite
+    lines = [ln for ln in text.splitlines() if ln.strip().startswith("0x")]
+    assert all(len(re.findall("0x", ln)) == 12 for ln in lines[:-1])
+    assert "__attribute__((aligned(16)))" in text and "#if defined(__GNUC__)" in text
+    assert f"#define KP_MODEL_TFLITE_LEN {len(tflite)}u" in (result.out_dir / "model_data.h").read_text()
+    assert result.tflite_bytes == len(tflite)
+
+
+@needs_gcc
+def test_host_program_prints_model_length_and_alignment(exported):
+    _, tflite, _, stdout = exported
+    out = parse_output(stdout)
+    assert int(out["model_tflite_len"]) == len(tflite)
+    assert out["model_tflite_aligned16"] == "1"
+
+
+# ---------------------------------------------------------------- names
+@needs_gcc
+def test_class_names_round_trip_through_c(exported):
+    result, _, pipeline, stdout = exported
+    out = parse_output(stdout)
+    assert int(out["num_classes"]) == len(pipeline["classes"])
+    assert [c[1] for c in out["classes"]] == pipeline["classes"]
+    macros = [c[2] for c in out["classes"]]
+    assert macros == list(result.class_macros)
+    assert [c[3] for c in out["classes"]] == list(range(len(pipeline["classes"])))
+    assert len(set(macros)) == len(macros)
+    assert all(re.fullmatch(r"KP_CLASS_[A-Z0-9_]+", m) for m in macros)
+
+
+def test_class_macros_are_sanitised_and_distinct(exported):
+    result, _, pipeline, _ = exported
+    expected = EXPECTED_MACROS[NASTY_CLASSES.index(pipeline["classes"])]
+    assert result.class_macros == expected
+    header = (result.out_dir / "pipeline.h").read_text()
+    for i, macro in enumerate(expected):
+        assert re.search(rf"^#define {macro} {i} /\* .* \*/$", header, re.M)
+
+
+@needs_gcc
+def test_channel_and_feature_names_round_trip_through_c(exported):
+    _, _, pipeline, stdout = exported
+    out = parse_output(stdout)
+    assert out["channels"] == pipeline["channels"]
+    assert [f[1] for f in out["features"]] == pipeline["selected_names"]
+    assert [f[0] for f in out["features"]] == pipeline["selected"]
+    assert int(out["num_generated_features"]) == len(pipeline["feature_names"])
+
+
+def test_user_text_never_reaches_c_code(exported):
+    """Names appear only inside string literals and comments."""
+    result, _, _, _ = exported
+    for name in result.files:
+        if name.endswith((".c", ".h")):
+            code = code_outside_strings_and_comments((result.out_dir / name).read_text())
+            for fragment in ("system(", "#include <x>", "ing \"study", "//", "??", "Y/", "\\"):
+                assert fragment not in code, (name, fragment)
+
+
+def test_generated_files_are_ascii_and_say_where_they_come_from(exported):
+    result, _, _, _ = exported
+    assert set(result.files) == {
+        "Makefile", "README.md", "example_main.c", "model_data.c", "model_data.h",
+        "pipeline.c", "pipeline.h", MANIFEST_NAME,
+    }
+    assert sorted(p.name for p in result.out_dir.iterdir()) == sorted(result.files)
+    for name in result.files:
+        data = (result.out_dir / name).read_bytes()
+        data.decode("ascii")
+        first = data.decode("ascii").splitlines()[0]
+        assert "Generated by tinyml-automl" in first, name
+        assert "trial 7" in first, name
+        assert "box*" in first and "study" in first, name
+        assert first.startswith({"Makefile": "# ", "README.md": "<!-- ", MANIFEST_NAME: "# "}.get(name, "/* "))
+
+
+# ---------------------------------------------------------------- numbers
+@needs_gcc
+def test_scaler_floats_round_trip_float32_exactly(exported):
+    _, _, pipeline, stdout = exported
+    out = parse_output(stdout)
+    printed_min = np.array([np.float32(float(f[2])) for f in out["features"]], dtype=np.float32)
+    printed_max = np.array([np.float32(float(f[3])) for f in out["features"]], dtype=np.float32)
+    want_min = np.array(pipeline["scaler_min"], dtype=np.float32)
+    want_max = np.array(pipeline["scaler_max"], dtype=np.float32)
+    # Compare bit patterns: catches -0.0 vs 0.0 and subnormals too.
+    assert printed_min.view(np.uint32).tolist() == want_min.view(np.uint32).tolist()
+    assert printed_max.view(np.uint32).tolist() == want_max.view(np.uint32).tolist()
+
+
+@needs_gcc
+def test_quantisation_and_windowing_constants(exported):
+    _, _, pipeline, stdout = exported
+    out = parse_output(stdout)
+    assert out["quantization"] == "int8"
+    for side in ("input", "output"):
+        assert np.float32(float(out[f"{side}_scale"])) == np.float32(pipeline[f"{side}_scale"])
+        assert int(out[f"{side}_zero_point"]) == pipeline[f"{side}_zero_point"]
+    assert float(out["sample_rate_hz"]) == 100.0
+    assert (int(out["window_size"]), int(out["slide"]), int(out["magnitude"])) == (120, 30, 1)
+    assert int(out["num_channels"]) == 3 and int(out["num_selected_features"]) == 4
+
+
+def test_tflite_info_matches_the_interpreter(models):
+    info = read_tflite_info(models["int8"])
+    q = _io_quant(models["int8"])
+    assert info.inputs[0].shape == (1, 4) and info.outputs[0].shape == (1, 3)
+    assert (info.inputs[0].dtype, info.outputs[0].dtype) == ("INT8", "INT8")
+    assert info.inputs[0].scale == pytest.approx(q["input_scale"], rel=0, abs=0)
+    assert info.inputs[0].zero_point == q["input_zero_point"]
+    assert info.outputs[0].scale == q["output_scale"]
+    assert {"FULLY_CONNECTED", "SOFTMAX"} <= set(info.operators)
+    assert "AddFullyConnected" in info.resolver_calls
+    float_info = read_tflite_info(models["float32"])
+    assert float_info.inputs[0].dtype == "FLOAT32" and float_info.inputs[0].scale is None
+
+
+# ---------------------------------------------------------------- builds
+@pytest.mark.skipif(MAKE is None or GCC is None, reason="make or gcc not on PATH")
+def test_makefile_host_target_builds_and_runs(exported, tmp_path):
+    result, tflite, _, _ = exported
+    folder = tmp_path / "copy"
+    shutil.copytree(result.out_dir, folder)
+    run = subprocess.run([MAKE, "-s", "run"], cwd=folder, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert f"model_tflite_len {len(tflite)}" in run.stdout
+    assert "-std=c99 -Wall -Wextra -Werror -pedantic" in (folder / "Makefile").read_text()
+
+
+@pytest.mark.skipif(
+    ARM_GCC is None or ARM_SIZE is None or MAKE is None, reason="arm-none-eabi-gcc/size or make not on PATH"
+)
+def test_cortex_m4_target_compiles_the_library(exported, tmp_path):
+    result, tflite, _, _ = exported
+    folder = tmp_path / "copy"
+    shutil.copytree(result.out_dir, folder)
+    run = subprocess.run([MAKE, "cortex-m4"], cwd=folder, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os" in run.stdout
+    sizes = {}
+    for line in run.stdout.splitlines():
+        fields = line.split()
+        if len(fields) == 6 and fields[0].isdigit():
+            sizes[Path(fields[5]).name] = int(fields[0])  # text (incl. rodata)
+    assert set(sizes) == {"model_data.o", "pipeline.o"}
+    assert len(tflite) <= sizes["model_data.o"] < len(tflite) + 256
+
+
+@pytest.mark.skipif(GXX is None or GCC is None, reason="g++ or gcc not on PATH")
+def test_headers_link_from_cpp(exported, tmp_path):
+    """TensorFlow Lite Micro is C++: the headers must work from C++ too."""
+    result, tflite, _, _ = exported
+    cpp = tmp_path / "use.cpp"
+    cpp.write_text(
+        '#include <cstdio>\n#include "model_data.h"\n#include "pipeline.h"\n'
+        "int main() {\n"
+        '  std::printf("%u %s %d\\n", kp_model_tflite_len, kp_class_names[KP_NUM_CLASSES - 1],'
+        " (int)kp_selected_feature_index[0]);\n  return 0;\n}\n"
+    )
+    objs = []
+    for src in ("model_data.c", "pipeline.c"):
+        obj = tmp_path / (src + ".o")
+        subprocess.run([GCC, *HOST_FLAGS, "-c", "-o", str(obj), str(result.out_dir / src)], check=True)
+        objs.append(str(obj))
+    exe = tmp_path / "use"
+    subprocess.run(
+        [GXX, "-std=c++11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-I", str(result.out_dir),
+         "-o", str(exe), str(cpp), *objs],
+        check=True,
+    )
+    out = subprocess.run([str(exe)], check=True, capture_output=True).stdout
+    assert out.startswith(f"{len(tflite)} ".encode())
+
+
+@needs_gcc
+def test_float32_model_exports_and_builds(models, tmp_path):
+    tflite = models["float32"]
+    pipeline = make_pipeline(tflite, ["NoActivity", "hook", "jab"], quantization="float32")
+    result = write_firmware(tflite, pipeline, tmp_path / "fw", study="boxing", trial=7)
+    out = parse_output(build_and_run(result.out_dir))
+    assert out["quantization"] == "float32"
+    assert "KP_INPUT_SCALE" not in (result.out_dir / "pipeline.h").read_text()
+    assert int(out["model_tflite_len"]) == len(tflite)
+    assert c_array_bytes((result.out_dir / "model_data.c").read_text()) == tflite
+
+
+@needs_gcc
+def test_custom_prefix(models, tmp_path):
+    tflite = models["int8"]
+    result = write_firmware(
+        tflite, make_pipeline(tflite, ["a", "b", "c"]), tmp_path / "fw", study="boxing", trial=7, prefix="gesture"
+    )
+    header = (result.out_dir / "pipeline.h").read_text()
+    assert "#define GESTURE_NUM_CLASSES 3" in header and "gesture_class_names[" in header
+    assert result.class_macros == ("GESTURE_CLASS_A", "GESTURE_CLASS_B", "GESTURE_CLASS_C")
+    assert c_array_bytes((result.out_dir / "model_data.c").read_text(), "gesture_model_tflite") == tflite
+    out = parse_output(build_and_run(result.out_dir))
+    assert [c[1] for c in out["classes"]] == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("prefix", ["1kp", "int", "_kp", "k-p", "", "kp x"])
+def test_bad_prefix_is_a_config_error(models, tmp_path, prefix):
+    tflite = models["int8"]
+    with pytest.raises(ConfigError, match="'prefix' parameter"):
+        write_firmware(tflite, make_pipeline(tflite, "abc"), tmp_path / "fw", study="boxing", trial=7, prefix=prefix)
+    assert not (tmp_path / "fw").exists()
+
+
+def test_export_is_deterministic(models, tmp_path):
+    tflite = models["int8"]
+    p = make_pipeline(tflite, NASTY_CLASSES[0], study="boxing")
+    a = write_firmware(tflite, p, tmp_path / "a", study="boxing", trial=7)
+    b = write_firmware(tflite, p, tmp_path / "b", study="boxing", trial=7)
+    for name in a.files:
+        assert (a.out_dir / name).read_bytes() == (b.out_dir / name).read_bytes(), name
+
+
+# ---------------------------------------------------------------- study folder
+def _write_study(root: Path, tflite: bytes, pipeline: dict, trial: int = 7) -> Path:
+    study = root / "boxing"
+    art = study / "artifacts" / f"trial-{trial}"
+    art.mkdir(parents=True)
+    (art / "model.tflite").write_bytes(tflite)
+    (art / "pipeline.json").write_text(json.dumps(pipeline), encoding="utf-8")
+    return study
+
+
+def test_export_trial_reads_the_study_folder(models, tmp_path):
+    tflite = models["int8"]
+    study = _write_study(tmp_path / "studies", tflite, make_pipeline(tflite, ["NoActivity", "hook", "jab"]))
+    result = export_trial(study, 7, tmp_path / "fw")
+    assert isinstance(result, ExportResult)
+    assert (result.study, result.trial, result.prefix) == ("boxing", 7, "kp")
+    assert result.class_macros == ("KP_CLASS_NOACTIVITY", "KP_CLASS_HOOK", "KP_CLASS_JAB")
+    assert c_array_bytes((tmp_path / "fw" / "model_data.c").read_text()) == tflite
+    readme = (tmp_path / "fw" / "README.md").read_text()
+    assert "`boxing`, trial 7" in readme and "resolver.AddFullyConnected();" in readme
+
+
+@pytest.mark.parametrize("missing", ["model.tflite", "pipeline.json"])
+def test_export_trial_names_the_missing_file(models, tmp_path, missing):
+    tflite = models["int8"]
+    study = _write_study(tmp_path, tflite, make_pipeline(tflite, "abc"))
+    (study / "artifacts" / "trial-7" / missing).unlink()
+    with pytest.raises(StudyError, match=rf"Trial 7 .*no {re.escape(missing)}"):
+        export_trial(study, 7, tmp_path / "fw")
+    with pytest.raises(StudyError, match=r"Trial 8 .*no model\.tflite"):
+        export_trial(study, 8, tmp_path / "fw")
+    assert not (tmp_path / "fw").exists()
+
+
+def test_export_trial_rejects_bad_json(models, tmp_path):
+    tflite = models["int8"]
+    study = _write_study(tmp_path, tflite, {})
+    (study / "artifacts" / "trial-7" / "pipeline.json").write_text("{not json")
+    with pytest.raises(StudyError, match="not valid JSON"):
+        export_trial(study, 7, tmp_path / "fw")
+
+
+def test_export_trial_refuses_to_replace_the_study(models, tmp_path):
+    tflite = models["int8"]
+    study = _write_study(tmp_path / "studies", tflite, make_pipeline(tflite, "abc"))
+    for target in (study, tmp_path / "studies"):
+        with pytest.raises(ConfigError, match="delete the study"):
+            export_trial(study, 7, target, overwrite=True)
+    assert (study / "artifacts" / "trial-7" / "model.tflite").is_file()
+
+
+# ---------------------------------------------------------------- replacing folders
+def test_out_dir_rules(models, tmp_path):
+    tflite = models["int8"]
+    p = make_pipeline(tflite, "abc")
+    out = tmp_path / "fw"
+    out.mkdir()
+    write_firmware(tflite, p, out, study="boxing", trial=7)  # empty folder: fine
+    (out / "stale.txt").write_text("old export leftovers")
+    write_firmware(tflite, p, out, study="boxing", trial=7)  # earlier export: replaced
+    assert not (out / "stale.txt").exists()
+
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(ConfigError, match="Refusing to replace .*overwrite=True"):
+        write_firmware(tflite, p, foreign, study="boxing", trial=7)
+    assert (foreign / "notes.txt").read_text() == "keep me"
+    write_firmware(tflite, p, foreign, study="boxing", trial=7, overwrite=True)
+    assert not (foreign / "notes.txt").exists() and (foreign / "model_data.c").is_file()
+
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(ConfigError, match="not a folder"):
+        write_firmware(tflite, p, a_file, study="boxing", trial=7, overwrite=True)
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["file", "fw", "mine"]  # no temp folders left
+
+
+def test_failed_export_changes_nothing(models, tmp_path):
+    tflite = models["int8"]
+    good = make_pipeline(tflite, "abc")
+    out = tmp_path / "fw"
+    write_firmware(tflite, good, out, study="boxing", trial=7)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    bad = dict(good, classes=["a", "b", "c\0"])
+    with pytest.raises(StudyError):
+        write_firmware(tflite, bad, out, study="boxing", trial=7)
+    long_name = dict(good, classes=["a", "b", "c" * 5000])
+    with pytest.raises(StudyError, match="4095"):
+        write_firmware(tflite, long_name, out, study="boxing", trial=7)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["fw"]
+
+
+# ---------------------------------------------------------------- contract checks
+def _mutations():
+    def drop(key):
+        return lambda p: p.pop(key)
+
+    def set_(key, value):
+        return lambda p: p.__setitem__(key, value)
+
+    return {
+        "missing classes": (drop("classes"), "missing key 'classes'"),
+        "missing scaler_min": (drop("scaler_min"), "missing key 'scaler_min'"),
+        "4 classes, 3 outputs": (set_("classes", list("abcd")), "output has shape"),
+        "duplicate class": (set_("classes", ["a", "b", "a"]), "more than once"),
+        "index out of range": (set_("selected", [0, 1, 2, 99]), "outside 0..7"),
+        "names disagree": (set_("selected_names", ["x"] * 4), r"'selected_names'\[0\]"),
+        "scaler length": (set_("scaler_max", [1.0]), "'scaler_max' has 1 entries"),
+        "nan scaler": (set_("scaler_min", [0.0, float("nan"), 0.0, 0.0]), "finite float32"),
+        "huge scaler": (set_("scaler_min", [0.0, 1e39, 0.0, 0.0]), "finite float32"),
+        "float32 vs int8 model": (set_("quantization", "float32"), "model input tensor is INT8"),
+        "unknown quantization": (set_("quantization", "int4"), "'int8' or 'float32'"),
+        "scale off": (lambda p: p.__setitem__("input_scale", p["input_scale"] * 1.01), "model says"),
+        "zero point off": (lambda p: p.__setitem__("output_zero_point", 0), "model says"),
+        "tflite_bytes": (set_("tflite_bytes", 5), "do not belong together"),
+        "other trial": (set_("trial", 8), "not the pipeline of trial 7"),
+        "bad window": (set_("window_size", 0), "'window_size' must be an integer >= 1"),
+        "bad rate": (set_("sample_rate_hz", -1), "'sample_rate_hz'"),
+        "not a list": (set_("channels", "accX"), "'channels' must be a list of strings"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_mutations()))
+def test_contract_violations_are_study_errors(models, tmp_path, case):
+    tflite = models["int8"]
+    mutate, message = _mutations()[case]
+    p = copy.deepcopy(make_pipeline(tflite, "abc"))
+    mutate(p)
+    with pytest.raises(StudyError, match=message) as err:
+        write_firmware(tflite, p, tmp_path / "fw", study="boxing", trial=7)
+    assert "trial 7" in str(err.value)
+    assert not (tmp_path / "fw").exists()
+
+
+def test_garbage_model_is_a_study_error(models, tmp_path):
+    p = make_pipeline(models["int8"], "abc")
+    for blob in (b"", b"not a flatbuffer at all", models["int8"][:40]):
+        with pytest.raises(StudyError, match="model of trial 7"):
+            write_firmware(blob, p, tmp_path / "fw", study="boxing", trial=7)
