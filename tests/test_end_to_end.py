@@ -1,0 +1,89 @@
+"""End to end on the real boxing data: search -> report -> export -> gcc.
+
+Slow (a few minutes): a real 8-trial search with 2 Ray workers, trials scored
+by running their converted .tflite models.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import optuna
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from automl.cli import app
+
+pytestmark = pytest.mark.slow
+REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory, boxing_dir):
+    """Run `automl search` once for the module; return (root, study name)."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    space = yaml.safe_load((REPO / "search_spaces" / "boxing.yaml").read_text())
+    # Same space, cheaper trials: 2 grouped folds, at most 40 epochs.
+    space["search"]["cv_folds"] = 2
+    space["search"]["population_size"] = 4
+    space["model"]["epochs"] = 40
+    space_path = tmp / "space.yaml"
+    space_path.write_text(yaml.safe_dump(space))
+    root = tmp / "studies"
+    result = CliRunner().invoke(app, [
+        "search", "--data", str(boxing_dir), "--space", str(space_path), "--study", "e2e",
+        "--trials", "8", "--workers", "2", "--root", str(root), "--no-progress", "--seed", "1",
+    ])
+    assert result.exit_code == 0, result.output
+    return root, "e2e"
+
+
+def test_study_has_complete_trials_with_four_objectives(searched):
+    root, name = searched
+    # Loaded with Optuna's own API, as optuna-dashboard would.
+    path = str(root / name / "journal.log")
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
+    study = optuna.load_study(study_name=name, storage=storage)
+    complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert len(complete) + len(study.get_trials(states=(optuna.trial.TrialState.FAIL,))) >= 8
+    assert len(complete) >= 6
+    for t in complete:
+        f1, flash, ram, latency = t.values
+        assert 0.0 <= f1 <= 1.0 and flash > 0 and ram > 0 and latency > 0
+        cm = np.array(t.user_attrs["val_metrics"]["confusion"])
+        assert cm.sum() == t.user_attrs["n_windows"]["train"]  # every training window scored once out-of-fold
+        assert t.user_attrs["test_metrics"]["n_windows"] == t.user_attrs["n_windows"]["test"] > 0
+        assert (root / name / t.user_attrs["artifact_dir"] / "model.tflite").stat().st_size == \
+            t.user_attrs["pipeline"]["tflite_bytes"]
+    # The Pareto set is non-dominated, checked independently of Optuna.
+    values = np.array([t.values for t in complete]) * np.array([-1, 1, 1, 1])  # all minimised
+    front = {t.number for t in study.best_trials}
+    assert front
+    for t in complete:
+        v = np.array(t.values) * np.array([-1, 1, 1, 1])
+        dominated = np.any(np.all(values <= v, axis=1) & np.any(values < v, axis=1))
+        assert dominated == (t.number not in front)
+
+
+def test_report_and_export_compile(searched, tmp_path):
+    root, name = searched
+    runner = CliRunner()
+    rep = runner.invoke(app, ["report", "--study", name, "--root", str(root)])
+    assert rep.exit_code == 0, rep.output
+    report = root / name / "report.html"
+    assert rep.output.strip().endswith(str(report))
+    html = report.read_text()
+    assert "Pareto" in html and "automl export" in html
+
+    out = tmp_path / "fw"
+    exp = runner.invoke(app, ["export", "--study", name, "--trial", "knee", "--root", str(root), "--out", str(out)])
+    assert exp.exit_code == 0, exp.output
+    if shutil.which("gcc") is None:
+        pytest.skip("no host gcc")
+    build = subprocess.run(["make", "-C", str(out), "host"], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run([str(out / "build" / "host" / "example")], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
