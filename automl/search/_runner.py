@@ -113,17 +113,13 @@ def load_data(req: SearchRequest, space: SearchSpace):
     return train, test, test_glob
 
 
-def _constraints(trial: optuna.trial.FrozenTrial) -> list[float]:
-    # NSGA-II feasibility: <= 0 is feasible; stored by the driver before tell().
-    return list(trial.user_attrs.get("constraints", [0.0, 0.0, 0.0]))
-
-
 def create_or_load_study(req: SearchRequest, space: SearchSpace, target: TargetProfile, meta: dict) -> optuna.Study:
     """Open (or create) the study with an NSGA-II sampler and record its metadata."""
     folder = study_dir(req.root, req.study)
     storage = open_storage(folder, req.storage)
-    sampler = optuna.samplers.NSGAIISampler(population_size=space.search.population_size, seed=req.seed,
-                                            constraints_func=_constraints)
+    # Budgets are constraints (<= 0 feasible) that each trial sets before tell();
+    # NSGA-II ranks feasible trials first (constrained domination, Deb 2002).
+    sampler = optuna.samplers.NSGAIISampler(population_size=space.search.population_size, seed=req.seed)
     study = optuna.create_study(study_name=req.study, storage=storage, directions=list(DIRECTIONS),
                                 sampler=sampler, load_if_exists=True)
     old_space = study.user_attrs.get("space")
@@ -171,8 +167,9 @@ def _tell(study: optuna.Study, folder: Path, trial: optuna.Trial, outcome: Trial
             trial.set_user_attr(key, value)
         trial.set_user_attr("artifact_dir", str(path.relative_to(folder)))
         c = outcome.user_attrs["cost"]
-        trial.set_user_attr("constraints", [c["flash_bytes"] - target.flash_bytes, c["ram_bytes"] - target.ram_bytes,
-                                            c["latency_ms"] - target.latency_ms])
+        trial.set_constraint("flash_over_budget_bytes", float(c["flash_bytes"] - target.flash_bytes))
+        trial.set_constraint("ram_over_budget_bytes", float(c["ram_bytes"] - target.ram_bytes))
+        trial.set_constraint("latency_over_budget_ms", float(c["latency_ms"] - target.latency_ms))
         study.tell(trial, outcome.values)
         log.info("trial %d complete: F1=%.4f flash=%d B RAM=%d B latency=%.3f ms (%.1f s)", trial.number,
                  *outcome.values, outcome.user_attrs.get("duration_s", math.nan))
