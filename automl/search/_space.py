@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Union
+import re
+from typing import Annotated, Any, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -34,6 +35,10 @@ class Range(BaseModel):
     def _order(self) -> "Range":
         if self.high < self.low:
             raise ValueError(f"high ({self.high}) must be >= low ({self.low})")
+        if self.step is not None and self.step <= 0:
+            raise ValueError(f"step must be > 0 (got {self.step})")
+        if self.integer and self.step is not None and self.step != int(self.step):
+            raise ValueError(f"an integer range needs an integer step (got {self.step})")
         if self.log and self.step is not None:
             raise ValueError("a range cannot have both step and log")
         if self.log and self.low <= 0:
@@ -42,7 +47,7 @@ class Range(BaseModel):
 
 
 # A parameter is a fixed value, a list of choices, or a numeric range.
-Param = Union[Range, list, int, float, str, bool]
+Param = Union[Range, Annotated[list, Field(min_length=1)], int, float, str, bool]
 
 
 class SegmentationSpace(BaseModel):
@@ -128,6 +133,10 @@ class SearchSpace(BaseModel):
         return p
 
 
+# pydantic's union member tags in an error location, not keys of the YAML file.
+_UNION_TAG = re.compile(r"^(Range|int|float|str|bool|list(\[.*\])?|function-(after|before|wrap|plain)\[.*\])$")
+
+
 def load_space(path: str | Path) -> SearchSpace:
     """Read and validate a search space YAML file.
 
@@ -149,7 +158,7 @@ def load_space(path: str | Path) -> SearchSpace:
         return SearchSpace(**raw)
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("Range", "list[", "int", "float", "str", "bool")))
+        key = ".".join(str(p) for p in err["loc"] if not _UNION_TAG.match(str(p)))
         raise ConfigError(f"{path}: key {key!r}: {err['msg']} (got {err.get('input')!r})") from None
 
 
@@ -157,7 +166,8 @@ def suggest(trial, name: str, definition: Param):
     """Ask an Optuna trial for one parameter according to its definition.
 
     A list becomes ``suggest_categorical``, a :class:`Range` ``suggest_int`` or
-    ``suggest_float``; a scalar is fixed and recorded as a user attribute.
+    ``suggest_float``; a scalar is fixed, returned as it is and recorded as a
+    user attribute of the trial under the parameter's name.
     """
     if isinstance(definition, Range):
         if definition.integer:
@@ -167,4 +177,5 @@ def suggest(trial, name: str, definition: Param):
                                    step=definition.step, log=definition.log)
     if isinstance(definition, list):
         return trial.suggest_categorical(name, definition)
+    trial.set_user_attr(name, definition)
     return definition

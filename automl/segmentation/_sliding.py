@@ -91,9 +91,9 @@ def label_windows(
     need = np.minimum(window_size, seg_end - seg_start)[None, :]  # samples
     best = overlap.argmax(axis=1)
     best_ov = overlap[np.arange(n), best]
-    enough = 2 * best_ov >= need[0, best]
     # A tie between different labels at the best overlap -> background.
     at_best = overlap == best_ov[:, None]
+    enough = (at_best & (2 * overlap >= need)).any(axis=1)
     big = np.iinfo(np.int64).max
     lo = np.where(at_best, seg_cls[None, :], big).min(axis=1)
     hi = np.where(at_best, seg_cls[None, :], -1).max(axis=1)

@@ -1,0 +1,246 @@
+"""TFLite conversion: int8 input mapping, TFLite Micro vs LiteRT, float32 vs Keras."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from automl.errors import ConfigError
+from automl.quantization import TFLiteModel, convert
+
+N_IN, N_HIDDEN, N_CLASSES = 5, 8, 4
+
+# TensorFlow's converter warns that an int8 input has no float statistics; convert() sets them by design.
+pytestmark = pytest.mark.filterwarnings("ignore:Statistics for quantized inputs were expected")
+
+
+@pytest.fixture(scope="module")
+def keras_model():
+    """5 -> 8 (ReLU) -> 4 (softmax) with fixed, spread-out weights (no training needed)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((N_IN,)),
+        keras.layers.Dense(N_HIDDEN, activation="relu"),
+        keras.layers.Dense(N_CLASSES, activation="softmax"),
+    ])
+    rng = np.random.default_rng(1)
+    model.set_weights([
+        rng.normal(0, 1.5, (N_IN, N_HIDDEN)).astype(np.float32),
+        rng.normal(0, 0.3, N_HIDDEN).astype(np.float32),
+        rng.normal(0, 1.5, (N_HIDDEN, N_CLASSES)).astype(np.float32),
+        rng.normal(0, 0.3, N_CLASSES).astype(np.float32),
+    ])
+    return model
+
+
+@pytest.fixture(scope="module")
+def inputs() -> tuple[np.ndarray, np.ndarray]:
+    """(u, x): 300 rows of uint8 scaler outputs and x = u / 255 (float32)."""
+    u = np.random.default_rng(2).integers(0, 256, (300, N_IN))
+    return u, (u / 255).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def int8_bytes(keras_model) -> bytes:
+    rep = np.random.default_rng(3).uniform(0.0, 1.0, (64, N_IN)).astype(np.float32)
+    return convert(keras_model, rep, "int8")
+
+
+@pytest.fixture(scope="module")
+def narrow_int8_bytes(keras_model) -> bytes:
+    # Representative data deliberately inside [0.25, 0.75]: convert() must still
+    # calibrate the input to exactly [0, 1].
+    rep = np.random.default_rng(3).uniform(0.25, 0.75, (64, N_IN)).astype(np.float32)
+    return convert(keras_model, rep, "int8")
+
+
+@pytest.fixture(scope="module")
+def float_bytes(keras_model) -> bytes:
+    return convert(keras_model, np.zeros((1, N_IN), np.float32), "float32")
+
+
+@pytest.mark.parametrize("which", ["int8_bytes", "narrow_int8_bytes"])
+def test_int8_input_scale_and_zero_point(request, which):
+    m = TFLiteModel(request.getfixturevalue(which))
+    assert m.quantized
+    assert m.input_dtype == np.int8 and m.output_dtype == np.int8
+    # Range [0, 1] over 256 int8 steps: scale (1 - 0) / 255, zero point -128,
+    # stored as float32 in the flatbuffer.
+    assert np.float32(m.input_scale) == np.float32(1 / 255)
+    assert m.input_zero_point == -128
+    # TFLite's int8 softmax output is fixed at scale 1/256, zero point -128.
+    assert m.output_scale == 1 / 256 and m.output_zero_point == -128
+    assert m.n_classes == N_CLASSES
+
+
+def test_int8_uint8_inputs_map_exactly(int8_bytes):
+    m = TFLiteModel(int8_bytes)
+    u = np.arange(256)
+    x = np.repeat((u / 255).astype(np.float32)[:, None], N_IN, axis=1)
+    q = m.quantize_input(x)
+    assert q.dtype == np.int8 and q.shape == (256, N_IN)
+    np.testing.assert_array_equal(q.astype(np.int64), np.repeat((u - 128)[:, None], N_IN, axis=1))
+
+
+def test_int8_quantize_input_rounds_and_clips(int8_bytes):
+    m = TFLiteModel(int8_bytes)
+    # round(x / (1/255)) - 128, saturated to [-128, 127]:
+    #   -0.5 -> -255.5 -> -128 (clip); 1.5 -> 382.5 -> 127 (clip);
+    #   0.004 -> 1.02 -> 1 -> -127;  0.998 -> 254.49 -> 254 -> 126;  1.0 -> 255 -> 127.
+    x = np.array([[-0.5, 1.5, 0.004, 0.998, 1.0]], np.float32)
+    assert m.quantize_input(x).tolist() == [[-128, 127, -127, 126, 127]]
+
+
+def _litert(tflite: bytes, q: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """LiteRT's raw output and every intermediate tensor, one row at a time (reference kernels)."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    it = Interpreter(model_content=tflite, experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+                     experimental_preserve_all_tensors=True)
+    it.allocate_tensors()
+    inp, out = it.get_input_details()[0], it.get_output_details()[0]
+    assert inp["dtype"] == q.dtype
+    outs, tensors = [], {t["index"]: [] for t in it.get_tensor_details()}
+    for row in q:
+        it.set_tensor(inp["index"], row[None, :])
+        it.invoke()
+        outs.append(it.get_tensor(out["index"])[0].copy())
+        for i in tensors:
+            tensors[i].append(it.get_tensor(i).copy())
+    return np.array(outs), {i: np.array(v) for i, v in tensors.items()}
+
+
+def test_int8_predict_matches_litert(int8_bytes, inputs):
+    u, x = inputs
+    m = TFLiteModel(int8_bytes)
+    q = (u - 128).astype(np.int8)  # the exact int8 inputs
+    np.testing.assert_array_equal(m.quantize_input(x), q)
+    ref, _ = _litert(int8_bytes, q)
+    raw = m.raw_output(x)
+    assert raw.dtype == np.int8 and raw.shape == (300, N_CLASSES)
+    pred = m.predict(x)
+    assert pred.dtype == np.int64
+    np.testing.assert_array_equal(pred, ref.argmax(axis=1))
+    # The inputs exercise more than one class, so the comparison means something.
+    assert len(np.unique(pred)) >= 3
+    # Raw outputs agree on most rows; see the next test for the rows where they do not.
+    assert (raw == ref).all(axis=1).mean() > 0.9
+    assert np.abs(raw.astype(int) - ref.astype(int)).max() <= 4
+
+
+# -- an independent int8 fully-connected layer (TFLite quantisation spec) ----
+
+
+def _quantize_multiplier(real: float) -> tuple[int, int]:
+    """real = q * 2^(shift - 31), q in [2^30, 2^31) (tflite QuantizeMultiplier)."""
+    mant, shift = np.frexp(real)
+    q = int(np.floor(mant * (1 << 31) + 0.5))
+    if q == 1 << 31:
+        q, shift = q // 2, shift + 1
+    return q, int(shift)
+
+
+def _double_rounding(acc: int, q: int, shift: int) -> int:
+    """gemmlowp SaturatingRoundingDoublingHighMul then RoundingDivideByPOT."""
+    x = acc * (1 << max(shift, 0))
+    ab = x * q
+    nudge = (1 << 30) if ab >= 0 else 1 - (1 << 30)
+    hi = abs(ab + nudge) // (1 << 31) * (1 if ab + nudge >= 0 else -1)  # C division truncates
+    e = max(-shift, 0)
+    mask = (1 << e) - 1
+    rem, threshold = hi & mask, (mask >> 1) + (1 if hi < 0 else 0)
+    return (hi >> e) + (1 if rem > threshold else 0)
+
+
+def _single_rounding(acc: int, q: int, shift: int) -> int:
+    """TFLITE_SINGLE_ROUNDING: one round-half-up of acc * q / 2^(31 - shift)."""
+    total = 31 - shift
+    return (acc * q + (1 << (total - 1))) >> total
+
+
+def _fc(xq, x_zp, w, w_scales, bias, x_scale, out_scale, out_zp, rounding) -> np.ndarray:
+    out = []
+    for c in range(w.shape[0]):
+        acc = int(((xq.astype(np.int64) - x_zp) * w[c].astype(np.int64)).sum() + int(bias[c]))
+        qm, shift = _quantize_multiplier(float(x_scale) * float(w_scales[c]) / float(out_scale))
+        out.append(min(127, max(-128, rounding(acc, qm, shift) + out_zp)))  # ReLU folds into the clamp
+    return np.array(out)
+
+
+def test_int8_kernels_agree_except_requantisation_rounding(int8_bytes, inputs):
+    """Where TFLite Micro and LiteRT differ, and why.
+
+    LiteRT's reference FULLY_CONNECTED requantises with single rounding
+    (TFLITE_SINGLE_ROUNDING); the tflite-micro host build, which computes the
+    product's metrics, with gemmlowp's double rounding. The two pick different
+    int8 logits on a few rows (one step each), and only there do the raw
+    outputs differ. Per-channel weight scales, int32 biases, 5 -> 8 -> 4.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    u, x = inputs
+    q = (u - 128).astype(np.int8)
+    ref, tensors = _litert(int8_bytes, q)
+    raw = TFLiteModel(int8_bytes).raw_output(x)
+    info = Interpreter(model_content=int8_bytes)
+    ops = info._get_ops_details()
+    assert [o["op_name"] for o in ops] == ["FULLY_CONNECTED", "FULLY_CONNECTED", "SOFTMAX"]
+    det = {t["index"]: t for t in info.get_tensor_details()}
+
+    def params(i):
+        p = det[i]["quantization_parameters"]
+        return p["scales"], p["zero_points"]
+
+    def layer(op, xin, rounding):
+        i_in, i_w, i_b = (int(v) for v in op["inputs"])
+        i_out = int(op["outputs"][0])
+        (xs,), (xz,) = params(i_in)
+        ws, _ = params(i_w)
+        (os_,), (oz,) = params(i_out)
+        return _fc(xin, int(xz), info.get_tensor(i_w), ws, info.get_tensor(i_b), xs, os_, int(oz), rounding)
+
+    logits_out = int(ops[1]["outputs"][0])
+    differs = np.zeros(len(q), bool)
+    for r in range(len(q)):
+        z = {}
+        for name, rounding in (("single", _single_rounding), ("double", _double_rounding)):
+            h = layer(ops[0], q[r], rounding)
+            z[name] = layer(ops[1], h, rounding)
+        # LiteRT's logits are exactly the single-rounding ones.
+        np.testing.assert_array_equal(tensors[logits_out][r, 0], z["single"])
+        differs[r] = not np.array_equal(z["single"], z["double"])
+    assert 0 < differs.sum() < len(q) // 10
+    # Same logits -> the same int8 softmax bit for bit; different logits -> different outputs.
+    np.testing.assert_array_equal(raw[~differs], ref[~differs])
+    assert (raw[differs] != ref[differs]).any(axis=1).all()
+
+
+def test_int8_predict_proba_is_dequantised_output(int8_bytes, inputs, keras_model):
+    _, x = inputs
+    m = TFLiteModel(int8_bytes)
+    raw = m.raw_output(x[:50]).astype(np.float32)
+    p = m.predict_proba(x[:50])
+    np.testing.assert_array_equal(p, (raw + 128) / 256)
+    # Close to the float model: a few output steps (1/256) of quantisation error.
+    np.testing.assert_allclose(p, keras_model(x[:50]).numpy(), atol=0.05)
+
+
+def test_float32_matches_keras(float_bytes, inputs, keras_model):
+    _, x = inputs
+    m = TFLiteModel(float_bytes)
+    assert not m.quantized
+    assert m.input_dtype == np.float32 and m.output_dtype == np.float32
+    np.testing.assert_array_equal(m.quantize_input(x), x)
+    p = m.predict_proba(x)
+    expected = keras_model(x).numpy()
+    np.testing.assert_allclose(p, expected, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(m.predict(x), expected.argmax(axis=1))
+
+
+@pytest.mark.parametrize("kind", ["int16", "float16", "", "INT8"])
+def test_bad_kind(keras_model, kind):
+    with pytest.raises(ConfigError, match=r"'quantization' parameter must be one of \['int8', 'float32'\]"):
+        convert(keras_model, np.zeros((1, N_IN), np.float32), kind)

@@ -1,0 +1,269 @@
+"""Search spaces: the shipped YAML files, every kind of bad space, and sampling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pytest
+
+from automl.errors import ConfigError
+from automl.search import SearchSpace, load_space
+from automl.search._space import Range, suggest
+
+SPACES = Path(__file__).resolve().parents[2] / "search_spaces"
+PARAM_ORDER = ["window_size", "slide", "magnitude", "k", "n_layers", "units_l1", "units_l2", "units_l3",
+               "dropout", "learning_rate", "quantization"]
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _r(low, high, step=None, log=False, integer=True) -> Range:
+    return Range(low=low, high=high, step=step, log=log, integer=integer)
+
+
+def test_boxing_space():
+    s = load_space(SPACES / "boxing.yaml")
+    assert isinstance(s, SearchSpace)
+    assert s.name == "boxing"
+    assert (s.data.background, s.data.test_glob, s.data.label_column) == (
+        "NoActivity", "acc_gyr_experiment_all_*", "label")
+    assert s.segmentation.window_size == _r(60, 240, step=20)
+    assert s.segmentation.slide == _r(10, 60, step=10)
+    assert s.features.families == ["Statistical"]
+    assert s.features.magnitude == [True, False]
+    assert s.features.k == _r(4, 32)
+    assert s.features.n_estimators == 100
+    assert s.model.n_layers == _r(1, 3)
+    assert s.model.units == _r(4, 32, log=True)
+    assert s.model.dropout == _r(0.0, 0.3, integer=False)
+    assert s.model.learning_rate == _r(0.001, 0.02, log=True, integer=False)
+    assert (s.model.epochs, s.model.batch_size, s.model.patience) == (100, 64, 10)
+    assert s.quantization == ["int8", "float32"]
+    assert s.target == "cortex-m4f-80mhz"
+    assert (s.search.cv_folds, s.search.population_size) == (3, 16)
+    p = s.parameters()
+    assert list(p) == PARAM_ORDER
+    assert p["units_l1"] == p["units_l2"] == p["units_l3"] == _r(4, 32, log=True)
+
+
+def test_basic_motions_space():
+    s = load_space(SPACES / "basic-motions.yaml")
+    assert s.name == "basic-motions"
+    assert s.data.test_glob == "test_*"
+    assert s.segmentation.window_size == _r(20, 100, step=10)
+    assert s.segmentation.slide == _r(10, 50, step=10)
+    assert s.features.k == _r(4, 24)
+    assert s.features.n_estimators == 50
+    assert s.model.n_layers == _r(1, 2)
+    assert s.model.units == _r(4, 16, log=True)
+    assert s.model.dropout == _r(0.0, 0.2, integer=False)
+    assert s.model.learning_rate == _r(0.002, 0.02, log=True, integer=False)
+    assert (s.model.epochs, s.model.batch_size, s.model.patience) == (60, 32, 8)
+    assert (s.search.cv_folds, s.search.population_size) == (3, 8)
+    assert list(s.parameters()) == PARAM_ORDER
+
+
+def test_minimal_space_defaults_and_name_from_stem(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("segmentation:\n  window_size: 100\n  slide: 50\n")
+    s = load_space(path)
+    assert s.name == "mine"
+    assert s.parameters() == {
+        "window_size": 100, "slide": 50, "magnitude": True, "k": 16, "n_layers": 2,
+        "units_l1": 12, "units_l2": 12, "units_l3": 12, "dropout": 0.1, "learning_rate": 3e-3,
+        "quantization": "int8",
+    }
+    assert s.target == "cortex-m4f-80mhz" and s.search.cv_folds == 3
+
+
+def test_range_kind_int_vs_float():
+    assert Range(low=1, high=3).integer is True
+    assert Range(low=1, high=3.5).integer is False
+    assert Range(low=0.0, high=1.0).integer is False
+    assert Range(low=1, high=3, integer=False).integer is False  # explicit wins
+
+
+# -- bad spaces -------------------------------------------------------------
+
+SEG = "segmentation:\n  window_size: 100\n  slide: 50\n"
+
+BAD = {
+    "unknown top-level key": (SEG + "epochs: 5\n", "epochs", "Extra inputs are not permitted"),
+    "unknown nested key": (SEG + "features:\n  magnitudes: true\n", "features.magnitudes",
+                           "Extra inputs are not permitted"),
+    "missing segmentation": ("name: x\n", "segmentation", "Field required"),
+    "epochs below 1": (SEG + "model:\n  epochs: 0\n", "model.epochs", "greater than or equal to 1"),
+    "cv_folds below 2": (SEG + "search:\n  cv_folds: 1\n", "search.cv_folds", "greater than or equal to 2"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_space_names_file_and_key(tmp_path, case):
+    text, key, what = BAD[case]
+    path = tmp_path / "space.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_space(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: key '{key}': "), msg
+    assert what in msg
+    assert "\n" not in msg
+
+
+RANGE_BAD = {
+    "high below low": ("segmentation:\n  window_size: {low: 100, high: 20}\n  slide: 50\n",
+                       "segmentation.window_size", "high (20.0) must be >= low (100.0)"),
+    "log with low 0": (SEG + "model:\n  learning_rate: {low: 0.0, high: 0.1, log: true}\n",
+                       "model.learning_rate", "a log range needs low > 0"),
+    "log with negative low": (SEG + "model:\n  units: {low: -4, high: 32, log: true}\n",
+                              "model.units", "a log range needs low > 0"),
+    "step with log": (SEG + "model:\n  units: {low: 4, high: 32, step: 2, log: true}\n",
+                      "model.units", "a range cannot have both step and log"),
+    "unknown range key": ("segmentation:\n  window_size: {low: 1, high: 2, stepp: 1}\n  slide: 50\n",
+                          "segmentation.window_size.stepp", "Extra inputs are not permitted"),
+}
+
+
+@pytest.mark.parametrize("case", list(RANGE_BAD))
+def test_bad_range_mentions_file_and_key(tmp_path, case):
+    text, key, what = RANGE_BAD[case]
+    path = tmp_path / "space.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_space(path)
+    msg = str(info.value)
+    assert msg.startswith(str(path)), msg
+    parts = key.split(".")
+    assert ".".join(parts[:2]) in msg and all(p in msg for p in parts), msg
+    assert what in msg
+
+
+@pytest.mark.parametrize("case", list(RANGE_BAD))
+def test_bad_range_key_is_exactly_the_yaml_path(tmp_path, case):
+    text, key, _ = RANGE_BAD[case]
+    path = tmp_path / "space.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_space(path)
+    assert f": key '{key}': " in str(info.value)
+
+
+def test_bad_integer_flag_names_integer_key(tmp_path):
+    path = tmp_path / "space.yaml"
+    path.write_text("segmentation:\n  window_size: {low: 1, high: 10, integer: maybe}\n  slide: 50\n")
+    with pytest.raises(ConfigError, match=r"segmentation\.window_size\.integer"):
+        load_space(path)
+
+
+@pytest.mark.parametrize("param", [
+    "{low: 10, high: 100, step: -10}",
+    "{low: 10, high: 100, step: 0}",
+    "{low: 10, high: 100, step: 0.5}",
+    "[]",
+])
+def test_unusable_range_is_rejected_at_load(tmp_path, param):
+    path = tmp_path / "space.yaml"
+    path.write_text(f"segmentation:\n  window_size: {param}\n  slide: 50\n")
+    with pytest.raises(ConfigError, match=r"segmentation\.window_size"):
+        load_space(path)
+
+
+def test_not_a_mapping(tmp_path):
+    path = tmp_path / "list.yaml"
+    path.write_text("- window_size\n- slide\n")
+    with pytest.raises(ConfigError, match="a search space must be a mapping") as info:
+        load_space(path)
+    assert str(info.value).startswith(str(path))
+
+
+def test_not_yaml(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("segmentation: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML") as info:
+        load_space(path)
+    assert str(info.value).startswith(str(path))
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.yaml"
+    with pytest.raises(ConfigError, match="not found") as info:
+        load_space(path)
+    assert str(path) in str(info.value)
+
+
+# -- suggest ----------------------------------------------------------------
+
+
+def _study(seed: int = 0) -> optuna.Study:
+    return optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+
+
+@pytest.mark.parametrize("space", ["boxing.yaml", "basic-motions.yaml"])
+def test_suggest_values_in_ranges_with_right_types(space):
+    s = load_space(SPACES / space)
+    defs = s.parameters()
+    study = _study()
+    seen: dict[str, set] = {name: set() for name in defs}
+    for _ in range(40):
+        trial = study.ask()
+        values = {name: suggest(trial, name, d) for name, d in defs.items()}
+        assert trial.params == values  # every parameter here is sampled, none fixed
+        for name, d in defs.items():
+            v = values[name]
+            seen[name].add(v)
+            if isinstance(d, list):
+                assert v in d, name
+                assert type(v) is type(d[0]), name
+            elif d.integer:
+                assert type(v) is int, name  # not bool, not float
+                assert d.low <= v <= d.high, name
+                if d.step:
+                    assert (v - d.low) % d.step == 0, name
+            else:
+                assert type(v) is float, name
+                assert d.low <= v <= d.high, name
+        study.tell(trial, 0.0)
+    # 40 random trials visit both choices of each two-way categorical.
+    assert seen["magnitude"] == {True, False}
+    assert seen["quantization"] == {"int8", "float32"}
+    assert len(seen["window_size"]) > 3
+
+
+def test_suggest_distributions():
+    s = load_space(SPACES / "boxing.yaml")
+    trial = _study().ask()
+    for name, d in s.parameters().items():
+        suggest(trial, name, d)
+    dist = trial.distributions
+    assert dist["window_size"] == optuna.distributions.IntDistribution(60, 240, step=20)
+    assert dist["slide"] == optuna.distributions.IntDistribution(10, 60, step=10)
+    assert dist["k"] == optuna.distributions.IntDistribution(4, 32)
+    assert dist["units_l2"] == optuna.distributions.IntDistribution(4, 32, log=True)
+    assert dist["dropout"] == optuna.distributions.FloatDistribution(0.0, 0.3)
+    assert dist["learning_rate"] == optuna.distributions.FloatDistribution(0.001, 0.02, log=True)
+    assert dist["magnitude"] == optuna.distributions.CategoricalDistribution([True, False])
+    assert dist["quantization"] == optuna.distributions.CategoricalDistribution(["int8", "float32"])
+
+
+def test_suggest_float_step():
+    trial = _study().ask()
+    for i in range(20):
+        v = suggest(trial, f"x{i}", Range(low=0.0, high=1.0, step=0.25))
+        assert type(v) is float and v in {0.0, 0.25, 0.5, 0.75, 1.0}
+
+
+def test_suggest_fixed_value_is_returned_unsampled():
+    trial = _study().ask()
+    assert suggest(trial, "window_size", 100) == 100
+    assert suggest(trial, "quantization", "int8") == "int8"
+    assert suggest(trial, "magnitude", False) is False
+    assert suggest(trial, "dropout", 0.25) == 0.25
+    assert trial.params == {}
+
+
+def test_suggest_fixed_value_is_recorded_as_user_attr():
+    study = _study()
+    trial = study.ask()
+    suggest(trial, "window_size", 100)
+    assert trial.user_attrs.get("window_size") == 100
