@@ -11,6 +11,7 @@ Public API::
 Bad input raises :class:`automl.errors.DataError` naming file, row and column.
 """
 
+from automl.data._counts import auto_counts_scale, to_counts
 from automl.data._dataset import Capture, Dataset, Segment
 from automl.data._demo import load_basic_motions
 from automl.data._readers import load_dataset, read_canonical, read_labelled_csv_folder
@@ -25,4 +26,6 @@ __all__ = [
     "load_dataset",
     "load_basic_motions",
     "grouped_folds",
+    "auto_counts_scale",
+    "to_counts",
 ]
