@@ -63,6 +63,8 @@ def search(
     space: Annotated[Path, typer.Option("--space", help="Search space YAML (see search_spaces/).")],
     data: Annotated[Optional[Path], typer.Option("--data", help="Folder of labelled capture CSVs.")] = None,
     dataset: Annotated[Optional[str], typer.Option("--dataset", help="Built-in data set: basic-motions.")] = None,
+    data_format: Annotated[str, typer.Option(
+        "--format", help="Format of --data: auto, label-column, canonical, dcli, label-studio, per-file.")] = "auto",
     trials: Annotated[int, typer.Option("--trials", help="Finished trials to reach in the study.")] = 60,
     timeout: Annotated[Optional[str], typer.Option("--timeout", help="Wall budget for this run, e.g. 8h, 20m.")] = None,
     workers: Annotated[int, typer.Option("--workers", help="Parallel trials (Ray CPUs); default: all cores.")] = 0,
@@ -80,7 +82,7 @@ def search(
 
     try:
         req = SearchRequest(
-            study=study, space_path=space, data=data, dataset=dataset, root=root, storage=storage, trials=trials,
+            study=study, space_path=space, data=data, dataset=dataset, data_format=data_format, root=root, storage=storage, trials=trials,
             timeout_s=parse_duration(timeout), workers=workers or (os.cpu_count() or 1), address=address,
             test_glob=test_glob, target=target, seed=seed, trial_timeout_s=parse_duration(trial_timeout),
             progress=progress and sys.stderr.isatty(),

@@ -18,7 +18,7 @@ import optuna
 
 from automl.cost import TargetProfile, load_target
 from automl.errors import ConfigError
-from automl.search._objective import DIRECTIONS, OBJECTIVE_NAMES, TrialFailed, TrialOutcome, run_trial
+from automl.search._objective import DIRECTIONS, TrialFailed, TrialOutcome, objective_names, run_trial
 from automl.search._space import SearchSpace, load_space, suggest
 from automl.search._storage import open_storage, study_dir, write_artifacts
 
@@ -44,6 +44,8 @@ class SearchRequest:
         space_path: search space YAML.
         data: a folder of captures, or ``None`` with ``dataset`` set.
         dataset: built-in dataset name (``basic-motions``) or ``None``.
+        data_format: import format of ``data`` (``auto``, ``label-column``,
+            ``canonical``, ``dcli``, ``label-studio``, ``per-file``).
         root: folder holding study folders.
         storage: Optuna RDB URL, or ``None`` for the study folder's journal file.
         trials: stop when the study has this many finished trials.
@@ -61,6 +63,7 @@ class SearchRequest:
     space_path: Path
     data: Path | None = None
     dataset: str | None = None
+    data_format: str = "auto"
     root: Path = Path("studies")
     storage: str | None = None
     trials: int = 60
@@ -95,8 +98,19 @@ class SearchSummary:
 
 
 def load_data(req: SearchRequest, space: SearchSpace):
-    """Read the dataset and split it into (train, test, test_glob)."""
-    from automl.data import load_basic_motions, load_dataset
+    """Read the dataset, split it into train/test and convert both to ADC counts.
+
+    The counts scale (``data.sample_scale``: ``auto`` or a per-channel mapping)
+    is chosen on the training captures only.
+
+    Returns:
+        ``(train, test, test_glob, sample_scale)``; train and test hold int16
+        counts as float32.
+
+    Raises:
+        ConfigError / DataError: for a bad source, format or split.
+    """
+    from automl.data import auto_counts_scale, detect_format, import_dataset, load_basic_motions, to_counts
 
     if (req.data is None) == (req.dataset is None):
         raise ConfigError("give exactly one of --data FOLDER or --dataset NAME")
@@ -105,12 +119,23 @@ def load_data(req: SearchRequest, space: SearchSpace):
             raise ConfigError(f"The '--dataset' parameter must be 'basic-motions'. Got {req.dataset!r} instead.")
         ds = load_basic_motions()
     else:
-        ds = load_dataset(req.data, label_column=space.data.label_column, background=space.data.background)
+        fmt = req.data_format if req.data_format != "auto" else detect_format(req.data)
+        options = {"background": space.data.background}
+        if fmt == "label-column":
+            options["label_column"] = space.data.label_column
+        ds = import_dataset(req.data, fmt, **options)
     test_glob = req.test_glob or space.data.test_glob
     if not test_glob:
         raise ConfigError("no held-out captures: give --test-glob or data.test_glob in the search space")
     train, test = ds.split(test_glob)
-    return train, test, test_glob
+    scale = space.data.sample_scale
+    if scale == "auto":
+        scale = auto_counts_scale(train)
+    elif not isinstance(scale, dict):
+        raise ConfigError(f"The 'data.sample_scale' parameter must be 'auto' or a mapping channel -> counts per unit. "
+                          f"Got {scale!r} instead.")
+    scale = {ch: float(v) for ch, v in scale.items()}
+    return to_counts(train, scale), to_counts(test, scale), test_glob, scale
 
 
 def create_or_load_study(req: SearchRequest, space: SearchSpace, target: TargetProfile, meta: dict) -> optuna.Study:
@@ -217,7 +242,7 @@ def run_search(req: SearchRequest) -> SearchSummary:
         raise ConfigError(f"The '--workers' parameter must be >= 1. Got {req.workers} instead.")
     space = load_space(req.space_path)
     target = load_target(req.target or space.target)
-    train, test, test_glob = load_data(req, space)
+    train, test, test_glob, sample_scale = load_data(req, space)
     folder = study_dir(req.root, req.study)
     handler = _setup_logging(folder)
     meta = {
@@ -228,7 +253,9 @@ def run_search(req: SearchRequest) -> SearchSummary:
         "target": target.model_dump(mode="json"),
         "test_glob": test_glob,
         "classes": train.labels(),
-        "objective_names": list(OBJECTIVE_NAMES),
+        "objective_names": objective_names(space),
+        "objective": space.objective,
+        "sample_scale": sample_scale,
         "channels": list(train.channels),
         "sample_rate_hz": float(train.sample_rate_hz),
         "train_captures": train.capture_names(),
@@ -269,7 +296,8 @@ def run_search(req: SearchRequest) -> SearchSummary:
                     trial = study.ask()
                     params = {name: suggest(trial, name, d) for name, d in params_def.items()}
                     seed = req.seed + trial.number
-                    ref = remote.remote(train_ref, test_ref, space, params, target, seed, req.study, trial.number)
+                    ref = remote.remote(train_ref, test_ref, space, params, target, seed, req.study, trial.number,
+                                        sample_scale)
                     running[ref] = (trial, time.monotonic())
                     want -= 1
                 if not running:

@@ -50,19 +50,36 @@ class Range(BaseModel):
 Param = Union[Range, Annotated[list, Field(min_length=1)], int, float, str, bool]
 
 
-class SegmentationSpace(BaseModel):
-    """Sliding-window segmentation: both in samples."""
+class ThresholdSpace(BaseModel):
+    """Windowing-threshold (trigger) segmentation parameters."""
 
     model_config = ConfigDict(extra="forbid")
+    column: Param = "accMag"          # a channel, accMag or gyrMag
+    mode: Param = "std"               # absolute | std
+    quantile: Param = 0.9             # threshold = this quantile of the training detection signal
+    detection_window: Param = 10      # samples (std mode)
+    lookback: Param = 20              # samples before the trigger (clamped to window_size - 1)
+
+
+class SegmentationSpace(BaseModel):
+    """Segmentation: sliding window or windowing threshold; lengths in samples."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Param = "sliding"           # sliding | threshold, or a list to search both
     window_size: Param
-    slide: Param
+    slide: Param                      # sliding: step; threshold: refractory period
+    threshold: ThresholdSpace = Field(default_factory=ThresholdSpace)
+
+
+FAMILIES = ("Statistical", "Shape", "ColumnFusion", "Area", "RateOfChange", "Frequency")
 
 
 class FeatureSpace(BaseModel):
-    """Feature generator families, magnitude transform and selector size."""
+    """Feature generator families (each on/off, searchable), magnitude transform and selector size."""
 
     model_config = ConfigDict(extra="forbid")
-    families: list[str] = Field(default_factory=lambda: ["Statistical"])
+    families: dict[str, Param] = Field(default_factory=lambda: {"Statistical": True})
+    frequency_bands: int = Field(4, ge=1)
     magnitude: Param = True
     k: Param = 16
     n_estimators: int = 100
@@ -79,6 +96,7 @@ class ModelSpace(BaseModel):
     epochs: int = Field(100, ge=1)
     batch_size: int = Field(64, ge=1)
     patience: int = Field(10, ge=1)
+    unknown_threshold: float = Field(0.0, ge=0.0, le=1.0)  # top probability below it -> unknown
 
 
 class DataSpace(BaseModel):
@@ -88,6 +106,8 @@ class DataSpace(BaseModel):
     background: str = "NoActivity"
     test_glob: str | None = None
     label_column: str = "label"
+    # ADC counts per sensor unit per channel, or "auto" (power of two from the training data range).
+    sample_scale: Union[dict[str, float], str] = "auto"
 
 
 class SearchSettings(BaseModel):
@@ -103,6 +123,7 @@ class SearchSpace(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str = "space"
+    objective: str = Field("window_f1", pattern="^(window_f1|event_f1)$")  # event_f1 for trigger problems
     data: DataSpace = Field(default_factory=DataSpace)
     segmentation: SegmentationSpace
     features: FeatureSpace = Field(default_factory=FeatureSpace)
@@ -111,20 +132,39 @@ class SearchSpace(BaseModel):
     target: str = "cortex-m4f-80mhz"
     search: SearchSettings = Field(default_factory=SearchSettings)
 
+    @model_validator(mode="after")
+    def _check_families(self) -> "SearchSpace":
+        unknown = sorted(set(self.features.families) - set(FAMILIES))
+        if unknown:
+            raise ValueError(f"unknown feature families {unknown}; known: {list(FAMILIES)}")
+        return self
+
     def parameters(self) -> dict[str, Param]:
         """Flat ``{trial parameter name: definition}`` in sampling order.
 
-        Layer widths are always sampled for 3 layers (``units_l1..units_l3``)
+        Threshold parameters are sampled even when a trial uses the sliding
+        window, and layer widths are always sampled for 3 layers (``units_l1..units_l3``)
         and the first ``n_layers`` are used, so the space has a fixed set of
         parameters (better for NSGA-II crossover than a conditional space).
         """
+        seg, thr = self.segmentation, self.segmentation.threshold
         p: dict[str, Param] = {
-            "window_size": self.segmentation.window_size,
-            "slide": self.segmentation.slide,
+            "segmenter": seg.kind,
+            "window_size": seg.window_size,
+            "slide": seg.slide,
+            "thr_column": thr.column,
+            "thr_mode": thr.mode,
+            "thr_quantile": thr.quantile,
+            "thr_detection_window": thr.detection_window,
+            "thr_lookback": thr.lookback,
+        }
+        for fam, definition in self.features.families.items():
+            p[f"family_{fam}"] = definition
+        p.update({
             "magnitude": self.features.magnitude,
             "k": self.features.k,
             "n_layers": self.model.n_layers,
-        }
+        })
         for i in (1, 2, 3):
             p[f"units_l{i}"] = self.model.units
         p["dropout"] = self.model.dropout

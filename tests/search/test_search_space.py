@@ -12,8 +12,13 @@ from automl.search import SearchSpace, load_space
 from automl.search._space import Range, suggest
 
 SPACES = Path(__file__).resolve().parents[2] / "search_spaces"
-PARAM_ORDER = ["window_size", "slide", "magnitude", "k", "n_layers", "units_l1", "units_l2", "units_l3",
-               "dropout", "learning_rate", "quantization"]
+SEG_PARAMS = ["segmenter", "window_size", "slide", "thr_column", "thr_mode", "thr_quantile",
+              "thr_detection_window", "thr_lookback"]
+MODEL_PARAMS = ["magnitude", "k", "n_layers", "units_l1", "units_l2", "units_l3", "dropout", "learning_rate",
+                "quantization"]
+BOXING_FAMILIES = ["family_Statistical", "family_Shape", "family_ColumnFusion", "family_Area",
+                   "family_RateOfChange", "family_Frequency"]
+PARAM_ORDER = SEG_PARAMS + BOXING_FAMILIES + MODEL_PARAMS
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -29,8 +34,17 @@ def test_boxing_space():
     assert (s.data.background, s.data.test_glob, s.data.label_column) == (
         "NoActivity", "acc_gyr_experiment_all_*", "label")
     assert s.segmentation.window_size == _r(60, 240, step=20)
-    assert s.segmentation.slide == _r(10, 60, step=10)
-    assert s.features.families == ["Statistical"]
+    assert s.objective == "event_f1"
+    assert s.segmentation.kind == ["sliding", "threshold"]
+    assert s.segmentation.slide == _r(10, 80, step=10)
+    thr = s.segmentation.threshold
+    assert (thr.column, thr.mode) == (["accMag", "gyrMag"], ["absolute", "std"])
+    assert thr.quantile == _r(0.6, 0.98, integer=False)
+    assert thr.detection_window == _r(5, 25, step=5) and thr.lookback == _r(0, 80, step=10)
+    assert s.features.families == {"Statistical": True, "Shape": [True, False], "ColumnFusion": [True, False],
+                                   "Area": [True, False], "RateOfChange": [True, False],
+                                   "Frequency": [True, False]}
+    assert s.features.frequency_bands == 4 and s.model.unknown_threshold == 0.0
     assert s.features.magnitude == [True, False]
     assert s.features.k == _r(4, 32)
     assert s.features.n_estimators == 100
@@ -61,7 +75,9 @@ def test_basic_motions_space():
     assert s.model.learning_rate == _r(0.002, 0.02, log=True, integer=False)
     assert (s.model.epochs, s.model.batch_size, s.model.patience) == (60, 32, 8)
     assert (s.search.cv_folds, s.search.population_size) == (3, 8)
-    assert list(s.parameters()) == PARAM_ORDER
+    assert s.objective == "window_f1"
+    assert list(s.parameters()) == SEG_PARAMS + ["family_Statistical", "family_Shape", "family_RateOfChange",
+                                                 "family_Frequency"] + MODEL_PARAMS
 
 
 def test_minimal_space_defaults_and_name_from_stem(tmp_path):
@@ -70,7 +86,9 @@ def test_minimal_space_defaults_and_name_from_stem(tmp_path):
     s = load_space(path)
     assert s.name == "mine"
     assert s.parameters() == {
-        "window_size": 100, "slide": 50, "magnitude": True, "k": 16, "n_layers": 2,
+        "segmenter": "sliding", "window_size": 100, "slide": 50, "thr_column": "accMag", "thr_mode": "std",
+        "thr_quantile": 0.9, "thr_detection_window": 10, "thr_lookback": 20, "family_Statistical": True,
+        "magnitude": True, "k": 16, "n_layers": 2,
         "units_l1": 12, "units_l2": 12, "units_l3": 12, "dropout": 0.1, "learning_rate": 3e-3,
         "quantization": "int8",
     }
@@ -208,8 +226,14 @@ def test_suggest_values_in_ranges_with_right_types(space):
     for _ in range(40):
         trial = study.ask()
         values = {name: suggest(trial, name, d) for name, d in defs.items()}
-        assert trial.params == values  # every parameter here is sampled, none fixed
+        fixed = {name for name, d in defs.items() if not isinstance(d, (list, Range))}
+        # boxing searches everything but the Statistical family; the demo uses a fixed sliding window.
+        thr_fixed = {"segmenter", "thr_column", "thr_mode", "thr_quantile", "thr_detection_window", "thr_lookback"}
+        assert fixed == {"family_Statistical"} | (thr_fixed if space == "basic-motions.yaml" else set())
+        assert trial.params == {n: v for n, v in values.items() if n not in fixed}
         for name, d in defs.items():
+            if name in fixed:
+                continue
             v = values[name]
             seen[name].add(v)
             if isinstance(d, list):
@@ -237,7 +261,9 @@ def test_suggest_distributions():
         suggest(trial, name, d)
     dist = trial.distributions
     assert dist["window_size"] == optuna.distributions.IntDistribution(60, 240, step=20)
-    assert dist["slide"] == optuna.distributions.IntDistribution(10, 60, step=10)
+    assert dist["slide"] == optuna.distributions.IntDistribution(10, 80, step=10)
+    assert dist["segmenter"] == optuna.distributions.CategoricalDistribution(["sliding", "threshold"])
+    assert dist["thr_quantile"] == optuna.distributions.FloatDistribution(0.6, 0.98)
     assert dist["k"] == optuna.distributions.IntDistribution(4, 32)
     assert dist["units_l2"] == optuna.distributions.IntDistribution(4, 32, log=True)
     assert dist["dropout"] == optuna.distributions.FloatDistribution(0.0, 0.3)
