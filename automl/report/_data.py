@@ -269,6 +269,9 @@ class Recommendation:
     params: dict[str, Any]
     export_command: str
     fits_budget: bool = True
+    val_events: dict[str, Any] | None = None
+    test_events: dict[str, Any] | None = None
+    trigger_diagnostics: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -500,6 +503,9 @@ def _recommendation(trial: FrozenTrial, study_name: str, distance: float, fits: 
         params=dict(sorted(trial.params.items())),
         export_command=export_command(study_name, trial.number),
         fits_budget=fits,
+        val_events=dict(ua["val_events"]) if ua.get("val_events") else None,
+        test_events=dict(ua["test_events"]) if ua.get("test_events") else None,
+        trigger_diagnostics=dict(ua["trigger_diagnostics"]) if ua.get("trigger_diagnostics") else None,
     )
 
 

@@ -224,6 +224,11 @@ def _flatten(mapping: Any, prefix: str = "") -> list[tuple[str, str]]:
     return items
 
 
+def _fmt_rate(x: Any) -> str:
+    """A per-minute rate with two decimals, or an em dash."""
+    return "\u2014" if x is None else f"{float(x):.2f}"
+
+
 def _metric_rows(data: ReportData) -> list[tuple[str, str, str]]:
     """Validation vs test rows for the recommended trial: (label, val, test)."""
     rec = data.recommended
@@ -240,6 +245,25 @@ def _metric_rows(data: ReportData) -> list[tuple[str, str, str]]:
         for c in (source.get("per_class") or {}):
             if c not in classes:
                 classes.append(c)
+    ve, te = rec.val_events or {}, rec.test_events or {}
+    if ve or te:
+        rows += [
+            ("event precision", _fmt_pct(ve.get("precision"), True), _fmt_pct(te.get("precision"), True)),
+            ("event recall", _fmt_pct(ve.get("recall"), True), _fmt_pct(te.get("recall"), True)),
+            ("event F1", _fmt_f1(ve.get("f1")), _fmt_f1(te.get("f1"))),
+            ("false triggers / min of background", _fmt_rate(ve.get("false_triggers_per_minute")),
+             _fmt_rate(te.get("false_triggers_per_minute"))),
+            ("labelled events", _fmt_num(ve.get("n_events")), _fmt_num(te.get("n_events"))),
+        ]
+    diag = rec.trigger_diagnostics or {}
+    if diag:
+        dv, dt = diag.get("train") or {}, diag.get("test") or {}
+        rows += [
+            ("segmenter: missed events / min", _fmt_rate(dv.get("missed_per_minute")),
+             _fmt_rate(dt.get("missed_per_minute"))),
+            ("segmenter: false triggers / min", _fmt_rate(dv.get("false_triggers_per_minute")),
+             _fmt_rate(dt.get("false_triggers_per_minute"))),
+        ]
     vpc, tpc = val.get("per_class") or {}, test.get("per_class") or {}
     for c in classes:
         for key, label, fmt in (("f1", "F1", _fmt_f1),

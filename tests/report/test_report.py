@@ -316,3 +316,28 @@ class TestHtml:
         assert EVIL not in page
         assert "&lt;title&gt;" not in page and "<title>AutoML report: &lt;script&gt;" in page
         assert "--study &#39;&lt;script&gt;alert(1)&lt;/script&gt;&#39; --trial 0" in page
+
+
+def test_event_metrics_of_the_recommended_trial_are_shown():
+    """Trigger problems: event precision / recall / F1 / false triggers per minute, val vs test."""
+    s = _study("events")
+    trial = _complete(0, VALUES[0])
+    events = {"precision": 0.75, "recall": 0.6, "f1": 2 * 0.75 * 0.6 / 1.35, "false_triggers_per_minute": 1.234,
+              "n_events": 40}
+    test_events = dict(events, precision=0.5, recall=1.0, f1=2 * 0.5 / 1.5, false_triggers_per_minute=0.5,
+                       n_events=51)
+    attrs = dict(trial.user_attrs, val_events=events, test_events=test_events,
+                 trigger_diagnostics={"train": {"missed_per_minute": 0.25, "false_triggers_per_minute": 3.0},
+                                      "test": {"missed_per_minute": 0.0, "false_triggers_per_minute": 10.0}})
+    s.add_trial(create_trial(state=TrialState.COMPLETE, values=trial.values, params=trial.params,
+                             distributions=trial.distributions, user_attrs=attrs))
+    from automl.report._html import _metric_rows
+
+    rows = {label: (v, t) for label, v, t in _metric_rows(build_report_data(s))}
+    assert rows["event precision"] == ("75.0%", "50.0%")
+    assert rows["event recall"] == ("60.0%", "100.0%")
+    assert rows["event F1"] == ("0.667", "0.667")  # 2PR/(P+R): 0.9/1.35 and 1/1.5
+    assert rows["false triggers / min of background"] == ("1.23", "0.50")
+    assert rows["labelled events"] == ("40", "51")
+    assert rows["segmenter: missed events / min"] == ("0.25", "0.00")
+    assert "event F1" in render_report(build_report_data(s))
