@@ -7,6 +7,6 @@ recording (timeline), and the exporter turns it into C and checks the C
 against :meth:`FittedPipeline.run`.
 """
 
-from automl.pipeline._fitted import FittedPipeline, PipelineRun, SegmenterSpec
+from automl.pipeline._fitted import FittedPipeline, PipelineRun, SegmenterSpec, decide, unknown_threshold_q
 
-__all__ = ["FittedPipeline", "PipelineRun", "SegmenterSpec"]
+__all__ = ["FittedPipeline", "PipelineRun", "SegmenterSpec", "decide", "unknown_threshold_q"]

@@ -63,6 +63,7 @@ class PipelineRun:
         features: ``(n_windows, k) float32`` selected features (raw units).
         scaled: ``(n_windows, k) uint8`` scaler output.
         raw_output: ``(n_windows, n_classes)`` model output tensor (int8 or float32).
+        logits: ``(n_windows, n_classes)`` last dense layer's output (int8 or float32).
         predicted: ``(n_windows,) int64`` model class index, -1 = unknown (top
             probability below the unknown threshold).
     """
@@ -73,6 +74,7 @@ class PipelineRun:
     features: np.ndarray
     scaled: np.ndarray
     raw_output: np.ndarray
+    logits: np.ndarray
     predicted: np.ndarray
 
 
@@ -197,31 +199,26 @@ class FittedPipeline:
         ``q_min = ceil(threshold / scale + zp)`` (float64, then clamped to
         [-128, 128]). The exported C compares the same integer.
         """
-        if self.output_scale is None:
-            return None
-        if self.unknown_threshold <= 0:
-            return -128
-        q = math.ceil(self.unknown_threshold / self.output_scale + (self.output_zero_point or 0))
-        return int(min(max(q, -128), 128))
+        return unknown_threshold_q(self.unknown_threshold, self.output_scale, self.output_zero_point)
 
-    def decide(self, raw: np.ndarray) -> np.ndarray:
-        """Class decision of model outputs.
+    def decide(self, raw: np.ndarray, logits: np.ndarray) -> np.ndarray:
+        """Class decision of model outputs (what the firmware decides).
+
+        int8: argmax of the int8 softmax output (first on ties); unknown when
+        that top output is below :meth:`unknown_threshold_q`. float32: argmax of
+        the logits (bit-exact in the firmware); unknown when the top softmax
+        probability is below ``unknown_threshold`` (the firmware's float softmax
+        is within a few ulp of TFLite Micro's, so only a probability within a few
+        ulp of the threshold could decide differently).
 
         Args:
             raw: ``(n, n_classes)`` int8 (quantised softmax) or float32 outputs.
+            logits: ``(n, n_classes)`` last dense layer outputs, same dtype.
 
         Returns:
-            ``(n,) int64`` argmax (first on ties), or -1 where the top output is
-            below the unknown threshold.
+            ``(n,) int64`` class index, or -1 (unknown).
         """
-        raw = np.asarray(raw)
-        top = raw.argmax(axis=1).astype(np.int64)
-        if raw.dtype == np.int8:
-            q_min = self.unknown_threshold_q()
-            unknown = raw.max(axis=1).astype(np.int64) < q_min
-        else:
-            unknown = raw.max(axis=1) < np.float32(self.unknown_threshold)
-        return np.where(unknown, -1, top)
+        return decide(raw, logits, self.unknown_threshold, self.output_scale, self.output_zero_point)
 
     def run(self, dataset: Dataset, counts: bool = False, model=None) -> PipelineRun:
         """Segment, extract, scale, run the ``.tflite`` and decide, on every capture.
@@ -241,9 +238,36 @@ class FittedPipeline:
         F = self.features(windows.X) if len(windows) else np.zeros((0, len(self.selected)), np.float32)
         u8 = self.scale(F)
         model = model or TFLiteModel(self.tflite)
-        raw = model.raw_output(u8.astype(np.float32) / np.float32(255.0)) if len(windows) else \
-            np.zeros((0, len(self.classes)), model.output_dtype)
-        return PipelineRun(windows.capture, windows.start, windows.y, F, u8, raw, self.decide(raw))
+        if len(windows):
+            raw, logits = model.run(u8.astype(np.float32) / np.float32(255.0))
+        else:
+            raw = logits = np.zeros((0, len(self.classes)), model.output_dtype)
+        return PipelineRun(windows.capture, windows.start, windows.y, F, u8, raw, logits, self.decide(raw, logits))
+
+
+def unknown_threshold_q(threshold: float, output_scale: float | None, output_zero_point: int | None) -> int | None:
+    """Smallest int8 top softmax output that is not unknown (see FittedPipeline.unknown_threshold_q)."""
+    if output_scale is None:
+        return None
+    if threshold <= 0:
+        return -128
+    q = math.ceil(threshold / output_scale + (output_zero_point or 0))
+    return int(min(max(q, -128), 128))
+
+
+def decide(raw: np.ndarray, logits: np.ndarray, threshold: float, output_scale: float | None,
+           output_zero_point: int | None) -> np.ndarray:
+    """Class decision; see :meth:`FittedPipeline.decide`. ``(n,) int64``, -1 = unknown."""
+    raw = np.asarray(raw)
+    if raw.shape[0] == 0:
+        return np.zeros(0, np.int64)
+    if raw.dtype == np.int8:
+        top = raw.argmax(axis=1).astype(np.int64)
+        unknown = raw.max(axis=1).astype(np.int64) < unknown_threshold_q(threshold, output_scale, output_zero_point)
+    else:
+        top = np.asarray(logits).argmax(axis=1).astype(np.int64)
+        unknown = raw.max(axis=1) < np.float32(threshold) if threshold > 0 else np.zeros(raw.shape[0], bool)
+    return np.where(unknown, -1, top)
 
 
 def dataclass_missing():

@@ -74,10 +74,16 @@ class TFLiteModel:
         from tflite_micro.python.tflite_micro import runtime
 
         self.tflite = bytes(tflite)
-        self._micro = runtime.Interpreter.from_bytes(self.tflite, arena_size=arena_size)
-        # LiteRT only to read the tensor details (scale, zero point, dtype).
+        # kPreserveAllTensors keeps intermediate tensors readable (GetTensor), so the
+        # logits (the input of the final SOFTMAX) can be compared with the firmware.
+        self._micro = runtime.Interpreter.from_bytes(
+            self.tflite, arena_size=arena_size,
+            intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors)
+        # LiteRT only to read the tensor details (scale, zero point, dtype) and the op graph.
         info = Interpreter(model_content=self.tflite)
         inp, out = info.get_input_details()[0], info.get_output_details()[0]
+        softmax = [op for op in info._get_ops_details() if op["op_name"] == "SOFTMAX"]
+        self.logits_tensor = int(softmax[-1]["inputs"][0]) if softmax else int(out["index"])
         self.input_dtype = np.dtype(inp["dtype"])
         self.input_scale, self.input_zero_point = (float(v) for v in inp["quantization"])
         self.output_dtype = np.dtype(out["dtype"])
@@ -104,23 +110,31 @@ class TFLiteModel:
         q = np.round(np.asarray(x, np.float64) / self.input_scale) + self.input_zero_point
         return np.clip(q, -128, 127).astype(np.int8)
 
-    def raw_output(self, x: np.ndarray) -> np.ndarray:
-        """Run the interpreter on each row.
+    def run(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Run the interpreter on each row; return the output and the logits.
 
         Args:
             x: ``(n, n_inputs) float32`` scaled features in [0, 1].
 
         Returns:
-            ``(n, n_classes)`` output tensor: int8 (quantised softmax) for int8
-            models, float32 probabilities otherwise.
+            ``(output, logits)``, both ``(n, n_classes)``: the output tensor
+            (int8 quantised softmax for int8 models, float32 probabilities
+            otherwise) and the last fully-connected layer's output (int8 or
+            float32), read from the interpreter's preserved tensors.
         """
         q = self.quantize_input(x)
         out = np.empty((q.shape[0], self.n_classes), dtype=self.output_dtype)
+        logits = np.empty((q.shape[0], self.n_classes), dtype=self.output_dtype)
         for i in range(q.shape[0]):
             self._micro.set_input(q[i:i + 1], 0)
             self._micro.invoke()
             out[i] = self._micro.get_output(0)[0]
-        return out
+            logits[i] = np.asarray(self._micro.GetTensor(self.logits_tensor, 0)["tensor_data"]).reshape(-1)
+        return out, logits
+
+    def raw_output(self, x: np.ndarray) -> np.ndarray:
+        """``(n, n_classes)`` output tensor of :meth:`run` (int8 or float32)."""
+        return self.run(x)[0]
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         """``(n, n_classes) float32`` class probabilities (dequantised for int8)."""
@@ -130,5 +144,12 @@ class TFLiteModel:
         return raw.astype(np.float32)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """``(n,) int64`` class index = argmax of the raw output (first on ties)."""
-        return self.raw_output(x).argmax(axis=1).astype(np.int64)
+        """``(n,) int64`` class index, first on ties.
+
+        int8 models: argmax of the int8 softmax output (what TFLite Micro
+        returns). float32 models: argmax of the float32 logits, which the
+        firmware computes bit for bit (two probabilities can round to the same
+        float32 where the logits still differ).
+        """
+        out, logits = self.run(x)
+        return (out if self.quantized else logits).argmax(axis=1).astype(np.int64)

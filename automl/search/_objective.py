@@ -16,7 +16,7 @@ import numpy as np
 from automl.cost import PipelineShape, TargetProfile, estimate_cost
 from automl.data import Dataset, grouped_folds
 from automl.metrics import classification_metrics, window_event_metrics
-from automl.pipeline import FittedPipeline, SegmenterSpec
+from automl.pipeline import FittedPipeline, SegmenterSpec, decide
 from automl.search._space import FAMILIES, SearchSpace
 from automl.segmentation import threshold_from_quantile, trigger_diagnostics
 from automl.selection import MinMaxUint8Scaler, TreeSelector
@@ -174,12 +174,10 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
                        batch_size=space.model.batch_size, patience=space.model.patience, seed=seed)
     quant = str(params["quantization"])
 
-    def decide(raw, tfl):
-        probe = FittedPipeline.__new__(FittedPipeline)
-        probe.unknown_threshold = space.model.unknown_threshold
-        probe.output_scale = tfl.output_scale if tfl.quantized else None
-        probe.output_zero_point = int(tfl.output_zero_point) if tfl.quantized else None
-        return FittedPipeline.decide(probe, raw)
+    def predict(tfl, x):
+        raw, logits = tfl.run(x)
+        return decide(raw, logits, space.model.unknown_threshold, tfl.output_scale if tfl.quantized else None,
+                      int(tfl.output_zero_point) if tfl.quantized else None)
 
     # Grouped cross-validation over training captures.
     groups = win_train.groups()
@@ -194,7 +192,7 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
         result = train_mlp(x_tr, win_train.y[tr], len(classes), config, x_va, win_train.y[va])
         best_epochs.append(result.best_epoch)
         tfl = TFLiteModel(convert(result.model, x_tr, quant))
-        oof[va] = decide(tfl.raw_output(x_va), tfl)
+        oof[va] = predict(tfl, x_va)
     scored = oof >= -1
     if not scored.any():
         raise TrialFailed("no cross-validation fold had both training and validation windows")
@@ -208,7 +206,7 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
     final = train_mlp(x_all, win_train.y, len(classes), config, epochs=max(1, epochs))
     tflite = convert(final.model, x_all, quant)
     tfl = TFLiteModel(tflite)
-    test_pred = decide(tfl.raw_output(x_test), tfl) if len(win_test) else np.zeros(0, np.int64)
+    test_pred = predict(tfl, x_test) if len(win_test) else np.zeros(0, np.int64)
     test_metrics = classification_metrics(win_test.y, test_pred, classes) if len(win_test) else None
     test_events = (window_event_metrics(win_test, np.where(test_pred < 0, 0, test_pred), test)
                    if has_background and len(win_test) else None)

@@ -130,3 +130,16 @@ def test_no_windows():
     assert m["confusion"] == [[0, 0, 0]] * 3
     assert all(pc == {"sensitivity": 0.0, "pos_pred": 0.0, "f1": 0.0, "support": 0}
                for pc in m["per_class"].values())
+
+
+def test_unknown_predictions_are_misses_in_their_own_column():
+    # true:  0 0 1 1 1 ; pred: 0 -1 1 -1 0  (-1 = unknown)
+    # confusion (known only): [[1,0],[1,1]]; unknown per true class: [1, 1]
+    # class 0: sens 1/2, ppv 1/2 -> F1 0.5; class 1: sens 1/3, ppv 1/1 -> F1 0.5; macro 0.5; accuracy 2/5
+    from automl.metrics import classification_metrics
+
+    m = classification_metrics([0, 0, 1, 1, 1], [0, -1, 1, -1, 0], ["bg", "jab"])
+    assert m["confusion"] == [[1, 0], [1, 1]] and m["unknown"] == [1, 1]
+    assert m["per_class"]["bg"]["sensitivity"] == 0.5 and m["per_class"]["jab"]["sensitivity"] == 1 / 3
+    assert m["per_class"]["jab"]["pos_pred"] == 1.0
+    assert m["macro_f1"] == 0.5 and m["accuracy"] == 0.4 and m["per_class"]["jab"]["support"] == 3
