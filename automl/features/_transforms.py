@@ -1,8 +1,11 @@
-"""Channel transforms applied before the feature generators.
+"""Channel transforms applied before the feature generators, and column pairs.
 
-Only the SensiML "Magnitude" transform for now: the Euclidean norm of the three
+The SensiML "Magnitude" transform: the Euclidean norm of the three
 accelerometer axes (``accMag``) and of the three gyroscope axes (``gyrMag``),
-appended after the raw channels.
+appended after the raw channels. C twin: ``kp_magnitude`` in
+``firmware/runtime/kp_features.h``, ``sqrtf((x*x + y*y) + z*z)`` in float32.
+
+Column pairs of the ``ColumnFusion`` family: :func:`plan_pairs`.
 """
 
 from __future__ import annotations
@@ -65,25 +68,59 @@ def plan_magnitudes(channels: Sequence[str]) -> tuple[Magnitude, ...]:
     return tuple(plans)
 
 
-def add_magnitudes(X: np.ndarray, magnitudes: Sequence[Magnitude]) -> np.ndarray:
-    """Append magnitude channels to windowed data.
+def add_magnitudes(T: np.ndarray, magnitudes: Sequence[Magnitude]) -> np.ndarray:
+    """Append magnitude channels to time-major windows.
 
-    Each new channel is ``sqrt(a*a + b*b + c*c)`` of its three sources, summed
-    left to right in channel order, in ``X``'s dtype.
+    Each new channel is ``sqrt((x*x + y*y) + z*z)`` of its three sources
+    ``(x, y, z)`` in channel order, every step in float32 (C twin:
+    ``kp_magnitude3``; products and sums rounded to float32, ``sqrt``
+    correctly rounded).
 
     Args:
-        X: ``(n_windows, window_size, n_channels) float64``, sensor units.
+        T: ``(window_size, n_windows, n_channels) float32``, channel units.
         magnitudes: from :func:`plan_magnitudes` for the same channels.
 
     Returns:
-        ``(n_windows, window_size, n_channels + len(magnitudes)) float64``:
-        ``X``'s channels followed by the magnitudes, in sensor units. ``X``
-        itself when ``magnitudes`` is empty.
+        ``(window_size, n_windows, n_channels + len(magnitudes)) float32``:
+        ``T``'s channels followed by the magnitudes. ``T`` itself when
+        ``magnitudes`` is empty.
     """
     if not magnitudes:
-        return X
-    extra = []
-    for m in magnitudes:
-        a, b, c = (X[:, :, i] for i in m.sources)
-        extra.append(np.sqrt(a * a + b * b + c * c))
-    return np.concatenate([X, np.stack(extra, axis=2)], axis=2)
+        return T
+    return np.concatenate([T, *(magnitude(T, m)[:, :, None] for m in magnitudes)], axis=2)
+
+
+def magnitude(T: np.ndarray, m: Magnitude) -> np.ndarray:
+    """One magnitude channel ``sqrt((x*x + y*y) + z*z)`` in float32.
+
+    Args:
+        T: ``(window_size, n_windows, n_channels) float32``.
+        m: which three channels.
+
+    Returns:
+        ``(window_size, n_windows) float32``, channel units.
+    """
+    x, y, z = (T[:, :, i] for i in m.sources)
+    return np.sqrt((x * x + y * y) + z * z)
+
+
+def plan_pairs(channels: Sequence[str]) -> tuple[tuple[int, int], ...]:
+    """Column pairs of the ``ColumnFusion`` family.
+
+    For each sensor prefix of :data:`MAGNITUDE_SOURCES` (``acc``, then
+    ``gyr``; case-insensitive), every pair ``(i, j)``, ``i < j``, of channels
+    with that prefix, in channel order: for ``accX, accY, accZ`` that is
+    ``(X, Y), (X, Z), (Y, Z)``. A prefix with fewer than two channels gives
+    no pair; other channels are never paired.
+
+    Args:
+        channels: raw channel names, in the order of the data's last axis.
+
+    Returns:
+        ``(i, j)`` indices into ``channels``.
+    """
+    pairs = []
+    for prefix, _ in MAGNITUDE_SOURCES:
+        idx = [i for i, ch in enumerate(channels) if ch.lower().startswith(prefix)]
+        pairs.extend((a, b) for k, a in enumerate(idx) for b in idx[k + 1 :])
+    return tuple(pairs)

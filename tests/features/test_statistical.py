@@ -1,7 +1,10 @@
-"""Statistical features, magnitude channels and feature names.
+"""Statistical features, magnitude channels, feature names and extractor checks.
 
 Golden values come from computations independent of automl.features: hand
-arithmetic, and a per-window Python loop over numpy / scipy.stats.
+arithmetic, and a per-window Python loop over numpy / scipy.stats in float64.
+The extractor computes in float32 with sequential sums (the C twin's order), so
+comparisons with float64 use the summation error bound explained in
+``float32_tolerance``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ from automl.features import (
 )
 from automl.features import _registry
 
-STAT_NAMES = ["mean", "std", "min", "max", "p25", "p75", "iqr", "sum", "skewness", "kurtosis"]
+STAT_NAMES = [
+    "mean", "std", "min", "max", "p25", "p75", "iqr", "sum", "skewness", "kurtosis",
+    "variance", "median", "abs_mean",
+]  # fmt: skip
 SIX = ["accX", "accY", "accZ", "gyrX", "gyrY", "gyrZ"]
 
 
@@ -34,6 +40,41 @@ def one_channel(values: list[float]) -> dict[str, float]:
     return dict(zip(STAT_NAMES, F[0].tolist()))
 
 
+U = 2.0**-24  # unit roundoff of float32
+
+
+def float32_tolerance(X: np.ndarray) -> np.ndarray:
+    """Absolute tolerance of each feature of reference_features' layout.
+
+    A sequential float32 sum of w terms has error <= (w-1) u sum|t_i| <= w u w
+    max|t| (Higham, Accuracy and Stability, eq. 4.4), so a mean of terms
+    has error <= w u max|t|. Each feature gets 8 w u times its natural scale:
+    max|x| for location features, w max|x| for the sum, max|c| for std,
+    max|c|^2 for the variance, (max|c|/std)^3 and ^4 for skewness and
+    kurtosis (c = x - mean). The factor 8 covers the few extra roundings
+    (centering, division, sqrt); percentiles have two or three roundings.
+
+    Args:
+        X: (n_windows, window_size, n_channels) float32, non-constant windows.
+
+    Returns:
+        (n_windows, 13 * n_channels) float64.
+    """
+    x = X.astype(np.float64)
+    w = x.shape[1]
+    mx = np.abs(x).max(axis=1)
+    c = x - x.mean(axis=1, keepdims=True)
+    mc = np.abs(c).max(axis=1)
+    sd = c.std(axis=1)
+    scales = {
+        "mean": mx, "std": mc, "min": mx, "max": mx, "p25": mx, "p75": mx, "iqr": mx,
+        "sum": w * mx, "skewness": (mc / sd) ** 3, "kurtosis": (mc / sd) ** 4,
+        "variance": mc**2, "median": mx, "abs_mean": mx,
+    }  # fmt: skip
+    tol = np.stack([8 * w * U * scales[g] for g in STAT_NAMES], axis=1)
+    return tol.reshape(len(X), -1)
+
+
 def reference_features(X: np.ndarray) -> np.ndarray:
     """Independent per-window, per-channel loop; output in the extractor's order.
 
@@ -41,7 +82,7 @@ def reference_features(X: np.ndarray) -> np.ndarray:
         X: (n_windows, window_size, n_channels) float32, non-constant windows.
 
     Returns:
-        (n_windows, 10 * n_channels) float64.
+        (n_windows, 13 * n_channels) float64.
     """
     n, _, c = X.shape
     out = np.empty((n, len(STAT_NAMES), c))
@@ -61,6 +102,9 @@ def reference_features(X: np.ndarray) -> np.ndarray:
                 math.fsum(x),
                 scipy.stats.skew(x, bias=True),
                 scipy.stats.kurtosis(x, fisher=True, bias=True),
+                d.variance,
+                np.median(x),
+                np.abs(x).mean(),
             ]
     return out.reshape(n, -1)
 
@@ -117,10 +161,13 @@ def test_matches_independent_loop(window_size):
     X[:, :, 2] = rng.exponential(size=(n, window_size)) ** 2  # heavy right tail
     X = X.astype(np.float32)
     F = FeatureExtractor(["a", "b", "c"], magnitude=False).transform(X)
-    assert F.dtype == np.float32 and F.shape == (n, 10 * c)
+    assert F.dtype == np.float32 and F.shape == (n, 13 * c)
     expected = reference_features(X)
-    # Computation is float64 then one rounding to float32: a few float32 ulps.
-    np.testing.assert_allclose(F, expected, rtol=2e-6, atol=1e-5)
+    # float32 with sequential sums: within the summation error bound.
+    err = np.abs(F - expected)
+    tol = float32_tolerance(X)
+    worst = np.unravel_index(np.argmax(err / tol), err.shape)
+    assert (err <= tol).all(), (worst, F[worst], expected[worst], tol[worst])
 
 
 def test_window_of_two_matches_scipy():
@@ -145,8 +192,11 @@ def test_constant_window(value, window_size):
     assert f["kurtosis"] == 0.0  # convention: 0 when the variance is 0
     assert f["iqr"] == 0.0
     assert f["min"] == f["max"] == f["p25"] == f["p75"] == v
-    assert f["mean"] == pytest.approx(v, rel=1e-7)
-    assert f["sum"] == pytest.approx(v * window_size, rel=1e-6)
+    assert f["median"] == v and f["variance"] == 0.0
+    # sequential float32 sums of w equal terms: relative error <= (w-1) u
+    assert f["mean"] == pytest.approx(v, rel=window_size * 2.0**-24)
+    assert f["sum"] == pytest.approx(v * window_size, rel=window_size * 2.0**-24)
+    assert f["abs_mean"] == pytest.approx(abs(v), rel=window_size * 2.0**-24)
 
 
 @pytest.mark.parametrize("value, window_size", [(0.1, 3), (0.7, 7), (1 / 3, 120)])
@@ -164,19 +214,28 @@ def test_window_of_one():
     assert f == {
         "mean": -2.5, "std": 0.0, "min": -2.5, "max": -2.5, "p25": -2.5,
         "p75": -2.5, "iqr": 0.0, "sum": -2.5, "skewness": 0.0, "kurtosis": 0.0,
+        "variance": 0.0, "median": -2.5, "abs_mean": 2.5,
     }  # fmt: skip
 
 
 def test_never_nan_or_inf():
+    # Documented range: |x| <= 2**24 gives finite features (all families).
     rng = np.random.default_rng(1)
     for window_size in (1, 2, 3, 64):
         X = rng.normal(scale=1e3, size=(30, window_size, 6)).astype(np.float32)
         X[:5] = 7.0  # constant windows
         X[5:10, :, 0] = 0.0  # constant channel in varying windows
-        X[10:12] *= 1e30  # huge but finite
+        X[10:12] = np.sign(X[10:12]) * 2.0**24  # largest documented magnitude, alternating
         X[12:14] *= 1e-38  # tiny (subnormal range)
-        F = FeatureExtractor(SIX).transform(X)
+        X[14:16] = np.round(X[14:16] * 30).clip(-32768, 32767)  # int16 counts
+        F = FeatureExtractor(SIX, families=available_families()).transform(X)
         assert np.isfinite(F).all(), window_size
+
+
+def test_far_out_of_range_input_is_an_error_not_inf():
+    X = np.random.default_rng(9).normal(scale=1e30, size=(3, 16, 1)).astype(np.float32)
+    with pytest.raises(DataError, match=r"overflow the float32 range.*Statistical\.std\[x\]"):
+        FeatureExtractor(["x"]).transform(X)
 
 
 def test_rows_are_independent_of_batch():
@@ -254,12 +313,13 @@ def test_feature_names_six_channels():
     names = fx.feature_names()
     channels = SIX + ["accMag", "gyrMag"]
     assert names == [f"Statistical.{g}[{ch}]" for g in STAT_NAMES for ch in channels]
-    assert len(names) == 80 and len(set(names)) == 80
+    assert len(names) == 104 and len(set(names)) == 104
     assert names[:3] == ["Statistical.mean[accX]", "Statistical.mean[accY]", "Statistical.mean[accZ]"]
     assert names[7] == "Statistical.mean[gyrMag]"
-    assert names[-1] == "Statistical.kurtosis[gyrMag]"
+    assert names[79] == "Statistical.kurtosis[gyrMag]"  # the first ten kept their indices
+    assert names[-1] == "Statistical.abs_mean[gyrMag]"
     assert "Statistical.kurtosis[accMag]" in names
-    assert len(FeatureExtractor(SIX, magnitude=False).feature_names()) == 60
+    assert len(FeatureExtractor(SIX, magnitude=False).feature_names()) == 78
 
 
 def test_columns_follow_names():
@@ -285,18 +345,20 @@ def test_statistical_registry_order():
 def test_new_family_plugs_in(monkeypatch):
     monkeypatch.setattr(_registry, "_REGISTRY", dict(_registry._REGISTRY))
 
-    @register_generator("Test Range", "range")
-    def _range(X):
-        return X.max(axis=1) - X.min(axis=1)
+    @register_generator("TestRange", "range")
+    def _range(block):
+        return block.max - block.min
 
     X = np.array([[[1.0, 5.0], [3.0, -1.0]]], dtype=np.float32)
-    fx = FeatureExtractor(["a", "b"], families=("Test Range", "Statistical"))
+    fx = FeatureExtractor(["a", "b"], families=("TestRange", "Statistical"))
     names = fx.feature_names()
-    assert names[:3] == ["Test Range.range[a]", "Test Range.range[b]", "Statistical.mean[a]"]
+    assert names[:3] == ["TestRange.range[a]", "TestRange.range[b]", "Statistical.mean[a]"]
     F = fx.transform(X)
     np.testing.assert_array_equal(F[0, :3], [2.0, 6.0, 2.0])
     with pytest.raises(ValueError, match="already registered"):
-        register_generator("Test Range", "range")(_range)
+        register_generator("TestRange", "range")(_range)
+    with pytest.raises(ValueError, match="family 'Test Range'"):
+        register_generator("Test Range", "range")  # no spaces: names are C identifiers
 
 
 # -- scikit-learn conventions and input checks -----------------------------------
@@ -304,7 +366,10 @@ def test_new_family_plugs_in(monkeypatch):
 
 def test_sklearn_conventions():
     fx = FeatureExtractor(SIX, families=("Statistical",), magnitude=False)
-    assert fx.get_params() == {"channels": SIX, "families": ("Statistical",), "magnitude": False}
+    assert fx.get_params() == {
+        "channels": SIX, "families": ("Statistical",), "magnitude": False,
+        "sample_rate_hz": 100.0, "frequency_bands": 4,
+    }  # fmt: skip
     X = np.random.default_rng(6).normal(size=(3, 8, 6)).astype(np.float32)
     assert fx.fit(X) is fx
     np.testing.assert_array_equal(clone(fx).fit_transform(X), fx.transform(X))
@@ -325,6 +390,12 @@ def test_sklearn_conventions():
         ({"channels": ["x"], "families": ("Nope",)}, "'families'.*Statistical"),
         ({"channels": ["x"], "families": ("Statistical", "Statistical")}, "'families'"),
         ({"channels": ["x"], "magnitude": "yes"}, "'magnitude'"),
+        ({"channels": ["x"], "sample_rate_hz": 0.0}, "'sample_rate_hz'"),
+        ({"channels": ["x"], "sample_rate_hz": float("nan")}, "'sample_rate_hz'"),
+        ({"channels": ["x"], "sample_rate_hz": "100"}, "'sample_rate_hz'"),
+        ({"channels": ["x"], "frequency_bands": 0}, "'frequency_bands'"),
+        ({"channels": ["x"], "frequency_bands": 2.0}, "'frequency_bands'"),
+        ({"channels": ["x"], "families": ("ColumnFusion",)}, "'families'.*no feature"),
     ],
 )
 def test_bad_parameters(kwargs, match):
@@ -349,5 +420,9 @@ def test_bad_input():
 
 def test_float32_overflow_is_reported():
     X = np.full((1, 4, 1), 3e38, dtype=np.float32)  # sum = 1.2e39 > float32 max
-    with pytest.raises(DataError, match=r"Statistical\.sum\[x\].*float32 range"):
+    first = r"\['Statistical\.mean\[x\]', 'Statistical\.sum\[x\]', 'Statistical\.abs_mean\[x\]'\]"
+    with pytest.raises(DataError, match=r"3 feature\(s\) overflow the float32 range \(first: " + first + r"\) in 1 of 1"):
         FeatureExtractor(["x"]).transform(X)
+    X64 = np.full((1, 4, 1), 1e39)  # float64 beyond float32: infinite once cast
+    with pytest.raises(DataError, match="NaN or infinity"):
+        FeatureExtractor(["x"]).transform(X64)
