@@ -7,9 +7,13 @@ owns both (one owner of trial history).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -18,7 +22,7 @@ from automl.data import Dataset, grouped_folds
 from automl.metrics import classification_metrics, window_event_metrics
 from automl.pipeline import FittedPipeline, SegmenterSpec, decide
 from automl.search._space import FAMILIES, SearchSpace
-from automl.segmentation import threshold_from_quantile, trigger_diagnostics
+from automl.segmentation import Windows, threshold_from_quantile, trigger_diagnostics
 from automl.selection import MinMaxUint8Scaler, TreeSelector
 
 COST_NAMES = ("flash_bytes", "ram_bytes", "latency_ms")
@@ -29,6 +33,12 @@ def objective_names(space: SearchSpace) -> list[str]:
     """Names of the four objectives: ``event_f1`` or ``macro_f1``, then the costs."""
     return ["event_f1" if space.objective == "event_f1" else "macro_f1", *COST_NAMES]
 DIRECTIONS = ("maximize", "minimize", "minimize", "minimize")
+
+
+# Fault injection for the failure tests: "N:kind,M:kind" with kind raise | nan | kill | hang,
+# applied to trial number N inside the worker. Never set in normal use.
+FAULT_ENV = "AUTOML_FAULT_INJECT"
+CACHE_VERSION = 1
 
 
 class TrialFailed(RuntimeError):
@@ -49,6 +59,119 @@ class TrialOutcome:
     values: list[float]
     user_attrs: dict
     artifacts: dict[str, bytes] = field(default_factory=dict)
+
+
+def dataset_fingerprint(train: Dataset, test: Dataset, sample_scale: dict) -> str:
+    """SHA-256 (hex) of everything a window/feature matrix depends on in the data.
+
+    Capture names, samples (bytes of the float32 counts), segments, channels,
+    sample rate and counts scale of both splits. Used as part of cache keys.
+    """
+    h = hashlib.sha256()
+    for ds in (train, test):
+        h.update(repr((ds.name, ds.channels, ds.sample_rate_hz, ds.background)).encode())
+        for c in ds.captures:
+            h.update(c.name.encode())
+            h.update(np.ascontiguousarray(c.data).tobytes())
+        h.update(repr(sorted((g.capture, g.label, g.start, g.end) for g in ds.segments)).encode())
+    h.update(json.dumps(sample_scale, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _inject_fault(trial_number: int, params: dict) -> dict:
+    """Apply :data:`FAULT_ENV` to this trial (tests only); returns the (maybe altered) params."""
+    spec = os.environ.get(FAULT_ENV, "")
+    for item in filter(None, spec.split(",")):
+        number, _, kind = item.partition(":")
+        if int(number) != trial_number:
+            continue
+        if kind == "raise":
+            raise RuntimeError(f"injected failure in trial {trial_number}")
+        if kind == "kill":
+            os.kill(os.getpid(), 9)
+        if kind == "hang":
+            time.sleep(3600)
+        if kind == "nan":  # an infinite learning rate: the first update makes the loss NaN
+            params = dict(params, learning_rate=float("inf"))
+    return params
+
+
+def trial_task(train: Dataset, test: Dataset, space: SearchSpace, params: dict, target: TargetProfile,
+               seed: int, study: str, trial_number: int, sample_scale: dict, data_key: str = "",
+               cache_dir: str | None = None) -> TrialOutcome:
+    """The Ray task of one trial: :func:`run_trial` plus where it ran.
+
+    Adds ``node_id`` and ``worker_pid`` to the trial's attributes.
+    """
+    params = _inject_fault(trial_number, params)
+    outcome = run_trial(train, test, space, params, target, seed, study, trial_number, sample_scale,
+                        data_key=data_key, cache_dir=cache_dir)
+    try:
+        import ray
+
+        outcome.user_attrs["node_id"] = ray.get_runtime_context().get_node_id()
+    except Exception:  # not inside Ray
+        outcome.user_attrs["node_id"] = None
+    outcome.user_attrs["worker_pid"] = os.getpid()
+    return outcome
+
+
+def _cache_path(cache_dir: str | None, key: str) -> Path:
+    root = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "automl-cache"
+    return root / f"{key}.npz"
+
+
+def windows_and_features(train: Dataset, test: Dataset, spec: SegmenterSpec, classes: list[str], extractor,
+                         data_key: str = "", cache_dir: str | None = None):
+    """Windows of both splits and their full feature matrices, cached on disk.
+
+    The cache is content-addressed: the key is a SHA-256 of the data
+    fingerprint, the segmenter spec, the classes and the extractor's
+    parameters, so trials that differ only in selection, model or
+    quantisation reuse one entry. Entries are written atomically (temp file,
+    then ``os.replace``) in a node-local folder shared by the node's workers.
+    Window samples are not cached (``Windows.X`` comes back with 0 channels);
+    only labels, starts and features are.
+
+    Returns:
+        ``(win_train, win_test, F_train, F_test, cache_hit)``; ``F_*`` are
+        ``(n_windows, n_features) float32``.
+    """
+    key = None
+    if data_key:
+        ident = json.dumps({"v": CACHE_VERSION, "data": data_key, "seg": asdict(spec), "classes": classes,
+                            "fx": extractor.get_params()}, sort_keys=True, default=str)
+        key = hashlib.sha256(ident.encode()).hexdigest()[:32]
+        path = _cache_path(cache_dir, key)
+        if path.is_file():
+            try:
+                with np.load(path) as z:
+                    parts = {k: z[k] for k in z.files}
+                return (_windows_from(parts, "train", spec, classes, train),
+                        _windows_from(parts, "test", spec, classes, test),
+                        parts["train_F"], parts["test_F"], True)
+            except Exception:  # a damaged entry is recomputed and replaced
+                pass
+    seg = spec.build()
+    win_train, win_test = seg.transform(train, classes), seg.transform(test, classes)
+    n_f = len(extractor.feature_names())
+    F_train = extractor.transform(win_train.X) if len(win_train) else np.zeros((0, n_f), np.float32)
+    F_test = extractor.transform(win_test.X) if len(win_test) else np.zeros((0, n_f), np.float32)
+    if key is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, train_y=win_train.y, train_capture=win_train.capture, train_start=win_train.start,
+                     train_F=F_train, test_y=win_test.y, test_capture=win_test.capture, test_start=win_test.start,
+                     test_F=F_test)
+        os.replace(tmp, path)
+    return win_train, win_test, F_train, F_test, False
+
+
+def _windows_from(parts: dict, split: str, spec: SegmenterSpec, classes: list[str], ds: Dataset) -> Windows:
+    n = parts[f"{split}_y"].shape[0]
+    return Windows(np.zeros((n, spec.window_size, 0), np.float32), parts[f"{split}_y"], parts[f"{split}_capture"],
+                   parts[f"{split}_start"], list(classes), ds.capture_names())
 
 
 def layers_from_params(params: dict) -> list[int]:
@@ -96,7 +219,8 @@ def _fit_transform(F_train, y_train, F_apply_list, k, n_estimators, seed):
 
 def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
               target: TargetProfile, seed: int = 0, study: str = "", trial_number: int = -1,
-              sample_scale: dict | None = None) -> TrialOutcome:
+              sample_scale: dict | None = None, data_key: str = "",
+              cache_dir: str | None = None) -> TrialOutcome:
     """Score one pipeline configuration.
 
     Inputs are ADC counts (``automl.data.to_counts``), as on the device.
@@ -119,6 +243,9 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
         seed: seed for the selector, the weights and dropout.
         study, trial_number: recorded in ``pipeline.json``.
         sample_scale: counts per sensor unit per channel (recorded for export).
+        data_key: :func:`dataset_fingerprint` of the data; enables the
+            window/feature cache (empty: no cache).
+        cache_dir: cache folder (default ``<temp>/automl-cache``).
 
     Returns:
         The objective values, attributes and artifacts.
@@ -143,8 +270,12 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
         if extra not in classes_all:
             classes_all.append(extra)
     spec = segmenter_from_params(params, train)
-    seg = spec.build()
-    win_train, win_test = seg.transform(train, classes_all), seg.transform(test, classes_all)
+    extractor = FeatureExtractor(list(train.channels), families=tuple(families), magnitude=bool(params["magnitude"]),
+                                 sample_rate_hz=float(train.sample_rate_hz),
+                                 frequency_bands=space.features.frequency_bands)
+    names = extractor.feature_names()
+    win_train, win_test, F_train, F_test, cache_hit = windows_and_features(
+        train, test, spec, classes_all, extractor, data_key, cache_dir)
     if len(win_train) == 0:
         raise TrialFailed(f"{spec.kind} segmenter (window_size={spec.window_size}) yields no training window")
     # Keep the background only if some training window carries it (BasicMotions has none).
@@ -158,16 +289,10 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
     has_background = classes[0] == train.background
     win_train.y = remap[win_train.y]
     win_train.classes = classes
-    win_test = win_test.take(remap[win_test.y] >= 0)
+    test_keep = remap[win_test.y] >= 0
+    win_test, F_test = win_test.take(test_keep), F_test[test_keep]
     win_test.y = remap[win_test.y]
     win_test.classes = classes
-
-    extractor = FeatureExtractor(list(train.channels), families=tuple(families), magnitude=bool(params["magnitude"]),
-                                 sample_rate_hz=float(train.sample_rate_hz),
-                                 frequency_bands=space.features.frequency_bands)
-    names = extractor.feature_names()
-    F_train = extractor.transform(win_train.X)
-    F_test = extractor.transform(win_test.X) if len(win_test) else np.zeros((0, len(names)), np.float32)
     k = min(int(params["k"]), len(names))
     config = MLPConfig(layers=tuple(layers_from_params(params)), dropout=float(params["dropout"]),
                        learning_rate=float(params["learning_rate"]), epochs=space.model.epochs,
@@ -251,6 +376,7 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
         "pipeline": summary,
         "n_windows": {"train": len(win_train), "test": len(win_test)},
         "duration_s": time.perf_counter() - t0,
+        "cache_hit": cache_hit,
     }
     values = [float(f1), float(cost.flash_bytes), float(cost.ram_bytes), float(cost.latency_ms)]
     return TrialOutcome(values=values, user_attrs=attrs,

@@ -18,7 +18,9 @@ import optuna
 
 from automl.cost import TargetProfile, load_target
 from automl.errors import ConfigError
-from automl.search._objective import DIRECTIONS, TrialFailed, TrialOutcome, objective_names, run_trial
+from automl.search._objective import (
+    DIRECTIONS, FAULT_ENV, TrialFailed, TrialOutcome, dataset_fingerprint, objective_names, trial_task,
+)
 from automl.search._space import SearchSpace, load_space, suggest
 from automl.search._storage import open_storage, study_dir, write_artifacts
 
@@ -57,6 +59,8 @@ class SearchRequest:
         seed: sampler and training seed.
         trial_timeout_s: a trial running longer is cancelled and recorded failed.
         progress: draw a progress bar on the terminal.
+        cache_dir: node-local folder for cached windows and feature matrices
+            (default: ``<system temp>/automl-cache``).
     """
 
     study: str
@@ -75,6 +79,7 @@ class SearchRequest:
     seed: int = 0
     trial_timeout_s: float | None = None
     progress: bool = True
+    cache_dir: str | None = None
 
 
 @dataclass
@@ -222,6 +227,111 @@ def _setup_logging(folder: Path) -> logging.Handler:
     return handler
 
 
+def _start_ray(req: SearchRequest) -> bool:
+    """Start a local Ray (or join ``req.address``) unless one is up; True if this call started it."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    env = dict(WORKER_ENV)
+    if os.environ.get(FAULT_ENV):
+        env[FAULT_ENV] = os.environ[FAULT_ENV]
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    kw = dict(runtime_env={"env_vars": env}, logging_level=logging.WARNING, log_to_driver=False)
+    if req.address:
+        ray.init(address=req.address, **kw)
+    else:
+        ray.init(num_cpus=req.workers, include_dashboard=False, **kw)
+    return True
+
+
+class _Stop:
+    """Ctrl-C / SIGTERM: the first asks for a clean stop (no new trials, running
+    ones finish and are recorded); the second abandons the running trials
+    (recorded as failed, parameters re-queued for the next run)."""
+
+    def __init__(self):
+        self.requests = 0
+        self._old = {}
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        self.requests += 1
+        log.warning("signal %d: %s", signum, "finishing running trials, then stopping (again to abandon them)"
+                    if self.requests == 1 else "abandoning running trials")
+
+    def __exit__(self, *exc):
+        import signal
+
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        return False
+
+
+def _drive(req, study, folder, space, target, params_def, train, test, sample_scale, t_start) -> int:
+    """Ask, submit, wait, tell until the budget is met; returns trials finished by this run."""
+    import ray
+
+    from automl.search._progress import SearchProgress
+
+    remote = ray.remote(num_cpus=1, max_retries=0)(trial_task)
+    train_ref, test_ref = ray.put(train), ray.put(test)
+    data_key = dataset_fingerprint(train, test, sample_scale)
+    parallel = req.workers if not req.address else max(1, int(ray.cluster_resources().get("CPU", 1)))
+    n_run = 0
+    running: dict = {}  # ObjectRef -> (trial, t0)
+    with _Stop() as stop, SearchProgress(study, req.trials, enabled=req.progress) as progress:
+        while True:
+            done, failed = finished_count(study)
+            out_of_time = req.timeout_s is not None and time.monotonic() - t_start >= req.timeout_s
+            want = 0 if stop.requests or out_of_time else req.trials - done - failed - len(running)
+            while want > 0 and len(running) < parallel:
+                trial = study.ask()
+                params = {name: suggest(trial, name, d) for name, d in params_def.items()}
+                ref = remote.remote(train_ref, test_ref, space, params, target, req.seed + trial.number,
+                                    req.study, trial.number, sample_scale, data_key, req.cache_dir)
+                running[ref] = (trial, time.monotonic())
+                want -= 1
+            if not running:
+                break
+            if stop.requests >= 2:
+                for ref, (trial, _t0) in list(running.items()):
+                    ray.cancel(ref, force=True)
+                    _tell(study, folder, trial, None, "interrupted: abandoned on a second Ctrl-C/SIGTERM", target)
+                    study.enqueue_trial(trial.params, skip_if_exists=False)
+                running.clear()
+                break
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=0.5)
+            for ref in ready:
+                trial, _t0 = running.pop(ref)
+                try:
+                    outcome = ray.get(ref)
+                except Exception as exc:  # the trial's exception, or a killed worker
+                    _tell(study, folder, trial, None, _reason(exc), target)
+                else:
+                    _tell(study, folder, trial, outcome, None, target)
+                n_run += 1
+            if req.trial_timeout_s is not None:
+                now = time.monotonic()
+                for ref, (trial, t0) in list(running.items()):
+                    if now - t0 > req.trial_timeout_s:
+                        ray.cancel(ref, force=True)
+                        running.pop(ref)
+                        _tell(study, folder, trial, None,
+                              f"timeout: ran longer than --trial-timeout {req.trial_timeout_s:g} s", target)
+                        n_run += 1
+            progress.update()
+    return n_run
+
+
 def run_search(req: SearchRequest) -> SearchSummary:
     """Run (or resume) a study until ``trials`` finished trials or the timeout.
 
@@ -267,66 +377,13 @@ def run_search(req: SearchRequest) -> SearchSummary:
         log.warning("re-queued trials interrupted by a previous run: %s", requeued)
     params_def = space.parameters()
 
-    started_ray = False
-    if not ray.is_initialized():
-        env = {"env_vars": WORKER_ENV}
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-        if req.address:
-            ray.init(address=req.address, runtime_env=env, logging_level=logging.WARNING, log_to_driver=False)
-        else:
-            ray.init(num_cpus=req.workers, runtime_env=env, include_dashboard=False,
-                     logging_level=logging.WARNING, log_to_driver=False)
-        started_ray = True
-    remote = ray.remote(num_cpus=1, max_retries=0)(run_trial)
-    train_ref, test_ref = ray.put(train), ray.put(test)
-    parallel = req.workers if not req.address else max(1, int(ray.cluster_resources().get("CPU", 1)))
-
-    from automl.search._progress import SearchProgress
-
-    n_run = 0
-    running: dict = {}  # ObjectRef -> (trial, t0)
-    progress = SearchProgress(study, req.trials, enabled=req.progress)
+    started_ray = _start_ray(req)
     try:
-        with progress:
-            while True:
-                done, failed = finished_count(study)
-                out_of_time = req.timeout_s is not None and time.monotonic() - t_start >= req.timeout_s
-                want = req.trials - done - failed - len(running)
-                while want > 0 and not out_of_time and len(running) < parallel:
-                    trial = study.ask()
-                    params = {name: suggest(trial, name, d) for name, d in params_def.items()}
-                    seed = req.seed + trial.number
-                    ref = remote.remote(train_ref, test_ref, space, params, target, seed, req.study, trial.number,
-                                        sample_scale)
-                    running[ref] = (trial, time.monotonic())
-                    want -= 1
-                if not running:
-                    break
-                ready, _ = ray.wait(list(running), num_returns=1, timeout=1.0)
-                for ref in ready:
-                    trial, _t0 = running.pop(ref)
-                    try:
-                        _tell(study, folder, trial, ray.get(ref), None, target)
-                    except Exception as exc:  # a worker's exception, or a killed worker
-                        _tell(study, folder, trial, None, _reason(exc), target)
-                    n_run += 1
-                if req.trial_timeout_s is not None:
-                    now = time.monotonic()
-                    for ref, (trial, t0) in list(running.items()):
-                        if now - t0 > req.trial_timeout_s:
-                            ray.cancel(ref, force=True)
-                            running.pop(ref)
-                            _tell(study, folder, trial, None,
-                                  f"timeout: ran longer than --trial-timeout {req.trial_timeout_s:g} s", target)
-                            n_run += 1
-                progress.update()
-    except KeyboardInterrupt:
-        for ref, (trial, _t0) in running.items():
-            ray.cancel(ref, force=True)
-            _tell(study, folder, trial, None, "interrupted by the user (Ctrl-C)", target)
-        raise
+        n_run = _drive(req, study, folder, space, target, params_def, train, test, sample_scale, t_start)
     finally:
         if started_ray:
+            import ray
+
             ray.shutdown()
         log.removeHandler(handler)
         handler.close()
