@@ -1,0 +1,148 @@
+"""The overnight search machinery: failures, timeouts, SIGKILL resume, Ctrl-C,
+seeds, status, and a real two-node Ray cluster on loopback.
+
+Slow: each test starts Ray and runs a few cheap real trials on BasicMotions
+(tests/search/tiny_space.yaml).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from typer.testing import CliRunner
+
+from automl.cli import app
+from automl.search import SearchRequest, load_study, run_search
+
+pytestmark = pytest.mark.slow
+SPACE = Path(__file__).with_name("tiny_space.yaml")
+State = optuna.trial.TrialState
+
+
+def _request(root: Path, study: str = "t", **kw) -> SearchRequest:
+    base = dict(study=study, space_path=SPACE, dataset="basic-motions", root=root, trials=4, workers=2,
+                progress=False, cache_dir=str(root / "cache"))
+    base.update(kw)
+    return SearchRequest(**base)
+
+
+def _cli(*args: str, env=None, **kw) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "automl.cli", *args], env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def _trials(root: Path, study: str = "t"):
+    return load_study(root, study)[0].get_trials(deepcopy=False)
+
+
+def test_failing_trials_are_recorded_and_the_search_goes_on(tmp_path, monkeypatch):
+    # trial 0 raises, 1 gets a NaN loss, 2's worker process is killed, 3 hangs past --trial-timeout.
+    monkeypatch.setenv("AUTOML_FAULT_INJECT", "0:raise,1:nan,2:kill,3:hang")
+    summary = run_search(_request(tmp_path, trials=7, trial_timeout_s=90))
+    trials = {t.number: t for t in _trials(tmp_path)}
+    reasons = {n: trials[n].user_attrs.get("fail_reason", "") for n in range(4)}
+    assert all(trials[n].state == State.FAIL for n in range(4)), reasons
+    assert "injected failure in trial 0" in reasons[0]
+    assert "NaN" in reasons[1]
+    assert "WorkerCrashedError" in reasons[2] or "died" in reasons[2]
+    assert reasons[3].startswith("timeout: ran longer than --trial-timeout 90 s")
+    assert summary.n_complete == 3 and summary.n_failed == 4
+    assert all(t.state == State.COMPLETE and len(t.values) == 4 for t in trials.values() if t.number >= 4)
+
+
+def test_sigkill_then_resume_loses_nothing(tmp_path):
+    env = dict(os.environ, AUTOML_FAULT_INJECT="3:hang")  # trial 3 is surely running when we kill
+    args = ["search", "--dataset", "basic-motions", "--space", str(SPACE), "--study", "t", "--trials", "6",
+            "--workers", "2", "--root", str(tmp_path), "--no-progress", "--seed", "3"]
+    proc = _cli(*args, env=env)
+    journal = tmp_path / "t" / "journal.log"
+    deadline = time.monotonic() + 300
+    complete_before: set[int] = set()
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        if journal.exists():
+            trials = _trials(tmp_path)
+            complete_before = {t.number for t in trials if t.state == State.COMPLETE}
+            running = [t for t in trials if t.state == State.RUNNING and t.number == 3]
+            if len(complete_before) >= 2 and running:
+                break
+    else:
+        proc.kill()
+        pytest.fail("the search did not reach 2 complete trials with trial 3 running")
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    interrupted_params = next(t.params for t in _trials(tmp_path) if t.number == 3)
+
+    resumed = subprocess.run([sys.executable, "-m", "automl.cli", *args], capture_output=True, text=True,
+                             timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    trials = {t.number: t for t in _trials(tmp_path)}
+    # Nothing complete was lost; the running ones were marked failed and re-queued.
+    assert complete_before <= {n for n, t in trials.items() if t.state == State.COMPLETE}
+    assert trials[3].state == State.FAIL and trials[3].user_attrs["fail_reason"].startswith("interrupted")
+    assert not [t for t in trials.values() if t.state in (State.RUNNING, State.WAITING)]
+    requeued = [t for t in trials.values() if t.number > 3 and t.params == interrupted_params]
+    assert requeued and requeued[0].state == State.COMPLETE
+    done = sum(t.state == State.COMPLETE for t in trials.values())
+    failed = sum(t.state == State.FAIL and not t.system_attrs.get("automl_interrupted") for t in trials.values())
+    assert done + failed == 6
+
+
+def test_sigterm_finishes_running_trials_and_leaves_no_running_trial(tmp_path):
+    args = ["search", "--dataset", "basic-motions", "--space", str(SPACE), "--study", "t", "--trials", "40",
+            "--workers", "2", "--root", str(tmp_path), "--no-progress"]
+    proc = _cli(*args)
+    journal = tmp_path / "t" / "journal.log"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        if journal.exists() and any(t.state == State.COMPLETE for t in _trials(tmp_path)):
+            break
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    trials = _trials(tmp_path)
+    assert not [t for t in trials if t.state == State.RUNNING]
+    assert 1 <= sum(t.state == State.COMPLETE for t in trials) < 40
+    status = CliRunner().invoke(app, ["status", "--study", "t", "--root", str(tmp_path)])
+    n = sum(t.state == State.COMPLETE for t in trials)
+    assert status.exit_code == 0 and f"{n} complete, 0 failed, 0 running" in status.output
+
+
+def test_same_seed_same_trials_with_one_worker(tmp_path):
+    cache = str(tmp_path / "cache")
+    a = run_search(_request(tmp_path / "a", trials=3, workers=1, seed=11, cache_dir=cache))
+    b = run_search(_request(tmp_path / "b", trials=3, workers=1, seed=11, cache_dir=cache))
+    assert a.n_complete == b.n_complete == 3
+    ta, tb = _trials(tmp_path / "a"), _trials(tmp_path / "b")
+    assert [t.params for t in ta] == [t.params for t in tb]
+    assert [t.values for t in ta] == [t.values for t in tb]
+    # The cache served the second run's identical windows/features.
+    assert all(t.user_attrs["cache_hit"] for t in tb)
+
+
+def test_two_node_ray_cluster_on_loopback(tmp_path):
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        summary = run_search(_request(tmp_path, trials=4, address=cluster.address,
+                                      storage=f"sqlite:///{tmp_path / 'study.db'}"))
+        import ray
+
+        ray.shutdown()
+    finally:
+        cluster.shutdown()
+    assert summary.n_complete == 4
+    study = optuna.load_study(study_name="t", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    nodes = {t.user_attrs["node_id"] for t in study.get_trials(states=(State.COMPLETE,))}
+    assert len(nodes) == 2
