@@ -224,6 +224,10 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
     """Score one pipeline configuration.
 
     Inputs are ADC counts (``automl.data.to_counts``), as on the device.
+    The shipped pipeline's feature selection is fitted first and its cost
+    estimated; a pipeline over the target's budgets is returned at once as
+    *infeasible* (``user_attrs["infeasible"]``, F1 0, no artifacts), before any
+    Keras work, so the budget constraints cost no training time.
     Cross-validation folds are grouped by capture (``space.search.cv_folds``);
     feature selection and scaling are fitted on each fold's training part only.
     The objective is event F1 (``space.objective == "event_f1"``, for trigger
@@ -304,6 +308,26 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
         return decide(raw, logits, space.model.unknown_threshold, tfl.output_scale if tfl.quantized else None,
                       int(tfl.output_zero_point) if tfl.quantized else None)
 
+    # Cost first: the shipped pipeline's selected features and layer shapes fix its
+    # flash / RAM / latency before any Keras work. Over budget -> infeasible, untrained.
+    selector, scaler, (x_all, x_test) = _fit_transform(F_train, win_train.y, [F_test], k,
+                                                       space.features.n_estimators, seed)
+    selected = [int(i) for i in selector.selected_]
+    selected_names = [names[i] for i in selected]
+    layers = layers_from_params(params)
+    cost = estimate_cost(PipelineShape(spec.window_size, spec.slide, len(train.channels), tuple(selected_names),
+                                       (*layers, len(classes)), quant), target)
+    over = cost.over_budget(target)
+    if over:
+        return TrialOutcome(
+            values=[0.0, float(cost.flash_bytes), float(cost.ram_bytes), float(cost.latency_ms)],
+            user_attrs={"objective": space.objective, "infeasible": True, "over_budget": over,
+                        "cost": cost.as_dict(), "duration_s": time.perf_counter() - t0, "cache_hit": cache_hit,
+                        "pipeline": {"segmenter": asdict(spec), "families": families, "selected_names": selected_names,
+                                     "layers": layers, "quantization": quant},
+                        "n_windows": {"train": len(win_train), "test": len(win_test)}},
+            artifacts={})
+
     # Grouped cross-validation over training captures.
     groups = win_train.groups()
     oof = np.full(len(win_train), -2, np.int64)  # -2: not scored, -1: unknown
@@ -324,9 +348,7 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
     val_metrics = classification_metrics(win_train.y[scored], oof[scored], classes)
     val_events = window_event_metrics(win_train, np.where(oof < 0, 0, oof), train) if has_background else None
 
-    # Final model on all training captures.
-    selector, scaler, (x_all, x_test) = _fit_transform(F_train, win_train.y, [F_test], k,
-                                                       space.features.n_estimators, seed)
+    # Final model on all training captures (selection and scaler fitted above).
     epochs = int(np.median(best_epochs)) if best_epochs else config.epochs
     final = train_mlp(x_all, win_train.y, len(classes), config, epochs=max(1, epochs))
     tflite = convert(final.model, x_all, quant)
@@ -340,11 +362,6 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
         diagnostics = {"train": vars(trigger_diagnostics(train, win_train)).copy(),
                        "test": vars(trigger_diagnostics(test, win_test)).copy()}
 
-    selected = [int(i) for i in selector.selected_]
-    selected_names = [names[i] for i in selected]
-    layers = layers_from_params(params)
-    cost = estimate_cost(PipelineShape(spec.window_size, spec.slide, len(train.channels), tuple(selected_names),
-                                       (*layers, len(classes)), quant), target)
     pipeline = FittedPipeline(
         channels=list(train.channels), sample_rate_hz=float(train.sample_rate_hz),
         sample_scale=dict(sample_scale or {c: 1.0 for c in train.channels}), classes=classes, segmenter=spec,
@@ -377,6 +394,7 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
         "n_windows": {"train": len(win_train), "test": len(win_test)},
         "duration_s": time.perf_counter() - t0,
         "cache_hit": cache_hit,
+        "infeasible": False,
     }
     values = [float(f1), float(cost.flash_bytes), float(cost.ram_bytes), float(cost.latency_ms)]
     return TrialOutcome(values=values, user_attrs=attrs,

@@ -192,15 +192,20 @@ def finished_count(study: optuna.Study) -> tuple[int, int]:
 def _tell(study: optuna.Study, folder: Path, trial: optuna.Trial, outcome: TrialOutcome | None,
           reason: str | None, target: TargetProfile) -> None:
     if outcome is not None:
-        path = write_artifacts(folder, trial.number, outcome.artifacts)
         for key, value in outcome.user_attrs.items():
             trial.set_user_attr(key, value)
-        trial.set_user_attr("artifact_dir", str(path.relative_to(folder)))
+        if outcome.artifacts:  # an infeasible trial is never trained: nothing to store
+            path = write_artifacts(folder, trial.number, outcome.artifacts)
+            trial.set_user_attr("artifact_dir", str(path.relative_to(folder)))
         c = outcome.user_attrs["cost"]
         trial.set_constraint("flash_over_budget_bytes", float(c["flash_bytes"] - target.flash_bytes))
         trial.set_constraint("ram_over_budget_bytes", float(c["ram_bytes"] - target.ram_bytes))
         trial.set_constraint("latency_over_budget_ms", float(c["latency_ms"] - target.latency_ms))
         study.tell(trial, outcome.values)
+        if outcome.user_attrs.get("infeasible"):
+            log.info("trial %d infeasible before training (%s), %.1f s", trial.number,
+                     "; ".join(outcome.user_attrs["over_budget"]), outcome.user_attrs.get("duration_s", math.nan))
+            return
         log.info("trial %d complete: F1=%.4f flash=%d B RAM=%d B latency=%.3f ms (%.1f s)", trial.number,
                  *outcome.values, outcome.user_attrs.get("duration_s", math.nan))
     else:
