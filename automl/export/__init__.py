@@ -1,20 +1,22 @@
-"""Export one trial as C99 sources for a Cortex-M microcontroller.
+"""Export one trial as a C99 knowledge pack for a Cortex-M microcontroller.
 
 :func:`export_trial` reads a finished trial's ``model.tflite`` and
 ``pipeline.json`` from the study folder (``docs/CONTRACTS.md``) and writes a
-firmware folder from the templates in the repository's ``firmware/``:
+self-contained C library (``docs/FIRMWARE.md``): ``kp.h`` with
+``kp_add_sample`` / ``kp_reset`` / ``kp_model_info`` and the class table,
+``kp.c`` with the trial's segmenter, its *selected* features only, the uint8
+scaler and the class decision, ``kp_model.h/.c`` with the MLP, the
+header-only runtime from ``firmware/runtime``, the ``.tflite`` as an aligned
+array, a streaming program (``kp_stream.c``), QEMU start-up files, a
+``Makefile`` (host, Cortex-M4, QEMU) and ``sizes.json`` (library size and
+instructions per sample, measured with ``arm-none-eabi-gcc`` and QEMU).
 
-- ``model_data.h`` / ``model_data.c``: the flatbuffer as a 16-byte aligned
-  ``const unsigned char <prefix>_model_tflite[]`` and its length;
-- ``pipeline.h`` / ``pipeline.c``: sample rate, windowing, channel, feature,
-  scaler, quantisation and class constants;
-- ``example_main.c``, ``Makefile`` (host and Cortex-M4 builds), ``README.md``
-  and the export marker ``tinyml-automl-export.txt``.
-
-The exporter only formats numbers; it never changes them. Text from user data
-is escaped by :mod:`automl.export._cgen` before it reaches a generated file.
+The exporter only formats numbers; it never changes them: the C computes the
+same windows, features, scaler outputs, logits and classes as
+:meth:`automl.pipeline.FittedPipeline.run`. Text from user data is escaped by
+:mod:`automl.export._cgen` before it reaches a generated file.
 """
 
-from ._export import MANIFEST_NAME, ExportResult, export_trial, firmware_dir, write_firmware
+from ._export import MANIFEST_NAME, SIZES_NAME, ExportResult, export_trial, firmware_dir, write_firmware
 
-__all__ = ["MANIFEST_NAME", "ExportResult", "export_trial", "firmware_dir", "write_firmware"]
+__all__ = ["MANIFEST_NAME", "SIZES_NAME", "ExportResult", "export_trial", "firmware_dir", "write_firmware"]

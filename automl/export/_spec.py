@@ -6,13 +6,16 @@ The contract is ``docs/CONTRACTS.md``. Every problem is a
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from automl.errors import StudyError
+from automl.errors import AutomlError, StudyError
+from automl.pipeline import FittedPipeline, SegmenterSpec
+from automl.pipeline._fitted import FORMAT_VERSION
 
 from ._tflite_info import TfliteInfo
 
@@ -50,6 +53,16 @@ class FirmwareSpec:
             float32.
         extra: optional training facts for the README (``layers``,
             ``dropout``, ``learning_rate``), only those present.
+        segmenter: how windows are cut (``sliding`` or ``threshold``).
+        families: feature families the extractor was built with.
+        frequency_bands: energy bands of the ``Frequency`` family.
+        sample_scale: ``(n_channels,)`` ADC counts per sensor unit, channel order.
+        unknown_threshold: top probability below which a window is unknown.
+        unknown_q: int8 models: the smallest int8 top softmax output that is
+            not unknown (:meth:`FittedPipeline.unknown_threshold_q`); ``None``
+            for float32.
+        fitted: the whole pipeline as :class:`automl.pipeline.FittedPipeline`
+            (with the model bytes), for the code generators.
     """
 
     study: str
@@ -72,6 +85,13 @@ class FirmwareSpec:
     output_scale: float | None
     output_zero_point: int | None
     extra: dict
+    segmenter: SegmenterSpec
+    families: tuple[str, ...]
+    frequency_bands: int
+    sample_scale: tuple[float, ...]
+    unknown_threshold: float
+    unknown_q: int | None
+    fitted: FittedPipeline
 
 
 def _is_int(v: object) -> bool:
@@ -82,12 +102,15 @@ def _is_number(v: object) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
 
 
-def build_spec(pipeline: Mapping, info: TfliteInfo, *, study: str, trial: int) -> FirmwareSpec:
+def build_spec(pipeline: Mapping, info: TfliteInfo, *, study: str, trial: int,
+               tflite: bytes = b"") -> FirmwareSpec:
     """Check ``pipeline`` against the contract and against the model.
 
     Args:
-        pipeline: the parsed ``pipeline.json`` (see ``docs/CONTRACTS.md``).
+        pipeline: the parsed ``pipeline.json`` (see ``docs/CONTRACTS.md``;
+            format version :data:`automl.pipeline._fitted.FORMAT_VERSION`).
         info: facts read from the trial's ``model.tflite``.
+        tflite: the model bytes (kept in ``FirmwareSpec.fitted``).
         study: study name the export is labelled with.
         trial: trial number the export is labelled with.
 
@@ -98,7 +121,9 @@ def build_spec(pipeline: Mapping, info: TfliteInfo, *, study: str, trial: int) -
         StudyError: naming the trial and the key when a key is missing, has the
             wrong type or value, or disagrees with the model (input width vs.
             selected features, output width vs. classes, tensor type vs.
-            ``quantization``, scales and zero points, ``tflite_bytes``).
+            ``quantization``, scales and zero points, ``tflite_bytes``), or
+            when the segmenter, families or feature names do not describe
+            a pipeline this version of tinyml-automl can generate.
     """
     where = f"pipeline.json of trial {trial}"
 
@@ -130,6 +155,9 @@ def build_spec(pipeline: Mapping, info: TfliteInfo, *, study: str, trial: int) -
             raise fail(f"{key!r} must be an integer >= 1, got {v!r}")
         return int(v)
 
+    if pipeline.get("version") != FORMAT_VERSION:
+        raise fail(f"pipeline format version {pipeline.get('version')!r}, expected {FORMAT_VERSION} "
+                   "(made by another version of tinyml-automl: run the search again)")
     if not isinstance(study, str) or not study:
         raise StudyError(f"study name must be a non-empty string, got {study!r}")
     if not _is_int(trial) or trial < 0:
@@ -241,6 +269,27 @@ def build_spec(pipeline: Mapping, info: TfliteInfo, *, study: str, trial: int) -
         raise fail(f"'dataset' must be a string, got {dataset!r}")
     extra = {k: pipeline[k] for k in ("layers", "dropout", "learning_rate") if pipeline.get(k) is not None}
 
+    # --- the stages the firmware generates: segmenter, features, decision
+    segmenter = _segmenter(pipeline, get("segmenter"), channels, window_size, slide, fail)
+    families = str_list("families")
+    bands = get("frequency_bands")
+    if not _is_int(bands) or bands < 1:
+        raise fail(f"'frequency_bands' must be an integer >= 1, got {bands!r}")
+    scale = get("sample_scale")
+    if not isinstance(scale, Mapping) or any(
+            ch not in scale or not _is_number(scale[ch]) or not math.isfinite(float(scale[ch]))
+            or float(scale[ch]) <= 0 for ch in channels):
+        raise fail(f"'sample_scale' must map every channel {list(channels)} to counts per unit > 0, "
+                   f"got {scale!r:.120}")
+    unknown = pipeline.get("unknown_threshold", 0.0)
+    if not _is_number(unknown) or not 0.0 <= float(unknown) <= 1.0:
+        raise fail(f"'unknown_threshold' must be a probability in [0, 1], got {unknown!r}")
+    _check_feature_names(channels, families, magnitude, float(rate), int(bands), feature_names, fail)
+    try:
+        fitted = FittedPipeline.from_json(json.dumps(dict(pipeline)), bytes(tflite), where=where)
+    except (TypeError, ValueError) as exc:
+        raise fail(f"cannot be read as a fitted pipeline: {exc}") from None
+
     return FirmwareSpec(
         study=study,
         trial=int(trial),
@@ -258,5 +307,68 @@ def build_spec(pipeline: Mapping, info: TfliteInfo, *, study: str, trial: int) -
         scaler_max=scalers["scaler_max"],
         quantization=quant,
         extra=extra,
+        segmenter=segmenter,
+        families=families,
+        frequency_bands=int(bands),
+        sample_scale=tuple(float(scale[ch]) for ch in channels),
+        unknown_threshold=float(unknown),
+        unknown_q=fitted.unknown_threshold_q() if quant == "int8" else None,
+        fitted=fitted,
         **q,
     )
+
+
+def _segmenter(pipeline: Mapping, seg: object, channels: tuple[str, ...], window_size: int, slide: int,
+               fail) -> SegmenterSpec:
+    """Validate ``pipeline["segmenter"]`` (kind, lengths, threshold column)."""
+    from automl.segmentation import column_sources
+
+    if not isinstance(seg, Mapping):
+        raise fail(f"'segmenter' must be an object, got {seg!r:.80}")
+    kind = seg.get("kind")
+    if kind not in ("sliding", "threshold"):
+        raise fail(f"'segmenter'.'kind' must be 'sliding' or 'threshold', got {kind!r}")
+    if seg.get("window_size") != window_size or seg.get("slide") != slide:
+        raise fail(f"'segmenter' says window_size {seg.get('window_size')!r} and slide {seg.get('slide')!r} "
+                   f"but the pipeline says {window_size} and {slide}")
+    if kind == "sliding":
+        return SegmenterSpec("sliding", window_size, slide)
+    column, mode = seg.get("column"), seg.get("mode")
+    det, thr, lookback = seg.get("detection_window") or 1, seg.get("threshold"), seg.get("lookback", 0)
+    if not isinstance(column, str):
+        raise fail(f"'segmenter'.'column' must be a channel name, 'accMag' or 'gyrMag', got {column!r}")
+    try:
+        column_sources(channels, column)
+    except AutomlError as exc:
+        raise fail(f"'segmenter'.'column': {exc}") from None
+    if mode not in ("absolute", "std"):
+        raise fail(f"'segmenter'.'mode' must be 'absolute' or 'std', got {mode!r}")
+    if not _is_int(det) or det < 1:
+        raise fail(f"'segmenter'.'detection_window' must be an integer >= 1, got {det!r}")
+    if not _is_number(thr) or not math.isfinite(float(thr)) or not np.isfinite(np.float32(thr)):
+        raise fail(f"'segmenter'.'threshold' must be a finite float32 number, got {thr!r}")
+    if not _is_int(lookback) or not 0 <= lookback < window_size:
+        raise fail(f"'segmenter'.'lookback' must be an integer in 0..{window_size - 1}, got {lookback!r}")
+    quantile = seg.get("quantile")
+    return SegmenterSpec("threshold", window_size, slide, column=column, mode=mode, detection_window=int(det),
+                         threshold=float(thr), lookback=int(lookback),
+                         quantile=float(quantile) if _is_number(quantile) else None)
+
+
+def _check_feature_names(channels, families, magnitude, rate, bands, feature_names, fail) -> None:
+    """The feature extractor of this version must generate exactly ``feature_names``."""
+    from automl.features import FeatureExtractor
+
+    try:
+        names = FeatureExtractor(list(channels), families=tuple(families), magnitude=magnitude,
+                                 sample_rate_hz=rate, frequency_bands=bands).feature_names()
+    except AutomlError as exc:
+        raise fail(f"channels/families/magnitude do not give a feature extractor: {exc}") from None
+    if tuple(names) != tuple(feature_names):
+        k = next((i for i, (a, b) in enumerate(zip(names, feature_names)) if a != b), min(len(names),
+                                                                                           len(feature_names)))
+        got = feature_names[k] if k < len(feature_names) else None
+        want = names[k] if k < len(names) else None
+        raise fail(f"'feature_names' do not match the features this version of tinyml-automl generates "
+                   f"({len(feature_names)} vs {len(names)}; first difference at {k}: {got!r} vs {want!r}); "
+                   "run the search again")

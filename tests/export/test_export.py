@@ -1,9 +1,12 @@
 """End-to-end tests of automl.export: real .tflite in, compiled C out.
 
 A tiny Keras MLP (4 -> 6 -> 3) is converted to a full-int8 (and a float32)
-TFLite model once per module; each export is compiled with the host gcc
-(``-std=c99 -Wall -Wextra -Werror -pedantic``) and run, and what the C program
-prints is compared with the Python inputs.
+TFLite model once per module and paired with a pipeline.json whose channel,
+class, feature and study names are hostile (C injection, comment closers,
+trigraphs, non-ASCII). Each export is compiled with the host gcc
+(``-std=c99 -Wall -Wextra -Werror -pedantic``) and arm-none-eabi-gcc, and what
+the C programs print is compared with the Python inputs. Parity of the
+computed windows with Python is in test_firmware_parity.py.
 """
 
 from __future__ import annotations
@@ -21,40 +24,41 @@ import numpy as np
 import pytest
 
 from automl.errors import ConfigError, StudyError
-from automl.export import MANIFEST_NAME, ExportResult, export_trial, write_firmware
+from automl.export import MANIFEST_NAME, SIZES_NAME, ExportResult, export_trial, write_firmware
 from automl.export._tflite_info import read_tflite_info
+from automl.features import FeatureExtractor
 
 GCC = shutil.which("gcc")
 GXX = shutil.which("g++")
 MAKE = shutil.which("make")
 ARM_GCC = shutil.which("arm-none-eabi-gcc")
 ARM_SIZE = shutil.which("arm-none-eabi-size")
-HOST_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+QEMU = shutil.which("qemu-system-arm")
+HOST_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-ffp-contract=off", "-fno-math-errno"]
+LIB_SRCS = ["kp.c", "kp_model.c"]
 
 needs_gcc = pytest.mark.skipif(GCC is None, reason="gcc not on PATH")
 
 # Class-name sets of 3 (the model has 3 outputs). The second set has two names
-# that sanitise to the same identifier (über, Über -> UBER) and a C keyword.
+# that sanitise to the same identifier (über, Über -> UBER), a C keyword and
+# "unknown", whose macro the exporter already uses for class id 0.
 NASTY_CLASSES = [
     ['Jab"; system("x"); //', "*/ #include <x>", "a\nb"],
-    ["int", "über", "Über"],
+    ["int", "über", "Unknown"],
 ]
 EXPECTED_MACROS = [
-    ("KP_CLASS_JAB_SYSTEM_X", "KP_CLASS_INCLUDE_X", "KP_CLASS_A_B"),
-    ("KP_CLASS_INT", "KP_CLASS_UBER", "KP_CLASS_UBER_2"),
+    ("KP_CLASS_UNKNOWN", "KP_CLASS_JAB_SYSTEM_X", "KP_CLASS_INCLUDE_X", "KP_CLASS_A_B"),
+    ("KP_CLASS_UNKNOWN", "KP_CLASS_INT", "KP_CLASS_UBER", "KP_CLASS_UNKNOWN_2"),
 ]
-CHANNELS = ["accX", "acc Y/*z*/", "gyr\\Z??="]
-FEATURE_NAMES = [
-    "Statistical.mean[accX]",
-    "Statistical.std[accMag]",
-    'Spectral.peak["*/"]',
-    "odd??/name",
-    "pipe|name",
-    "tab\tname",
-    "Statistical.max[gyr\\Z??=]",
-    "näive",
-]
-SELECTED = [6, 0, 3, 2]
+# Three acc* channels give the accMag magnitude channel.
+CHANNELS = ["accX", "acc Y/*z*/", "acc\\Z??=", 'temp"; system("x"); //']
+FAMILIES = ["Statistical", "ColumnFusion", "Frequency"]
+FEATURE_NAMES = FeatureExtractor(CHANNELS, families=tuple(FAMILIES), magnitude=True).feature_names()
+# p25 of the hostile channel (sorted copy), mean, a correlation of two acc
+# channels (pair), a band energy of accMag (magnitude + DFT tables).
+SELECTED = [FEATURE_NAMES.index(n) for n in (
+    'Statistical.p25[temp"; system("x"); //]', "Statistical.mean[accX]",
+    "ColumnFusion.correlation[accX-acc\\Z??=]", "Frequency.band_energy_0of4[accMag]")]
 NASTY_STUDY = 'box*/ing "study"\n??/ --> <!--'
 # float32 edge cases: not exactly representable in decimal, float32 max,
 # smallest subnormal, negative zero, large and tiny values.
@@ -116,18 +120,28 @@ def _io_quant(tflite: bytes) -> dict:
     }
 
 
-def make_pipeline(tflite: bytes, classes, *, quantization: str = "int8", study="boxing", trial=7) -> dict:
-    """A pipeline.json dict following docs/CONTRACTS.md."""
+def make_pipeline(tflite: bytes, classes, *, quantization: str = "int8", study="boxing", trial=7,
+                  segmenter: str = "threshold") -> dict:
+    """A pipeline.json dict following docs/CONTRACTS.md (format version 2)."""
+    seg = {"kind": "sliding", "window_size": 64, "slide": 16}
+    if segmenter == "threshold":
+        seg = {"kind": "threshold", "window_size": 64, "slide": 16, "column": "accMag", "mode": "std",
+               "detection_window": 8, "threshold": 1234.5, "lookback": 10, "quantile": 0.9}
     p = {
+        "version": 2,
         "study": study,
         "trial": trial,
         "dataset": "boxing-punches",
         "sample_rate_hz": 100.0,
+        "sample_scale": {ch: 512.0 for ch in CHANNELS},
         "channels": list(CHANNELS),
         "classes": list(classes),
-        "window_size": 120,
-        "slide": 30,
+        "segmenter": seg,
+        "window_size": 64,
+        "slide": 16,
+        "families": list(FAMILIES),
         "magnitude": True,
+        "frequency_bands": 4,
         "feature_names": list(FEATURE_NAMES),
         "selected": list(SELECTED),
         "selected_names": [FEATURE_NAMES[i] for i in SELECTED],
@@ -135,9 +149,11 @@ def make_pipeline(tflite: bytes, classes, *, quantization: str = "int8", study="
         "scaler_min": list(SCALER_MIN),
         "scaler_max": list(SCALER_MAX),
         "layers": [6],
+        "quantization": quantization,
+        "unknown_threshold": 0.0,
         "dropout": 0.1,
         "learning_rate": 0.003,
-        "quantization": quantization,
+        "epochs": 10,
         "input_scale": None,
         "input_zero_point": None,
         "output_scale": None,
@@ -151,23 +167,23 @@ def make_pipeline(tflite: bytes, classes, *, quantization: str = "int8", study="
 
 @pytest.fixture(scope="module", params=range(len(NASTY_CLASSES)), ids=["injection", "collisions"])
 def exported(request, models, tmp_path_factory):
-    """(ExportResult, tflite bytes, pipeline dict, host program output) per class set."""
+    """(ExportResult, tflite bytes, pipeline dict, host example output) per class set."""
     classes = NASTY_CLASSES[request.param]
     tflite = models["int8"]
     pipeline = make_pipeline(tflite, classes, study=NASTY_STUDY)
     out = tmp_path_factory.mktemp("fw") / "export"
-    result = write_firmware(tflite, pipeline, out, study=NASTY_STUDY, trial=7)
+    result = write_firmware(tflite, pipeline, out, study=NASTY_STUDY, trial=7, measure=False)
     stdout = build_and_run(out) if GCC else None
     return result, tflite, pipeline, stdout
 
 
 # ---------------------------------------------------------------- helpers
-def build_and_run(folder: Path, prefix_flags: list[str] | None = None) -> str:
-    """Compile example_main.c + library with the strict host flags; return its stdout."""
-    exe = folder / "example_host"
-    srcs = sorted(str(p) for p in folder.glob("*.c"))
-    subprocess.run([GCC, *HOST_FLAGS, "-o", str(exe), *srcs], check=True, capture_output=True, text=True)
-    run = subprocess.run([str(exe)], check=True, capture_output=True, text=True, timeout=30)
+def build_and_run(folder: Path, main: str = "example_main.c", args: tuple[str, ...] = ()) -> str:
+    """Compile ``main`` + the library with the strict host flags; return its stdout."""
+    exe = folder / "host_program"
+    srcs = [str(folder / name) for name in (main, *LIB_SRCS)]
+    subprocess.run([GCC, *HOST_FLAGS, "-o", str(exe), *srcs, "-lm"], check=True, capture_output=True, text=True)
+    run = subprocess.run([str(exe), *args], check=True, capture_output=True, text=True, timeout=30)
     exe.unlink()
     return run.stdout
 
@@ -183,14 +199,16 @@ def parse_output(stdout: str) -> dict:
     for line in stdout.splitlines():
         key, _, rest = line.partition(" ")
         if key == "channel":
-            m = re.fullmatch(r'(\d+) "(.*)"', rest)
-            out["channels"].append(decode_quoted(m.group(2)))
+            m = re.fullmatch(r'(\d+) "(.*)" (\S+)', rest)
+            out["channels"].append((decode_quoted(m.group(2)), float(m.group(3))))
         elif key == "feature":
-            m = re.fullmatch(r'(\d+) (\d+) "(.*)" (\S+) (\S+)', rest)
-            out["features"].append((int(m.group(2)), decode_quoted(m.group(3)), m.group(4), m.group(5)))
+            m = re.fullmatch(r'(\d+) "(.*)"', rest)
+            out["features"].append(decode_quoted(m.group(2)))
         elif key == "class":
             m = re.fullmatch(r'(\d+) "(.*)" ([A-Za-z0-9_]+) (-?\d+)', rest)
             out["classes"].append((int(m.group(1)), decode_quoted(m.group(2)), m.group(3), int(m.group(4))))
+        elif key == "study":
+            out["study"] = decode_quoted(rest[1:-1])
         else:
             out[key] = rest
     return out
@@ -242,11 +260,17 @@ def test_model_array_holds_the_tflite_bytes_exactly(exported):
 
 
 @needs_gcc
-def test_host_program_prints_model_length_and_alignment(exported):
-    _, tflite, _, stdout = exported
+def test_model_info_describes_the_trial(exported):
+    result, tflite, pipeline, stdout = exported
     out = parse_output(stdout)
-    assert int(out["model_tflite_len"]) == len(tflite)
-    assert out["model_tflite_aligned16"] == "1"
+    assert out["generator"] == "tinyml-automl 0.1.0"
+    assert out["study"] == NASTY_STUDY and out["trial"] == "7"
+    assert int(out["model_tflite_bytes"]) == len(tflite)
+    assert (out["segmenter"], out["window_size"], out["slide"]) == ("threshold", "64", "16")
+    assert float(out["sample_rate_hz"]) == 100.0 and out["quantization"] == "int8"
+    assert (out["flash_bytes"], out["ram_bytes"]) == ("0", "0")  # measure=False
+    # A constant signal never crosses the std threshold.
+    assert out["constant-signal"] == "windows 0"
 
 
 # ---------------------------------------------------------------- names
@@ -254,11 +278,12 @@ def test_host_program_prints_model_length_and_alignment(exported):
 def test_class_names_round_trip_through_c(exported):
     result, _, pipeline, stdout = exported
     out = parse_output(stdout)
-    assert int(out["num_classes"]) == len(pipeline["classes"])
-    assert [c[1] for c in out["classes"]] == pipeline["classes"]
+    names = ["unknown", *pipeline["classes"]]
+    assert int(out["num_classes"]) == len(names)
+    assert [c[1] for c in out["classes"]] == names
     macros = [c[2] for c in out["classes"]]
     assert macros == list(result.class_macros)
-    assert [c[3] for c in out["classes"]] == list(range(len(pipeline["classes"])))
+    assert [c[3] for c in out["classes"]] == list(range(len(names)))
     assert len(set(macros)) == len(macros)
     assert all(re.fullmatch(r"KP_CLASS_[A-Z0-9_]+", m) for m in macros)
 
@@ -267,7 +292,7 @@ def test_class_macros_are_sanitised_and_distinct(exported):
     result, _, pipeline, _ = exported
     expected = EXPECTED_MACROS[NASTY_CLASSES.index(pipeline["classes"])]
     assert result.class_macros == expected
-    header = (result.out_dir / "pipeline.h").read_text()
+    header = (result.out_dir / "kp.h").read_text()
     for i, macro in enumerate(expected):
         assert re.search(rf"^#define {macro} {i} /\* .* \*/$", header, re.M)
 
@@ -276,10 +301,21 @@ def test_class_macros_are_sanitised_and_distinct(exported):
 def test_channel_and_feature_names_round_trip_through_c(exported):
     _, _, pipeline, stdout = exported
     out = parse_output(stdout)
-    assert out["channels"] == pipeline["channels"]
-    assert [f[1] for f in out["features"]] == pipeline["selected_names"]
-    assert [f[0] for f in out["features"]] == pipeline["selected"]
-    assert int(out["num_generated_features"]) == len(pipeline["feature_names"])
+    assert [c[0] for c in out["channels"]] == pipeline["channels"]
+    assert [c[1] for c in out["channels"]] == [pipeline["sample_scale"][ch] for ch in pipeline["channels"]]
+    assert out["features"] == pipeline["selected_names"]
+
+
+def test_only_the_selected_features_are_generated(exported):
+    result, _, pipeline, _ = exported
+    code = code_outside_strings_and_comments((result.out_dir / "kp.c").read_text())
+    calls = re.findall(r"\bf\[(\d+)\] = (kp_[a-z0-9_]+)\(", code)
+    assert [(int(i), fn) for i, fn in calls] == [
+        (0, "kp_statistical_p25"), (1, "kp_statistical_mean"), (2, "kp_columnfusion_correlation"),
+        (3, "kp_frequency_band_energy")]
+    assert code.count("kp_magnitude(") == 1  # accMag only: a selected feature uses it
+    assert "kp_priv_dft_cos" in code and "kp_priv_scratch" in code
+    assert "kp_seg_init_threshold" in code and "kp_seg_init_sliding" not in code
 
 
 def test_user_text_never_reaches_c_code(exported):
@@ -288,17 +324,19 @@ def test_user_text_never_reaches_c_code(exported):
     for name in result.files:
         if name.endswith((".c", ".h")):
             code = code_outside_strings_and_comments((result.out_dir / name).read_text())
-            for fragment in ("system(", "#include <x>", "ing \"study", "//", "??", "Y/", "\\"):
+            for fragment in ("system(", "#include <x>", "ing \"study", "//", "??", "Y/", "\\Z"):
                 assert fragment not in code, (name, fragment)
 
 
 def test_generated_files_are_ascii_and_say_where_they_come_from(exported):
     result, _, _, _ = exported
     assert set(result.files) == {
-        "Makefile", "README.md", "example_main.c", "model_data.c", "model_data.h",
-        "pipeline.c", "pipeline.h", MANIFEST_NAME,
+        "Makefile", "README.md", "example_main.c", "kp.c", "kp.h", "kp_model.c", "kp_model.h", "kp_stream.c",
+        "kp_segment.h", "kp_features.h", "kp_scaler.h", "kp_mlp.h", "model_data.c", "model_data.h",
+        "qemu/startup.c", "qemu/kp_qemu.h", "qemu/mps2-an386.ld", MANIFEST_NAME,
     }
-    assert sorted(p.name for p in result.out_dir.iterdir()) == sorted(result.files)
+    on_disk = sorted(str(p.relative_to(result.out_dir)) for p in result.out_dir.rglob("*") if p.is_file())
+    assert on_disk == sorted(result.files)
     for name in result.files:
         data = (result.out_dir / name).read_bytes()
         data.decode("ascii")
@@ -311,29 +349,40 @@ def test_generated_files_are_ascii_and_say_where_they_come_from(exported):
 
 # ---------------------------------------------------------------- numbers
 @needs_gcc
-def test_scaler_floats_round_trip_float32_exactly(exported):
-    _, _, pipeline, stdout = exported
-    out = parse_output(stdout)
-    printed_min = np.array([np.float32(float(f[2])) for f in out["features"]], dtype=np.float32)
-    printed_max = np.array([np.float32(float(f[3])) for f in out["features"]], dtype=np.float32)
-    want_min = np.array(pipeline["scaler_min"], dtype=np.float32)
-    want_max = np.array(pipeline["scaler_max"], dtype=np.float32)
-    # Compare bit patterns: catches -0.0 vs 0.0 and subnormals too.
-    assert printed_min.view(np.uint32).tolist() == want_min.view(np.uint32).tolist()
-    assert printed_max.view(np.uint32).tolist() == want_max.view(np.uint32).tolist()
+def test_scaler_floats_round_trip_float32_exactly(exported, tmp_path):
+    """kp.c's scaler constants, read back by the C compiler, are the float32 bits of pipeline.json."""
+    result, _, pipeline, _ = exported
+    prog = tmp_path / "scaler.c"
+    prog.write_text(
+        '#include <stdio.h>\n#include <string.h>\n#include "kp.c"\n'
+        "int main(void) { int i; unsigned int b; for (i = 0; i < KP_NUM_FEATURES; ++i) {\n"
+        "  memcpy(&b, &kp_priv_scaler_min[i], 4); printf(\"%08x \", b);\n"
+        "  memcpy(&b, &kp_priv_scaler_max[i], 4); printf(\"%08x\\n\", b); } return 0; }\n")
+    exe = tmp_path / "scaler"
+    subprocess.run([GCC, *HOST_FLAGS, "-I", str(result.out_dir), "-o", str(exe), str(prog),
+                    str(result.out_dir / "kp_model.c"), "-lm"], check=True, capture_output=True, text=True)
+    rows = [ln.split() for ln in subprocess.run([str(exe)], check=True, capture_output=True,
+                                                  text=True).stdout.splitlines()]
+    want_min = np.array(pipeline["scaler_min"], dtype=np.float32).view(np.uint32)
+    want_max = np.array(pipeline["scaler_max"], dtype=np.float32).view(np.uint32)
+    # Bit patterns: catches -0.0 vs 0.0 and subnormals too.
+    assert [int(r[0], 16) for r in rows] == want_min.tolist()
+    assert [int(r[1], 16) for r in rows] == want_max.tolist()
 
 
-@needs_gcc
 def test_quantisation_and_windowing_constants(exported):
-    _, _, pipeline, stdout = exported
-    out = parse_output(stdout)
-    assert out["quantization"] == "int8"
-    for side in ("input", "output"):
-        assert np.float32(float(out[f"{side}_scale"])) == np.float32(pipeline[f"{side}_scale"])
-        assert int(out[f"{side}_zero_point"]) == pipeline[f"{side}_zero_point"]
-    assert float(out["sample_rate_hz"]) == 100.0
-    assert (int(out["window_size"]), int(out["slide"]), int(out["magnitude"])) == (120, 30, 1)
-    assert int(out["num_channels"]) == 3 and int(out["num_selected_features"]) == 4
+    result, _, pipeline, _ = exported
+    header = (result.out_dir / "kp.h").read_text()
+    for line in ("#define KP_WINDOW_SIZE 64", "#define KP_SLIDE 16", "#define KP_NUM_CHANNELS 4",
+                 "#define KP_NUM_FEATURES 4", "#define KP_NUM_OUTPUTS 3", "#define KP_NUM_CLASSES 4",
+                 "#define KP_QUANTIZATION KP_QUANT_INT8", "typedef int8_t kp_output_t;",
+                 "#define KP_SAMPLE_RATE_HZ 100.0f", "#define KP_NO_CLASSIFICATION (-1)"):
+        assert line in header, line
+    model_h = (result.out_dir / "kp_model.h").read_text()
+    assert "#define KP_MLP_N_INPUTS 4" in model_h and "#define KP_MLP_IS_INT8 1" in model_h
+    source = (result.out_dir / "kp.c").read_text()
+    assert "kp_seg_init_threshold(&kp_priv_seg, KP_WINDOW_SIZE, KP_NUM_CHANNELS, 3," in source
+    assert "KP_SEG_STD, 8,\n                                1234.5f, 10, KP_SLIDE);" in source
 
 
 def test_tflite_info_matches_the_interpreter(models):
@@ -358,8 +407,14 @@ def test_makefile_host_target_builds_and_runs(exported, tmp_path):
     shutil.copytree(result.out_dir, folder)
     run = subprocess.run([MAKE, "-s", "run"], cwd=folder, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert f"model_tflite_len {len(tflite)}" in run.stdout
-    assert "-std=c99 -Wall -Wextra -Werror -pedantic" in (folder / "Makefile").read_text()
+    assert f"model_tflite_bytes {len(tflite)}" in run.stdout
+    assert (folder / "build" / "host" / "kp_stream").is_file()
+    makefile = (folder / "Makefile").read_text()
+    assert "-std=c99 -Wall -Wextra -Werror -pedantic" in makefile and "-ffp-contract=off" in makefile
+    stream = subprocess.run([MAKE, "-s", "stream", "RECORDING=--synthetic=1000"], cwd=folder, capture_output=True,
+                            text=True, timeout=120)
+    assert stream.returncode == 0, stream.stderr
+    assert "summary samples 1000 windows " in stream.stdout
 
 
 @pytest.mark.skipif(
@@ -371,66 +426,83 @@ def test_cortex_m4_target_compiles_the_library(exported, tmp_path):
     shutil.copytree(result.out_dir, folder)
     run = subprocess.run([MAKE, "cortex-m4"], cwd=folder, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os" in run.stdout
+    assert ("-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffp-contract=off -fno-math-errno"
+            in run.stdout)
+    assert "-Wall -Wextra -Werror" in run.stdout
     sizes = {}
     for line in run.stdout.splitlines():
         fields = line.split()
         if len(fields) == 6 and fields[0].isdigit():
             sizes[Path(fields[5]).name] = int(fields[0])  # text (incl. rodata)
-    assert set(sizes) == {"model_data.o", "pipeline.o"}
+    assert set(sizes) == {"kp.o", "kp_model.o", "(TOTALS)", "model_data.o"}
+    assert sizes["(TOTALS)"] == sizes["kp.o"] + sizes["kp_model.o"]
     assert len(tflite) <= sizes["model_data.o"] < len(tflite) + 256
 
 
 @pytest.mark.skipif(GXX is None or GCC is None, reason="g++ or gcc not on PATH")
 def test_headers_link_from_cpp(exported, tmp_path):
-    """TensorFlow Lite Micro is C++: the headers must work from C++ too."""
+    """Firmware may be C++ (TensorFlow Lite Micro is): the headers must work from C++ too."""
     result, tflite, _, _ = exported
     cpp = tmp_path / "use.cpp"
     cpp.write_text(
-        '#include <cstdio>\n#include "model_data.h"\n#include "pipeline.h"\n'
+        '#include <cstdio>\n#include <cstdint>\n#include "kp.h"\n#include "model_data.h"\n'
         "int main() {\n"
-        '  std::printf("%u %s %d\\n", kp_model_tflite_len, kp_class_names[KP_NUM_CLASSES - 1],'
-        " (int)kp_selected_feature_index[0]);\n  return 0;\n}\n"
+        "  const int16_t s[KP_NUM_CHANNELS] = {0};\n"
+        '  std::printf("%u %d %s %d %d\\n", kp_model_tflite_len,'
+        " (int)(((std::uintptr_t)kp_model_tflite) % 16u), kp_class_names[KP_NUM_CLASSES - 1],"
+        " kp_add_sample(s), (int)kp_model_info()->trial);\n  return 0;\n}\n"
     )
     objs = []
-    for src in ("model_data.c", "pipeline.c"):
+    for src in ("model_data.c", *LIB_SRCS):
         obj = tmp_path / (src + ".o")
         subprocess.run([GCC, *HOST_FLAGS, "-c", "-o", str(obj), str(result.out_dir / src)], check=True)
         objs.append(str(obj))
     exe = tmp_path / "use"
     subprocess.run(
         [GXX, "-std=c++11", "-Wall", "-Wextra", "-Werror", "-pedantic", "-I", str(result.out_dir),
-         "-o", str(exe), str(cpp), *objs],
+         "-o", str(exe), str(cpp), *objs, "-lm"],
         check=True,
     )
     out = subprocess.run([str(exe)], check=True, capture_output=True).stdout
-    assert out.startswith(f"{len(tflite)} ".encode())
+    assert out.startswith(f"{len(tflite)} 0 ".encode())  # the .tflite array is 16-byte aligned
+    assert out.endswith(b" -1 7\n")
 
 
 @needs_gcc
 def test_float32_model_exports_and_builds(models, tmp_path):
     tflite = models["float32"]
-    pipeline = make_pipeline(tflite, ["NoActivity", "hook", "jab"], quantization="float32")
-    result = write_firmware(tflite, pipeline, tmp_path / "fw", study="boxing", trial=7)
+    pipeline = make_pipeline(tflite, ["NoActivity", "hook", "jab"], quantization="float32", segmenter="sliding")
+    result = write_firmware(tflite, pipeline, tmp_path / "fw", study="boxing", trial=7, measure=False)
     out = parse_output(build_and_run(result.out_dir))
-    assert out["quantization"] == "float32"
-    assert "KP_INPUT_SCALE" not in (result.out_dir / "pipeline.h").read_text()
-    assert int(out["model_tflite_len"]) == len(tflite)
+    assert out["quantization"] == "float32" and out["segmenter"] == "sliding"
+    header = (result.out_dir / "kp.h").read_text()
+    assert "typedef float kp_output_t;" in header and "KP_QUANT_INT8\n" not in header.split("QUANTIZATION")[-1]
+    assert int(out["model_tflite_bytes"]) == len(tflite)
     assert c_array_bytes((result.out_dir / "model_data.c").read_text()) == tflite
+    # Sliding windows of 64 every 16 over 3 * 64 constant samples: 9 windows.
+    assert out["constant-signal"] == "windows 9"
 
 
 @needs_gcc
 def test_custom_prefix(models, tmp_path):
+    """A mixed-case prefix: symbols keep it, macros are upper case, the MLP constants lower case."""
     tflite = models["int8"]
     result = write_firmware(
-        tflite, make_pipeline(tflite, ["a", "b", "c"]), tmp_path / "fw", study="boxing", trial=7, prefix="gesture"
+        tflite, make_pipeline(tflite, ["a", "b", "c"]), tmp_path / "fw", study="boxing", trial=7, prefix="Gesture",
+        measure=False,
     )
-    header = (result.out_dir / "pipeline.h").read_text()
-    assert "#define GESTURE_NUM_CLASSES 3" in header and "gesture_class_names[" in header
-    assert result.class_macros == ("GESTURE_CLASS_A", "GESTURE_CLASS_B", "GESTURE_CLASS_C")
-    assert c_array_bytes((result.out_dir / "model_data.c").read_text(), "gesture_model_tflite") == tflite
-    out = parse_output(build_and_run(result.out_dir))
-    assert [c[1] for c in out["classes"]] == ["a", "b", "c"]
+    header = (result.out_dir / "kp.h").read_text()
+    assert "#define GESTURE_NUM_CLASSES 4" in header and "Gesture_class_names[" in header
+    assert "int Gesture_add_sample(const int16_t *sample);" in header
+    assert result.class_macros == ("GESTURE_CLASS_UNKNOWN", "GESTURE_CLASS_A", "GESTURE_CLASS_B",
+                                   "GESTURE_CLASS_C")
+    assert c_array_bytes((result.out_dir / "model_data.c").read_text(), "Gesture_model_tflite") == tflite
+    assert "gesture_mlp_model" in (result.out_dir / "kp_model.h").read_text()
+    assert re.search(r"\bkp_(add_sample|reset|class_names|model_info|last_\w+)\b",
+                     header + (result.out_dir / "kp.c").read_text()) is None
+    out = subprocess.run([MAKE or "make", "-s", "run"], cwd=result.out_dir, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert [c[1] for c in parse_output(out.stdout)["classes"]] == ["unknown", "a", "b", "c"]
 
 
 @pytest.mark.parametrize("prefix", ["1kp", "int", "_kp", "k-p", "", "kp x"])
@@ -444,10 +516,40 @@ def test_bad_prefix_is_a_config_error(models, tmp_path, prefix):
 def test_export_is_deterministic(models, tmp_path):
     tflite = models["int8"]
     p = make_pipeline(tflite, NASTY_CLASSES[0], study="boxing")
-    a = write_firmware(tflite, p, tmp_path / "a", study="boxing", trial=7)
-    b = write_firmware(tflite, p, tmp_path / "b", study="boxing", trial=7)
+    a = write_firmware(tflite, p, tmp_path / "a", study="boxing", trial=7, measure=False)
+    b = write_firmware(tflite, p, tmp_path / "b", study="boxing", trial=7, measure=False)
     for name in a.files:
         assert (a.out_dir / name).read_bytes() == (b.out_dir / name).read_bytes(), name
+
+
+@pytest.mark.skipif(ARM_GCC is None or ARM_SIZE is None or MAKE is None or QEMU is None,
+                    reason="arm-none-eabi-gcc/size, make or qemu-system-arm not on PATH")
+def test_measured_export_writes_sizes_json(models, tmp_path):
+    """Hostile names through the whole measured export: Cortex-M4 build, QEMU run, sizes.json."""
+    tflite = models["int8"]
+    result = write_firmware(tflite, make_pipeline(tflite, NASTY_CLASSES[0], study=NASTY_STUDY),
+                            tmp_path / "fw", study=NASTY_STUDY, trial=7)
+    sizes = json.loads((result.out_dir / SIZES_NAME).read_text())
+    assert sizes == result.sizes and SIZES_NAME in result.files
+    assert (sizes["study"], sizes["trial"]) == (NASTY_STUDY, 7)
+    lib = sizes["library"]
+    assert set(lib["objects"]) == {"kp.o", "kp_model.o"}
+    for key in ("text", "data", "bss"):
+        assert lib[key] == sum(o[key] for o in lib["objects"].values())
+    assert lib["flash_bytes"] == lib["text"] + lib["data"] and lib["ram_bytes"] == lib["data"] + lib["bss"]
+    assert 1000 < lib["flash_bytes"] < 20000 and 1000 < lib["ram_bytes"] < 20000
+    assert len(tflite) <= sizes["model_tflite"]["text"]
+    insns = sizes["instructions"]
+    assert insns["per_tick"] == 40 and insns["samples"] == 16 * 64
+    assert insns["classify"]["calls"] == insns["windows"] > 0
+    assert insns["classify"]["calls"] + insns["idle"]["calls"] == insns["samples"]
+    for kind in ("classify", "idle"):
+        assert 0 < insns[kind]["mean"] <= insns[kind]["max"] and insns[kind]["max"] % 40 == 0
+    assert insns["idle"]["max"] < insns["classify"]["mean"]
+    assert sizes["unavailable"] == {}
+    # kp_model_info() reports the measured library size.
+    out = parse_output(build_and_run(result.out_dir))
+    assert (int(out["flash_bytes"]), int(out["ram_bytes"])) == (lib["flash_bytes"], lib["ram_bytes"])
 
 
 # ---------------------------------------------------------------- study folder
@@ -463,13 +565,13 @@ def _write_study(root: Path, tflite: bytes, pipeline: dict, trial: int = 7) -> P
 def test_export_trial_reads_the_study_folder(models, tmp_path):
     tflite = models["int8"]
     study = _write_study(tmp_path / "studies", tflite, make_pipeline(tflite, ["NoActivity", "hook", "jab"]))
-    result = export_trial(study, 7, tmp_path / "fw")
-    assert isinstance(result, ExportResult)
+    result = export_trial(study, 7, tmp_path / "fw", measure=False)
+    assert isinstance(result, ExportResult) and result.sizes is None
     assert (result.study, result.trial, result.prefix) == ("boxing", 7, "kp")
-    assert result.class_macros == ("KP_CLASS_NOACTIVITY", "KP_CLASS_HOOK", "KP_CLASS_JAB")
+    assert result.class_macros == ("KP_CLASS_UNKNOWN", "KP_CLASS_NOACTIVITY", "KP_CLASS_HOOK", "KP_CLASS_JAB")
     assert c_array_bytes((tmp_path / "fw" / "model_data.c").read_text()) == tflite
     readme = (tmp_path / "fw" / "README.md").read_text()
-    assert "`boxing`, trial 7" in readme and "resolver.AddFullyConnected();" in readme
+    assert "`boxing`, trial 7" in readme and "kp_add_sample" in readme
 
 
 @pytest.mark.parametrize("missing", ["model.tflite", "pipeline.json"])
@@ -507,9 +609,9 @@ def test_out_dir_rules(models, tmp_path):
     p = make_pipeline(tflite, "abc")
     out = tmp_path / "fw"
     out.mkdir()
-    write_firmware(tflite, p, out, study="boxing", trial=7)  # empty folder: fine
+    write_firmware(tflite, p, out, study="boxing", trial=7, measure=False)  # empty folder: fine
     (out / "stale.txt").write_text("old export leftovers")
-    write_firmware(tflite, p, out, study="boxing", trial=7)  # earlier export: replaced
+    write_firmware(tflite, p, out, study="boxing", trial=7, measure=False)  # earlier export: replaced
     assert not (out / "stale.txt").exists()
 
     foreign = tmp_path / "mine"
@@ -518,8 +620,8 @@ def test_out_dir_rules(models, tmp_path):
     with pytest.raises(ConfigError, match="Refusing to replace .*overwrite=True"):
         write_firmware(tflite, p, foreign, study="boxing", trial=7)
     assert (foreign / "notes.txt").read_text() == "keep me"
-    write_firmware(tflite, p, foreign, study="boxing", trial=7, overwrite=True)
-    assert not (foreign / "notes.txt").exists() and (foreign / "model_data.c").is_file()
+    write_firmware(tflite, p, foreign, study="boxing", trial=7, overwrite=True, measure=False)
+    assert not (foreign / "notes.txt").exists() and (foreign / "kp.c").is_file()
 
     a_file = tmp_path / "file"
     a_file.write_text("x")
@@ -532,15 +634,15 @@ def test_failed_export_changes_nothing(models, tmp_path):
     tflite = models["int8"]
     good = make_pipeline(tflite, "abc")
     out = tmp_path / "fw"
-    write_firmware(tflite, good, out, study="boxing", trial=7)
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    write_firmware(tflite, good, out, study="boxing", trial=7, measure=False)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     bad = dict(good, classes=["a", "b", "c\0"])
     with pytest.raises(StudyError):
         write_firmware(tflite, bad, out, study="boxing", trial=7)
     long_name = dict(good, classes=["a", "b", "c" * 5000])
     with pytest.raises(StudyError, match="4095"):
         write_firmware(tflite, long_name, out, study="boxing", trial=7)
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert sorted(x.name for x in tmp_path.iterdir()) == ["fw"]
 
 
@@ -557,7 +659,7 @@ def _mutations():
         "missing scaler_min": (drop("scaler_min"), "missing key 'scaler_min'"),
         "4 classes, 3 outputs": (set_("classes", list("abcd")), "output has shape"),
         "duplicate class": (set_("classes", ["a", "b", "a"]), "more than once"),
-        "index out of range": (set_("selected", [0, 1, 2, 99]), "outside 0..7"),
+        "index out of range": (set_("selected", [0, 1, 2, 99]), "outside 0..98"),
         "names disagree": (set_("selected_names", ["x"] * 4), r"'selected_names'\[0\]"),
         "scaler length": (set_("scaler_max", [1.0]), "'scaler_max' has 1 entries"),
         "nan scaler": (set_("scaler_min", [0.0, float("nan"), 0.0, 0.0]), "finite float32"),
@@ -571,6 +673,16 @@ def _mutations():
         "bad window": (set_("window_size", 0), "'window_size' must be an integer >= 1"),
         "bad rate": (set_("sample_rate_hz", -1), "'sample_rate_hz'"),
         "not a list": (set_("channels", "accX"), "'channels' must be a list of strings"),
+        "old format": (set_("version", 1), "pipeline format version 1, expected 2"),
+        "segmenter kind": (lambda p: p["segmenter"].__setitem__("kind", "magic"), "'sliding' or 'threshold'"),
+        "segmenter window": (lambda p: p["segmenter"].__setitem__("window_size", 65), "segmenter' says"),
+        "segmenter column": (lambda p: p["segmenter"].__setitem__("column", "gyrMag"), "'column'"),
+        "lookback": (lambda p: p["segmenter"].__setitem__("lookback", 64), "'lookback' must be"),
+        "nan threshold": (lambda p: p["segmenter"].__setitem__("threshold", float("inf")), "'threshold'"),
+        "unknown family": (set_("families", ["Statistical", "Magic"]), "feature extractor"),
+        "other features": (set_("frequency_bands", 3), "'feature_names' do not match"),
+        "sample scale": (lambda p: p["sample_scale"].pop("accX"), "'sample_scale' must map"),
+        "unknown threshold": (set_("unknown_threshold", 1.5), "'unknown_threshold'"),
     }
 
 

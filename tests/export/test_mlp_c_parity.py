@@ -68,7 +68,7 @@ typedef float elem_t;
 /* Input: rows of KP_MLP_N_INPUTS uint8. Output per row: each layer's output
  * (layer by layer with FC), then kp_mlp_run's logits, probabilities and class
  * (one byte), as raw bytes. stdin/stdout, or in.bin/out.bin. */
-int main(void)
+int main(int argc, char **argv)
 {
 #ifdef HARNESS_FILES /* Cortex-M4 under QEMU: host files through semihosting */
     FILE *in = fopen("in.bin", "rb"), *out = fopen("out.bin", "wb");
@@ -78,6 +78,8 @@ int main(void)
     uint8_t u[KP_MLP_N_INPUTS];
     elem_t x[KP_MLP_N_INPUTS], hidden[KP_MLP_N_LAYERS][HARNESS_MAX_WIDTH];
     elem_t scratch[KP_MLP_SCRATCH + 1], logits[KP_MLP_N_CLASSES], probs[KP_MLP_N_CLASSES];
+    (void)argc;
+    (void)argv;
     if (in == NULL || out == NULL) {
         return 2;
     }
@@ -465,53 +467,9 @@ def test_runtime_and_generated_c_compile_for_cortex_m4(tflites, build_dir):
 
 
 # Bare-metal Cortex-M4 under QEMU (mps2-an386: code at 0x0, RAM at 0x20000000),
-# semihosting for file I/O: a vector table, a reset handler that enables the
-# FPU, and a linker script that places .data/.bss straight into RAM (QEMU
-# loads ELF segments at their addresses, so nothing needs copying).
-M4_LINKER_SCRIPT = """
-MEMORY { CODE (rx) : ORIGIN = 0x00000000, LENGTH = 4M
-         RAM (rwx) : ORIGIN = 0x20000000, LENGTH = 4M }
-ENTRY(kp_reset)
-SECTIONS {
-    .text : {
-        KEEP(*(.kp_vectors)) *(.text*) KEEP(*(.init)) KEEP(*(.fini)) *(.rodata*)
-        . = ALIGN(4);
-        __preinit_array_start = .; KEEP(*(.preinit_array)) __preinit_array_end = .;
-        __init_array_start = .; KEEP(*(SORT(.init_array.*))) KEEP(*(.init_array)) __init_array_end = .;
-        __fini_array_start = .; KEEP(*(.fini_array)) __fini_array_end = .;
-    } > CODE
-    .ARM.exidx : { *(.ARM.exidx*) } > CODE
-    .data : { *(.data*) } > RAM
-    .bss (NOLOAD) : { __bss_start__ = .; *(.bss*) *(COMMON) . = ALIGN(8); __bss_end__ = .; } > RAM
-    end = .; _end = .; __end__ = .;
-    __kp_stack_top = ORIGIN(RAM) + LENGTH(RAM);
-}
-"""
-M4_STARTUP_C = r"""
-#include <stdint.h>
-#include <stdlib.h>
-extern int main(void);
-extern void initialise_monitor_handles(void);
-extern uint32_t __kp_stack_top, __bss_start__, __bss_end__;
-void kp_reset(void);
-void kp_reset(void)
-{
-    uint32_t *p;
-    *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20;  /* CPACR: CP10, CP11 full access */
-    __asm volatile ("dsb\n\tisb");
-    for (p = &__bss_start__; p < &__bss_end__; ++p) {
-        *p = 0u;
-    }
-    initialise_monitor_handles();
-    exit(main());
-}
-static void kp_hang(void) { for (;;) { } }
-typedef void (*kp_vector)(void);
-__attribute__((section(".kp_vectors"), used)) const kp_vector kp_vectors[16] = {
-    (kp_vector)(uintptr_t)&__kp_stack_top, kp_reset, kp_hang, kp_hang, kp_hang, kp_hang, kp_hang,
-    0, 0, 0, 0, kp_hang, kp_hang, 0, kp_hang, kp_hang
-};
-"""
+# semihosting for file I/O: the start-up code and linker script the exporter
+# ships in every knowledge pack (firmware/qemu/).
+QEMU_DIR = Path(__file__).resolve().parents[2] / "firmware" / "qemu"
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
@@ -525,13 +483,11 @@ def test_cortex_m4_qemu_gives_the_host_bits(runs, build_dir, case):
     model, n = r["model"], 600
     work = build_dir / ("qemu_" + "_".join(case))
     sources = _write_sources(model, work)
-    (work / "mps2.ld").write_text(M4_LINKER_SCRIPT)
-    (work / "startup.c").write_text(M4_STARTUP_C)
     (work / "in.bin").write_bytes(r["u"][:n].tobytes())
-    proc = subprocess.run(["arm-none-eabi-gcc", *M4_CFLAGS, f"-I{RUNTIME}", f"-I{work}", _harness_width(model),
-                           "-DHARNESS_FILES", "--specs=nano.specs", "--specs=rdimon.specs", "-nostartfiles",
-                           "-T", str(work / "mps2.ld"), "-o", str(work / "harness.elf"),
-                           str(work / "startup.c"), *sources], capture_output=True, text=True)
+    proc = subprocess.run(["arm-none-eabi-gcc", *M4_CFLAGS, f"-I{RUNTIME}", f"-I{work}", f"-I{QEMU_DIR}",
+                           _harness_width(model), "-DHARNESS_FILES", "--specs=nano.specs", "--specs=rdimon.specs",
+                           "-nostartfiles", "-T", str(QEMU_DIR / "mps2-an386.ld"), "-o", str(work / "harness.elf"),
+                           str(QEMU_DIR / "startup.c"), *sources], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     proc = subprocess.run(["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none",
                            "-serial", "none", "-semihosting-config", "enable=on,target=native",

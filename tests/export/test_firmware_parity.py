@@ -1,0 +1,459 @@
+"""The exported knowledge pack computes what the Python pipeline computes, bit for bit.
+
+A held-out boxing recording (``acc_gyr_experiment_all_left``, 5670 samples,
+never trained on) is converted to int16 counts with the pipeline's
+``sample_scale`` and streamed sample by sample through the exported C library
+(``kp_stream``). For every classified window the C start sample, uint8 feature
+vector, float32 features, logits, model output and class must equal
+:meth:`automl.pipeline.FittedPipeline.run` on the same counts:
+
+- window starts, uint8 features, classes: equal;
+- float32 features: equal bit for bit (the C twins of kp_features.h follow the
+  Python operation order, docs/C_TWINS.md), compared as uint32;
+- int8 logits and softmax output: equal (kp_mlp.h is TFLite Micro's reference
+  kernels); float32 logits: equal bit for bit; float32 probabilities: within
+  the bound of tests/export/test_mlp_c_parity.py (the C library's expf is not
+  used), and the float class is the argmax of the (exact) logits;
+- the Cortex-M4F build, run in QEMU mps2-an386 on the first 1500 samples,
+  prints exactly what the host build prints.
+
+Fast tests export hand-built pipelines (real features, a briefly trained tiny
+MLP, all three segmenter paths, the unknown class); the slow ones export
+three trials made by ``automl.search._objective.run_trial`` on the real data
+(threshold int8, threshold float32, sliding int8) and check ``sizes.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from automl.data import Capture, Dataset, load_dataset, to_counts
+from automl.export import SIZES_NAME, export_trial
+from automl.pipeline import FittedPipeline, PipelineRun, SegmenterSpec
+
+pytestmark = pytest.mark.filterwarnings("ignore:Statistics for quantized inputs were expected")
+
+GCC, MAKE = shutil.which("gcc"), shutil.which("make")
+QEMU_OK = all(shutil.which(t) for t in ("arm-none-eabi-gcc", "arm-none-eabi-size", "qemu-system-arm", "make"))
+needs_host = pytest.mark.skipif(GCC is None or MAKE is None, reason="gcc or make not on PATH")
+needs_qemu = pytest.mark.skipif(not QEMU_OK, reason="arm-none-eabi-gcc, qemu-system-arm or make not on PATH")
+
+HELD_OUT = "acc_gyr_experiment_all_left"
+QEMU_SAMPLES = 1500
+SCALE = {"accZ": 512.0, "accY": 512.0, "accX": 512.0, "gyrZ": 2048.0, "gyrY": 2048.0, "gyrX": 2048.0}
+ALL_FAMILIES = ["Statistical", "Shape", "ColumnFusion", "Area", "RateOfChange", "Frequency"]
+
+
+# ------------------------------------------------------------ kp_stream I/O
+@dataclass
+class CRun:
+    """What kp_stream printed: one row per classified window."""
+
+    start: np.ndarray      # (n,) int64
+    cls: np.ndarray        # (n,) int64, class id (0 = unknown)
+    scaled: np.ndarray     # (n, k) uint8
+    features: np.ndarray   # (n, k) uint32 (float32 bits)
+    logits: np.ndarray     # (n, c) int8 or float32
+    output: np.ndarray     # (n, c) int8 or float32
+    samples: int
+    insns: dict | None
+
+
+def parse_stream(stdout: str, int8: bool) -> CRun:
+    rows = [line.split() for line in stdout.splitlines() if line.startswith("window ")]
+
+    def ints(text, dtype):
+        return np.array([int(v) for v in text.split(",")], dtype)
+
+    def f32(text):
+        return np.array([int(v, 16) for v in text.split(",")], np.uint32).view(np.float32)
+
+    def out(text):  # logits and model output: int8 decimals or float32 bits
+        return ints(text, np.int8) if int8 else f32(text)
+
+    summary = [line.split() for line in stdout.splitlines() if line.startswith("summary ")]
+    assert len(summary) == 1 and int(summary[0][4]) == len(rows), stdout[-500:]
+    insns = None
+    for line in stdout.splitlines():
+        if line.startswith("insns "):
+            v = line.split()
+            insns = {"classify": (int(v[2]), int(v[3]), int(v[4])), "idle": (int(v[6]), int(v[7]), int(v[8]))}
+    return CRun(
+        start=np.array([int(r[1]) for r in rows], np.int64),
+        cls=np.array([int(r[2]) for r in rows], np.int64),
+        scaled=np.stack([ints(r[3], np.uint8) for r in rows]) if rows else np.zeros((0, 0), np.uint8),
+        features=np.stack([f32(r[4]).view(np.uint32) for r in rows]) if rows else np.zeros((0, 0), np.uint32),
+        logits=np.stack([out(r[5]) for r in rows]) if rows else np.zeros((0, 0)),
+        output=np.stack([out(r[6]) for r in rows]) if rows else np.zeros((0, 0)),
+        samples=int(summary[0][2]),
+        insns=insns,
+    )
+
+
+def softmax_rtol(n_classes: int) -> float:
+    """Relative bound of float32 probabilities, C vs TFLite Micro (see test_mlp_c_parity._softmax_rtol)."""
+    return (n_classes + 4) * 2.0 ** -23
+
+
+def assert_same_windows(c: CRun, py: PipelineRun, int8: bool) -> None:
+    """Every window of the C stream equals the Python run, field by field."""
+    assert len(c.start) == len(py.start) > 0
+    np.testing.assert_array_equal(c.start, py.start)
+    np.testing.assert_array_equal(c.scaled, py.scaled)
+    bad = np.argwhere(c.features != py.features.view(np.uint32))
+    assert bad.size == 0, (f"{len(bad)} float features differ, first window {bad[0][0]} feature {bad[0][1]}: "
+                           f"C {c.features[tuple(bad[0])]:08x} Python {py.features.view(np.uint32)[tuple(bad[0])]:08x}")
+    if int8:
+        assert py.logits.dtype == np.int8 and py.raw_output.dtype == np.int8
+        np.testing.assert_array_equal(c.logits, py.logits)
+        np.testing.assert_array_equal(c.output, py.raw_output)
+    else:
+        np.testing.assert_array_equal(c.logits.view(np.uint32), py.logits.astype(np.float32).view(np.uint32))
+        t = py.raw_output.astype(np.float64)
+        err = np.abs(c.output.astype(np.float64) - t)
+        assert np.all(err <= softmax_rtol(t.shape[1]) * t + 2.0 ** -140)
+    np.testing.assert_array_equal(c.cls, np.where(py.predicted < 0, 0, py.predicted + 1))
+
+
+# ------------------------------------------------------------ recordings
+@pytest.fixture(scope="module")
+def held_out(boxing_dir) -> Dataset:
+    """The held-out capture in sensor units."""
+    return load_dataset(boxing_dir).subset([HELD_OUT])
+
+
+def counts_of(ds: Dataset, sample_scale: dict, n: int | None = None) -> tuple[Dataset, np.ndarray]:
+    """``(dataset of int16 counts as float32, (n_samples, n_channels) int16)`` of the first ``n`` samples."""
+    counts = to_counts(ds, sample_scale)
+    cap = counts.captures[0]
+    data = cap.data[:n] if n else cap.data
+    counts = Dataset(counts.name, counts.channels, counts.sample_rate_hz,
+                     [Capture(cap.name, data, dict(cap.metadata))], list(counts.segments), counts.background)
+    return counts, data.astype(np.int16)
+
+
+def write_csv(path: Path, data: np.ndarray, channels) -> Path:
+    np.savetxt(path, data, fmt="%d", delimiter=",", header=",".join(channels), comments="")
+    return path
+
+
+def host_stream(fw: Path, rec: Path) -> str:
+    subprocess.run([MAKE, "-s", "-C", str(fw), "host"], check=True, capture_output=True, text=True)
+    return subprocess.run([str(fw / "build" / "host" / "kp_stream"), str(rec)], check=True, capture_output=True,
+                          text=True, timeout=120).stdout
+
+
+def qemu_stream(fw: Path, rec: Path) -> str:
+    proc = subprocess.run([MAKE, "-s", "-C", str(fw), "qemu", f"RECORDING={rec}", "QEMU_TIMEOUT=120"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return proc.stdout
+
+
+def write_study(root: Path, trial: int, fp: FittedPipeline) -> Path:
+    art = root / "artifacts" / f"trial-{trial}"
+    art.mkdir(parents=True)
+    (art / "pipeline.json").write_text(fp.to_json())
+    (art / "model.tflite").write_bytes(fp.tflite)
+    return root
+
+
+# ------------------------------------------------------------ fast: hand-built pipelines
+# (segmenter, quantization, unknown threshold, features)
+FAST_CASES = {
+    # std detection on a magnitude, int8, unknown class in use
+    "threshold-std-int8": (SegmenterSpec("threshold", 100, 40, column="accMag", mode="std", detection_window=10,
+                                         lookback=30), "int8", 0.6),
+    # absolute detection on a raw channel, float32, unknown class in use
+    "threshold-abs-f32": (SegmenterSpec("threshold", 80, 50, column="gyrY", mode="absolute", lookback=20),
+                          "float32", 0.5),
+    # sliding windows, int8, no unknown threshold
+    "sliding-int8": (SegmenterSpec("sliding", 120, 35), "int8", 0.0),
+}
+# Every family, both magnitudes, pairs, sorted copies, DFT tables, dt and fs.
+FAST_FEATURES = [
+    "Statistical.std[accMag]", "Statistical.p25[gyrX]", "Statistical.median[accZ]", "Statistical.kurtosis[gyrMag]",
+    "Shape.peak_count[accY]", "Shape.stderr[gyrZ]", "ColumnFusion.correlation[accZ-accX]",
+    "ColumnFusion.range_diff[gyrY-gyrX]", "Area.abs_area_dc[accX]", "RateOfChange.std[gyrMag]",
+    "Frequency.dominant_freq[accMag]", "Frequency.band_energy_2of4[gyrZ]", "Statistical.iqr[accMag]",
+]
+
+
+def _fast_pipeline(ds_counts: Dataset, seg: SegmenterSpec, quant: str, unknown: float) -> FittedPipeline:
+    from automl.features import FeatureExtractor
+    from automl.model import MLPConfig, train_mlp
+    from automl.quantization import convert
+    from automl.segmentation import threshold_from_quantile
+
+    if seg.kind == "threshold":
+        thr = threshold_from_quantile(ds_counts, seg.column, seg.mode, seg.detection_window or 1, 0.9)
+        seg = SegmenterSpec(**{**seg.__dict__, "threshold": float(np.float32(thr)), "quantile": 0.9})
+    classes = ds_counts.labels()
+    fx = FeatureExtractor(list(ds_counts.channels), families=tuple(ALL_FAMILIES), magnitude=True,
+                          sample_rate_hz=ds_counts.sample_rate_hz, frequency_bands=4)
+    names = fx.feature_names()
+    windows = seg.build().transform(ds_counts, classes)
+    F = fx.compute_selected(windows.X, FAST_FEATURES)
+    # A range narrower than the data: the scaler clips at 0 and 255 too.
+    lo, hi = np.percentile(F, 5, axis=0).astype(np.float32), np.percentile(F, 95, axis=0).astype(np.float32)
+    fp = FittedPipeline(
+        channels=list(ds_counts.channels), sample_rate_hz=float(ds_counts.sample_rate_hz), sample_scale=dict(SCALE),
+        classes=classes, segmenter=seg, families=list(ALL_FAMILIES), magnitude=True, frequency_bands=4,
+        feature_names=names, selected=[names.index(n) for n in FAST_FEATURES], selected_names=list(FAST_FEATURES),
+        importances=[1.0 / len(FAST_FEATURES)] * len(FAST_FEATURES), scaler_min=lo.tolist(), scaler_max=hi.tolist(),
+        layers=[10, 6], quantization=quant, unknown_threshold=unknown, study="parity", trial=0, dataset="boxing")
+    x = fp.scale(F).astype(np.float32) / np.float32(255.0)
+    model = train_mlp(x, windows.y, len(classes), MLPConfig(layers=(10, 6), dropout=0.0, epochs=40,
+                                                              learning_rate=0.02, seed=3)).model
+    tflite = convert(model, x, quant)
+    fp.tflite = tflite
+    fp.tflite_bytes = len(tflite)
+    if quant == "int8":
+        from automl.quantization import TFLiteModel
+
+        t = TFLiteModel(tflite)
+        fp.input_scale, fp.input_zero_point = t.input_scale, int(t.input_zero_point)
+        fp.output_scale, fp.output_zero_point = t.output_scale, int(t.output_zero_point)
+    return fp
+
+
+@pytest.fixture(scope="module")
+def fast_exports(held_out, tmp_path_factory) -> dict:
+    """Per case: (FittedPipeline, export folder, held-out counts, int16 recording)."""
+    assert list(held_out.channels) == list(SCALE)
+    counts, data = counts_of(held_out, SCALE)
+    out = {}
+    for name, (seg, quant, unknown) in FAST_CASES.items():
+        fp = _fast_pipeline(counts, seg, quant, unknown)
+        root = write_study(tmp_path_factory.mktemp(name) / "study", 0, fp)
+        fw = root.parent / "fw"
+        export_trial(root, 0, fw, measure=False)
+        out[name] = (fp, fw, counts, data)
+    return out
+
+
+@needs_host
+@pytest.mark.parametrize("case", list(FAST_CASES))
+def test_host_stream_equals_python(fast_exports, case, tmp_path):
+    fp, fw, counts, data = fast_exports[case]
+    py = fp.run(counts, counts=True)
+    c = parse_stream(host_stream(fw, write_csv(tmp_path / "rec.csv", data, fp.channels)), fp.quantization == "int8")
+    assert c.samples == len(data)
+    assert_same_windows(c, py, fp.quantization == "int8")
+    if fp.unknown_threshold > 0:  # the unknown class is exercised, and so are real classes
+        assert (c.cls == 0).any() and (c.cls > 0).any(), np.bincount(c.cls)
+    assert (c.scaled == 0).any() and (c.scaled == 255).any()  # scaler clipping on both sides
+
+
+@needs_host
+@pytest.mark.parametrize("threshold", [0.97, 1.0])
+def test_int8_unknown_threshold_edges(fast_exports, threshold, tmp_path):
+    """A threshold near 1 (most windows unknown) and 1.0 (int8 q_min = 128: every window unknown)."""
+    fp, _, counts, data = fast_exports["sliding-int8"]
+    fp = FittedPipeline.from_json(fp.to_json(), fp.tflite)
+    fp.unknown_threshold = threshold
+    root = write_study(tmp_path / "study", 0, fp)
+    export_trial(root, 0, tmp_path / "fw", measure=False)
+    c = parse_stream(host_stream(tmp_path / "fw", write_csv(tmp_path / "rec.csv", data, fp.channels)), True)
+    assert_same_windows(c, fp.run(counts, counts=True), True)
+    assert (fp.unknown_threshold_q() == 128) == (threshold == 1.0)
+    assert (c.cls == 0).all() if threshold == 1.0 else (0 < (c.cls == 0).sum() < len(c.cls))
+
+
+@needs_host
+def test_binary_recording_gives_the_same_stream(fast_exports, tmp_path):
+    fp, fw, _, data = fast_exports["threshold-std-int8"]
+    csv_out = host_stream(fw, write_csv(tmp_path / "rec.csv", data, fp.channels))
+    binary = tmp_path / "rec.bin"
+    binary.write_bytes(data.astype("<i2").tobytes())
+    assert host_stream(fw, binary) == csv_out
+
+
+@needs_host
+def test_stream_rejects_bad_recordings(fast_exports, tmp_path):
+    _, fw, _, _ = fast_exports["sliding-int8"]
+    host_stream(fw, write_csv(tmp_path / "ok.csv", np.zeros((3, 6), np.int16), ["c"] * 6))
+    exe = fw / "build" / "host" / "kp_stream"
+    cases = {"wide.csv": "1,2,3,4,5,6,7\n", "big.csv": "1,2,3,40000,5,6\n", "short.bin": b"\x00" * 13}
+    for name, content in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        proc = subprocess.run([str(exe), str(path)], capture_output=True, text=True)
+        assert proc.returncode == 2 and proc.stderr.startswith("kp_stream: "), (name, proc.stderr)
+    assert subprocess.run([str(exe)], capture_output=True).returncode == 1
+    assert subprocess.run([str(exe), str(tmp_path / "missing.csv")], capture_output=True).returncode == 2
+
+
+@needs_qemu
+@pytest.mark.parametrize("case", ["threshold-std-int8", "threshold-abs-f32"])
+def test_cortex_m4_in_qemu_prints_what_the_host_prints(fast_exports, case, tmp_path):
+    fp, fw, counts, data = fast_exports[case]
+    rec = write_csv(tmp_path / "short.csv", data[:QEMU_SAMPLES], fp.channels)
+    m4 = qemu_stream(fw, rec)
+    host = host_stream(fw, rec)
+    assert [ln for ln in m4.splitlines() if not ln.startswith("insns ")] == host.splitlines()
+    c = parse_stream(m4, fp.quantization == "int8")
+    short, _ = counts_of(counts, {ch: 1.0 for ch in counts.channels}, QEMU_SAMPLES)  # already counts
+    assert_same_windows(c, fp.run(short, counts=True), fp.quantization == "int8")
+    (n_cls, max_cls, mean_cls), (n_idle, max_idle, mean_idle) = c.insns["classify"], c.insns["idle"]
+    assert n_cls == len(c.start) and n_cls + n_idle == QEMU_SAMPLES
+    assert 0 < mean_idle <= max_idle < mean_cls <= max_cls
+
+
+# ------------------------------------------------------------ slow: real trials
+SLOW_TRIALS = {
+    "threshold-int8": {},
+    "threshold-float32": {"quantization": "float32"},
+    "sliding-int8": {"segmenter": "sliding", "slide": 30},
+}
+BASE_PARAMS = dict(segmenter="threshold", window_size=120, slide=60, thr_column="accMag", thr_mode="std",
+                   thr_quantile=0.8, thr_detection_window=10, thr_lookback=30, family_Statistical=True,
+                   family_Shape=True, family_ColumnFusion=True, family_Area=True, family_RateOfChange=True,
+                   family_Frequency=True, magnitude=True, k=16, n_layers=2, units_l1=12, units_l2=8, units_l3=8,
+                   dropout=0.1, learning_rate=0.005, quantization="int8")
+
+
+@pytest.fixture(scope="module")
+def real_exports(boxing_dir, held_out, tmp_path_factory) -> dict:
+    """Three trials of run_trial on the real data, written and exported (measured) like the CLI does.
+
+    The threshold int8 trial's instruction counts are measured on the held-out
+    recording, the others on kp_stream's synthetic stream.
+    """
+    from automl.cost import load_target
+    from automl.search import SearchRequest
+    from automl.search._objective import run_trial
+    from automl.search._runner import load_data
+    from automl.search._space import load_space
+    from automl.search._storage import write_artifacts
+
+    repo = Path(__file__).resolve().parents[2]
+    space = load_space(repo / "search_spaces" / "boxing.yaml")
+    space = space.model_copy(update={"search": space.search.model_copy(update={"cv_folds": 2}),
+                                     "model": space.model.model_copy(update={"epochs": 30})})
+    req = SearchRequest(study="parity", space_path=repo / "search_spaces" / "boxing.yaml", data=boxing_dir)
+    train, test, _, scale = load_data(req, space)
+    assert HELD_OUT in test.capture_names()
+    study = tmp_path_factory.mktemp("real") / "parity"
+    out = {}
+    for number, (name, params) in enumerate(SLOW_TRIALS.items()):
+        outcome = run_trial(train, test, space, {**BASE_PARAMS, **params}, load_target(space.target), 0, "parity",
+                            number, scale)
+        write_artifacts(study, number, outcome.artifacts)
+        fp = FittedPipeline.load(study / "artifacts" / f"trial-{number}")
+        rec = None
+        if name == "threshold-int8":
+            rec = write_csv(study.parent / "held-out.csv", counts_of(held_out, fp.sample_scale)[1], fp.channels)
+        fw = study.parent / f"fw-{name}"
+        result = export_trial(study, number, fw, recording=rec)
+        out[name] = (fp, fw, result)
+    return out
+
+
+@pytest.mark.slow
+@needs_host
+@pytest.mark.parametrize("case", list(SLOW_TRIALS))
+def test_real_trial_host_parity_on_the_held_out_recording(real_exports, held_out, case, tmp_path):
+    fp, fw, _ = real_exports[case]
+    assert (fp.segmenter.kind, fp.quantization) == {"threshold-int8": ("threshold", "int8"),
+                                                    "threshold-float32": ("threshold", "float32"),
+                                                    "sliding-int8": ("sliding", "int8")}[case]
+    assert list(held_out.channels) == list(fp.channels)
+    counts, data = counts_of(held_out, fp.sample_scale)
+    c = parse_stream(host_stream(fw, write_csv(tmp_path / "rec.csv", data, fp.channels)), fp.quantization == "int8")
+    assert c.samples == len(data) == 5670
+    assert_same_windows(c, fp.run(counts, counts=True), fp.quantization == "int8")
+
+
+@pytest.mark.slow
+@needs_qemu
+@pytest.mark.parametrize("case", list(SLOW_TRIALS))
+def test_real_trial_cortex_m4_parity_in_qemu(real_exports, held_out, case, tmp_path):
+    fp, fw, _ = real_exports[case]
+    counts, data = counts_of(held_out, fp.sample_scale, QEMU_SAMPLES)
+    rec = write_csv(tmp_path / "short.csv", data, fp.channels)
+    m4 = qemu_stream(fw, rec)
+    assert [ln for ln in m4.splitlines() if not ln.startswith("insns ")] == host_stream(fw, rec).splitlines()
+    c = parse_stream(m4, fp.quantization == "int8")
+    assert_same_windows(c, fp.run(counts, counts=True), fp.quantization == "int8")
+    print(f"{case}: instructions per kp_add_sample on {QEMU_SAMPLES} held-out samples: {c.insns}")
+
+
+@pytest.mark.slow
+@needs_qemu
+@pytest.mark.parametrize("case", list(SLOW_TRIALS))
+def test_real_trial_sizes_json(real_exports, case):
+    fp, fw, result = real_exports[case]
+    sizes = json.loads((fw / SIZES_NAME).read_text())
+    assert sizes == result.sizes and (sizes["study"], sizes["trial"]) == ("parity", fp.trial)
+    lib = sizes["library"]
+    for key in ("text", "data", "bss"):
+        assert lib[key] == lib["objects"]["kp.o"][key] + lib["objects"]["kp_model.o"][key]
+    assert lib["flash_bytes"] == lib["text"] + lib["data"] and lib["ram_bytes"] == lib["data"] + lib["bss"]
+    # The ring buffer (int16) and the float window copy alone take 6 * window_size * 6 bytes of RAM.
+    assert lib["ram_bytes"] > 6 * 6 * fp.segmenter.window_size
+    insns = sizes["instructions"]
+    assert insns["per_tick"] == 40 and insns["classify"]["calls"] == insns["windows"] > 0
+    assert insns["idle"]["max"] < insns["classify"]["mean"] <= insns["classify"]["max"]
+    if case == "threshold-int8":  # measured on the held-out recording: one call per sample
+        assert insns["samples"] == 5670 and insns["stream"] == "kp_stream held-out.csv"
+    else:
+        assert insns["samples"] == 16 * fp.segmenter.window_size and "synthetic" in insns["stream"]
+    print(f"{case}: flash {lib['flash_bytes']} B (text+data), RAM {lib['ram_bytes']} B (data+bss), "
+          f"stack <= {sizes['stack_bytes_bound']} B, instructions {insns['classify']} / idle {insns['idle']}")
+
+
+# ------------------------------------------------------------ the instruction clock
+SPIN_C = r"""
+#include <stdio.h>
+#include <stdint.h>
+#include "kp_qemu.h"
+/* Exactly 2 instructions per iteration: subs; bne. */
+static void spin(uint32_t n)
+{
+    __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(n) : : "cc");
+}
+int main(int argc, char **argv)
+{
+    uint32_t n, t0, t1;
+    printf("argv %d %s\n", argc, argc > 1 ? argv[1] : "");
+    kp_qemu_systick_start();
+    for (n = 1000u; n <= 1000000u; n *= 10u) {
+        t0 = kp_qemu_systick_now();
+        spin(n);
+        t1 = kp_qemu_systick_now();
+        printf("spin %lu %lu\n", (unsigned long)n, (unsigned long)KP_QEMU_TICKS(t0, t1));
+    }
+    return 7;
+}
+"""
+
+
+@needs_qemu
+def test_systick_counts_40_instructions_per_tick_under_icount(tmp_path):
+    """mps2-an386's SysTick runs at 25 MHz; -icount shift=0 makes 1 instruction = 1 ns: 40 per tick."""
+    qemu_dir = Path(__file__).resolve().parents[2] / "firmware" / "qemu"
+    (tmp_path / "spin.c").write_text(SPIN_C)
+    elf = tmp_path / "spin.elf"
+    subprocess.run(["arm-none-eabi-gcc", "-std=c99", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard",
+                    "-mfpu=fpv4-sp-d16", "-Os", "-Wall", "-Wextra", "-Werror", "-pedantic", f"-I{qemu_dir}",
+                    "-nostartfiles", "--specs=nano.specs", "--specs=rdimon.specs", "-T", str(qemu_dir / "mps2-an386.ld"),
+                    "-o", str(elf), str(qemu_dir / "startup.c"), str(tmp_path / "spin.c")], check=True,
+                   capture_output=True, text=True)
+    cmd = ["timeout", "60", "qemu-system-arm", "-machine", "mps2-an386", "-nographic", "-monitor", "none",
+           "-serial", "none", "-icount", "shift=0,align=off,sleep=off",
+           "-semihosting-config", "enable=on,target=native,arg=spin,arg=hello", "-kernel", str(elf)]
+    runs = [subprocess.run(cmd, capture_output=True, text=True, timeout=90) for _ in range(2)]
+    assert runs[0].returncode == 7 and runs[0].stdout == runs[1].stdout  # main's value; deterministic
+    lines = runs[0].stdout.splitlines()
+    assert lines[0] == "argv 2 hello"  # the command line reaches main through semihosting
+    for line in lines[1:]:  # 2n loop instructions plus a few around them; 1 tick of quantisation
+        _, n, ticks = line.split()
+        assert abs(int(ticks) * 40 - 2 * int(n)) <= 40, line
