@@ -1,5 +1,6 @@
 """Shared test fixtures."""
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,3 +13,7 @@ def boxing_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"real data not found at {path}")
     return path
+
+
+# Shared non-test helper modules (e.g. firmware_parity.py) are imported by name.
+sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -87,3 +87,27 @@ def test_report_and_export_compile(searched, tmp_path):
     assert build.returncode == 0, build.stderr
     run = subprocess.run([str(out / "build" / "host" / "example")], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
+
+
+def test_knee_trial_firmware_equals_python_on_a_held_out_recording(searched, boxing_dir, tmp_path):
+    """The knee trial's exported C, streamed sample by sample over a held-out mixed session,
+    gives every window's start, uint8 features, logits and class exactly as Python does."""
+    from firmware_parity import assert_same_windows, counts_of, host_stream, parse_stream, write_csv
+
+    from automl.data import load_dataset
+    from automl.pipeline import FittedPipeline
+    from automl.search import load_study
+
+    root, name = searched
+    study, folder = load_study(root, name)
+    out = tmp_path / "knee"
+    exp = CliRunner().invoke(app, ["export", "--study", name, "--trial", "knee", "--root", str(root), "--out", str(out)])
+    assert exp.exit_code == 0, exp.output
+    from automl.cli import resolve_trial
+
+    knee = resolve_trial(name, "knee", root, None)
+    assert f"trial {knee}" in (out / "kp.h").read_text().splitlines()[0]
+    fp = FittedPipeline.load(folder / study.trials[knee].user_attrs["artifact_dir"])
+    counts, data = counts_of(load_dataset(boxing_dir).subset(["acc_gyr_experiment_all_right"]), fp.sample_scale)
+    c = parse_stream(host_stream(out, write_csv(tmp_path / "rec.csv", data, fp.channels)), fp.quantization == "int8")
+    assert_same_windows(c, fp.run(counts, counts=True), fp.quantization == "int8")

@@ -207,14 +207,17 @@ class TestReportData:
         assert EVIL_PARAM in data.rows[5].main_params  # from Optuna params (no pipeline)
 
     def test_knee_restricted_to_budget(self) -> None:
-        # Flash budget 15000 B leaves trials 1 and 3 of the front; over those two, trial 1
-        # is best in F1 (loss 0) and worst elsewhere (1, 1, 1) -> d = sqrt(3); trial 3 is
-        # worst in F1 only -> d = 1. Knee = trial 3.
+        # Flash budget 15000 B leaves trials 1, 3 and 5 feasible; their front is 1 and 3
+        # (1 dominates 5). Over those two, trial 1 is best in F1 (loss 0) and worst
+        # elsewhere (1, 1, 1) -> d = sqrt(3); trial 3 is worst in F1 only -> d = 1.
+        # Knee = trial 3. (Issue 8: the front is the feasible front, as in
+        # study.best_trials under constraints; it used to be [0, 1, 2, 3].)
         s = _study(target={"name": "tiny", "max_flash_bytes": 15000})
         for number in range(6):
             s.add_trial(_complete(number, VALUES[number]))
         data = build_report_data(s)
-        assert data.pareto_numbers == FRONT
+        assert data.pareto_numbers == [1, 3]
+        assert data.feasible.tolist() == [False, True, False, True, False, True]
         assert data.knee_number == 3
         assert data.rows[0].over_budget == ("flash_bytes",)
 
