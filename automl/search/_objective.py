@@ -338,7 +338,8 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
             continue
         _, _, (x_tr, x_va) = _fit_transform(F_train[tr], win_train.y[tr], [F_train[va]], k,
                                             space.features.n_estimators, seed)
-        result = train_mlp(x_tr, win_train.y[tr], len(classes), config, x_va, win_train.y[va])
+        result = train_mlp(x_tr, win_train.y[tr], len(classes), config, x_va, win_train.y[va],
+                           fast=space.model.fast_training)
         best_epochs.append(result.best_epoch)
         tfl = TFLiteModel(convert(result.model, x_tr, quant))
         oof[va] = predict(tfl, x_va)
@@ -350,7 +351,8 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
 
     # Final model on all training captures (selection and scaler fitted above).
     epochs = int(np.median(best_epochs)) if best_epochs else config.epochs
-    final = train_mlp(x_all, win_train.y, len(classes), config, epochs=max(1, epochs))
+    final = train_mlp(x_all, win_train.y, len(classes), config, epochs=max(1, epochs),
+                      fast=space.model.fast_training)
     tflite = convert(final.model, x_all, quant)
     tfl = TFLiteModel(tflite)
     test_pred = predict(tfl, x_test) if len(win_test) else np.zeros(0, np.int64)

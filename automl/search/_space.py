@@ -97,6 +97,7 @@ class ModelSpace(BaseModel):
     batch_size: int = Field(64, ge=1)
     patience: int = Field(10, ge=1)
     unknown_threshold: float = Field(0.0, ge=0.0, le=1.0)  # top probability below it -> unknown
+    fast_training: bool = True  # compiled tiny-MLP training loop; false: plain keras fit
 
 
 class DataSpace(BaseModel):
