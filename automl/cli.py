@@ -118,17 +118,49 @@ def report(
     out: Annotated[Optional[Path], typer.Option("--out", help="HTML file; default <study folder>/report.html.")] = None,
     root: RootOpt = Path("studies"),
     storage: StorageOpt = None,
+    pick: Annotated[Optional[str], typer.Option(
+        "--pick", help="Rule choosing a trial, e.g. 'F1>=0.9,flash<=16k,ram<=4k,latency<=5ms': keep the feasible "
+                       "trials meeting every clause, then the highest F1, then the knee among F1 ties. "
+                       "k/M = 1024/1024² bytes; latency in ms (or us, s); F1 as 0.9 or 90%. "
+                       "Exit code 3 if no trial matches.")] = None,
+    timeline: Annotated[bool, typer.Option(
+        "--timeline/--no-timeline", help="Replay the recommended trial on a held-out recording (re-reads the data).")] = True,
+    capture: Annotated[Optional[str], typer.Option(
+        "--capture", help="Held-out capture for the timeline; default: the first.")] = None,
 ) -> None:
-    """Write a self-contained HTML Pareto report and print its path."""
-    from automl.report import write_report
+    """Write a self-contained HTML Pareto report and print its path (works while a search runs)."""
+    from automl.report import build_report_data, parse_pick_rule, write_html
     from automl.search import load_study
 
     try:
+        rule = parse_pick_rule(pick) if pick is not None else None  # a bad rule fails before any work
         st, folder = load_study(root, study, storage)
-        path = write_report(st, out or folder / "report.html")
+        data = build_report_data(st, folder, rule, timeline=timeline, timeline_capture=capture,
+                                 export_root=root)
+        path = write_html(data, out or folder / "report.html")
     except AutomlError as exc:
         _fail(exc)
+    if data.pick is not None:
+        if data.pick.number is None:
+            typer.echo(f"pick {pick!r}: {data.pick.reason}")
+        else:
+            chosen = next(r for r in data.details if r.number == data.pick.number)
+            values = ", ".join(f"{data.objective_short(i)} {_objective_text(data.objective_names[i], v)}"
+                               for i, v in enumerate(chosen.values))
+            typer.echo(f"pick {pick!r}: trial {chosen.number} ({values})")
+            typer.echo(f"  {data.pick.reason}")
+            typer.echo(f"  {chosen.export_command}")
     typer.echo(str(path))
+    if data.pick is not None and data.pick.number is None:
+        raise typer.Exit(EXIT_NO_FIT)
+
+
+def _objective_text(name: str, value: float) -> str:
+    if name.endswith("_bytes"):
+        return f"{value:,.0f} B"
+    if name.endswith("_ms"):
+        return f"{value:.3f} ms"
+    return f"{value:.3f}"
 
 
 def resolve_trial(study: str, trial: str, root: Path, storage: str | None) -> int:

@@ -3,16 +3,20 @@
 Structure lives in the Jinja template ``reports/templates/report.html.j2``
 (autoescape on: every study, class, feature, parameter and file name is
 escaped); values come from the small formatting filters below. Plotly figures
-are rendered with ``plotly.io.to_html(..., include_plotlyjs=False)`` and
-plotly.js is inlined once, so the page needs no network. Plotly's JSON
-serialiser writes ``<``, ``>`` and ``/`` as ``\\u003c``, ``\\u003e``,
-``\\u002f``, so user strings inside figure data cannot close the ``<script>``.
+are built here from the plain data and serialised with
+``plotly.io.json.to_json_plotly``, which writes ``<``, ``>`` and ``/`` as
+``\\u003c``, ``\\u003e``, ``\\u002f``, so user strings inside figure data
+cannot close the ``<script>``. All figures go into one script block together
+with the page's small script (``reports/templates/report.js``: drawing,
+click-to-select, table sorting and filtering); plotly.js is inlined once in
+another, so the page needs no network.
 """
 
 from __future__ import annotations
 
 import html
 import math
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,20 +27,34 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import plotly.offline
 from markupsafe import Markup
+from plotly.io.json import to_json_plotly
 from plotly.subplots import make_subplots
 
 import automl
 
-from ._data import ReportData
+from ._data import Recommendation, ReportData
 
 #: Folder of the report templates and assets (``reports/`` at the repository top level).
 REPORTS_DIR = Path(automl.__file__).resolve().parents[1] / "reports"
 TEMPLATE_NAME = "report.html.j2"
+SCRIPT_NAME = "report.js"
 
 _PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+#: The importance chart shows at most this many parameters (most important first).
+MAX_IMPORTANCE_PARAMS = 12
+_TEMPLATE = "plotly_white"
 _COLOR_OTHER = "#b0b7c3"
+_COLOR_INFEASIBLE = "#e8a09a"
 _COLOR_FRONT = "#1f6fd1"
 _COLOR_KNEE = "#e4572e"
+_COLOR_BEST = "#1b9e5a"
+_COLOR_PICK = "#8e44ad"
+#: Class colours of the timeline (background class grey).
+_CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                 "#17becf", "#bcbd22", "#7f7f7f")
+#: Colours of the cost breakdown bars (components in order of size).
+_PART_COLORS = ("#1f6fd1", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
+                "#ff9da7", "#9c755f", "#bab0ac")
 
 
 def render_report(data: ReportData) -> str:
@@ -46,97 +64,338 @@ def render_report(data: ReportData) -> str:
         data: from :func:`automl.report.build_report_data`.
 
     Returns:
-        The full HTML text, plotly.js inlined once.
+        The full HTML text, plotly.js inlined once (only if there is a figure).
     """
-    figure_html = _pareto_figure_html(data) if data.n_complete else None
+    figures = build_figures(data)
     template = _environment().get_template(TEMPLATE_NAME)
-    return template.render(
+    payload = {
+        "template": pio.templates[_TEMPLATE].to_plotly_json(),
+        "config": _PLOTLY_CONFIG,
+        "figures": figures,
+        "hover": hover_by_trial(data) if figures else {},
+    }
+    page = template.render(
         d=data,
         rec=data.recommended,
-        figure_html=None if figure_html is None else Markup(figure_html),
-        plotly_js=Markup(_plotly_js()) if figure_html is not None else None,
+        figure_ids=list(figures),
+        figures_json=Markup(to_json_plotly(payload)),
+        app_js=Markup(_app_js()),
+        plotly_js=Markup(_plotly_js()) if figures else None,
         objective_labels=[data.objective_label(i) for i in range(len(data.objective_names))],
+        objective_short=[data.objective_short(i) for i in range(len(data.objective_names))],
         automl_version=automl.__version__,
         metric_rows=_metric_rows(data),
         target_items=_flatten(data.target),
+        roles=_roles(data),
+        bars=_bars,
+        detail_metric_rows=metric_rows,
+        latency_note=lambda r: _latency_note(data, r),
+        max_importance_params=MAX_IMPORTANCE_PARAMS,
+        class_colors=_class_color_map(data),
     )
+    return _strip_indent(page)
 
 
 # --------------------------------------------------------------------------- #
-# Figures
+# Figures: plain dicts {div id: {"data": [...], "layout": {...}}}
 # --------------------------------------------------------------------------- #
 
-def _pareto_figure_html(data: ReportData) -> str:
-    """One row of 2-D scatter plots: objective 0 (F1) against each other objective."""
-    n_obj = len(data.objective_names)
-    others = list(range(1, n_obj))
-    if not others:  # single objective: plot against trial number
-        return _single_objective_html(data)
-    fig = make_subplots(rows=1, cols=len(others), shared_yaxes=True,
-                        horizontal_spacing=0.04)
-    on_front = np.zeros(data.n_complete, dtype=bool)
+def build_figures(data: ReportData) -> dict[str, dict[str, Any]]:
+    """Every figure of the page as plotly JSON-able dicts (layout template removed).
+
+    Keys are the ids of the ``<div>`` each figure is drawn into.
+    """
+    figs: dict[str, go.Figure] = {}
+    if data.n_complete:
+        figs["pareto-front"] = _pareto_2d(data) if len(data.objective_names) > 1 else _single_objective(data)
+        if len(data.objective_names) >= 3:
+            figs["pareto-3d"] = _pareto_3d(data)
+        if len(data.objective_names) > 1:
+            figs["pareto-parcoords"] = _parcoords(data)
+    if data.hypervolume is not None and data.hypervolume.numbers.size:
+        figs["fig-hypervolume"] = _hypervolume_figure(data)
+    if data.importance is not None and data.importance.params:
+        figs["fig-importance"] = _importance_figure(data)
+    if data.timeline is not None:
+        figs["fig-timeline"] = _timeline_figure(data)
+    out = {}
+    for key, fig in figs.items():
+        d = fig.to_plotly_json()
+        d["layout"].pop("template", None)  # one shared copy is sent to the page
+        out[key] = {"data": d["data"], "layout": d["layout"]}
+    return out
+
+
+def _groups(data: ReportData) -> list[tuple[str, np.ndarray, dict]]:
+    """(legend name, row indices, marker) for the scatter plots, drawn in this order."""
+    n = data.n_complete
+    on_front = np.zeros(n, dtype=bool)
     on_front[data.pareto] = True
-    is_knee = np.zeros(data.n_complete, dtype=bool)
-    if data.knee is not None:
-        is_knee[data.knee] = True
-        on_front[data.knee] = False
-    hover = _hover_texts(data)
-    groups = [
-        ("dominated", ~on_front & ~is_knee, dict(color=_COLOR_OTHER, size=7, symbol="circle")),
-        ("Pareto front", on_front, dict(color=_COLOR_FRONT, size=9, symbol="circle",
-                                        line=dict(color="white", width=1))),
-        ("recommended (knee)", is_knee, dict(color=_COLOR_KNEE, size=15, symbol="star",
-                                             line=dict(color="black", width=1))),
+    feasible = data.feasible if data.feasible.shape[0] == n else np.ones(n, bool)
+    return [
+        ("over budget", np.flatnonzero(~feasible & ~on_front),
+         dict(color=_COLOR_INFEASIBLE, size=7, symbol="x")),
+        ("dominated", np.flatnonzero(feasible & ~on_front), dict(color=_COLOR_OTHER, size=7, symbol="circle")),
+        ("Pareto front", np.flatnonzero(on_front),
+         dict(color=_COLOR_FRONT, size=9, symbol="circle", line=dict(color="white", width=1))),
     ]
+
+
+def _highlights(data: ReportData) -> list[tuple[str, int, dict]]:
+    """(legend name, row index, marker) of the knee, the best under budget and the pick."""
+    index = {int(n): i for i, n in enumerate(data.numbers.tolist())}
+    out = []
+    if data.knee is not None:
+        out.append(("recommended: knee", data.knee,
+                    dict(color=_COLOR_KNEE, size=16, symbol="star", line=dict(color="black", width=1))))
+    if data.best is not None:
+        out.append(("best F1 within budget", index[data.best.number],
+                    dict(color=_COLOR_BEST, size=18, symbol="diamond-open", line=dict(width=3))))
+    if data.pick is not None and data.pick.number is not None:
+        out.append(("your --pick", index[data.pick.number],
+                    dict(color=_COLOR_PICK, size=22, symbol="square-open", line=dict(width=3))))
+    return out
+
+
+def _pareto_2d(data: ReportData) -> go.Figure:
+    """One row of 2-D scatter plots: objective 0 (F1) against each other objective."""
+    others = list(range(1, len(data.objective_names)))
+    fig = make_subplots(rows=1, cols=len(others), shared_yaxes=True, horizontal_spacing=0.04)
+    numbers = data.numbers
     for col, j in enumerate(others, start=1):
-        for name, mask, marker in groups:
-            idx = np.flatnonzero(mask)
-            fig.add_trace(
-                go.Scatter(
-                    x=data.values[idx, j].tolist(), y=data.values[idx, 0].tolist(),
-                    mode="markers", name=name, legendgroup=name, showlegend=(col == 1),
-                    marker=marker, hovertext=[hover[i] for i in idx], hoverinfo="text",
-                ),
-                row=1, col=col,
-            )
+        for name, idx, marker in _groups(data):
+            fig.add_trace(go.Scatter(
+                x=data.values[idx, j], y=data.values[idx, 0], mode="markers", name=name,
+                legendgroup=name, showlegend=(col == 1), marker=marker, **_trial_hover(numbers[idx]),
+            ), row=1, col=col)
+        for name, i, marker in _highlights(data):
+            fig.add_trace(go.Scatter(
+                x=[data.values[i, j]], y=[data.values[i, 0]], mode="markers", name=name, legendgroup=name,
+                showlegend=(col == 1), marker=marker, **_trial_hover(numbers[[i]]),
+            ), row=1, col=col)
         budget = data.budgets[j]
-        if budget is not None:
+        top = float(np.max(data.values[:, j])) if data.n_complete else 0.0
+        if budget is not None and budget <= 1.25 * top:
             fig.add_vline(x=budget, line=dict(color="#888", dash="dash", width=1),
-                          annotation_text="budget", annotation_position="top",
-                          row=1, col=col)
+                          annotation_text="budget", annotation_position="top", row=1, col=col)
+        elif budget is not None:  # far right of every point: say so instead of squeezing the points
+            fig.add_annotation(text=f"budget {_fmt_objective(data.objective_names[j], budget)} →",
+                               xref=f"x{col if col > 1 else ''} domain", yref=f"y{col if col > 1 else ''} domain",
+                               x=1.0, y=1.0, xanchor="right", yanchor="bottom", showarrow=False,
+                               font=dict(size=10, color="#888"))
         fig.update_xaxes(title_text=data.objective_label(j), row=1, col=col)
     fig.update_yaxes(title_text=data.objective_label(0), row=1, col=1)
-    fig.update_layout(height=420, margin=dict(l=60, r=20, t=30, b=60),
-                      template="plotly_white", hovermode="closest",
-                      legend=dict(orientation="h", y=1.12, x=0))
-    return pio.to_html(fig, full_html=False, include_plotlyjs=False,
-                       config=_PLOTLY_CONFIG, div_id="pareto-front")
+    fig.update_layout(height=430, margin=dict(l=60, r=20, t=40, b=60), hovermode="closest",
+                      legend=dict(orientation="h", y=1.14, x=0))
+    return fig
 
 
-def _single_objective_html(data: ReportData) -> str:
-    hover = _hover_texts(data)
-    fig = go.Figure(go.Scatter(x=data.numbers.tolist(), y=data.values[:, 0].tolist(),
-                               mode="markers", hovertext=hover, hoverinfo="text"))
-    fig.update_layout(xaxis_title="trial", yaxis_title=data.objective_label(0),
-                      template="plotly_white", height=380)
-    return pio.to_html(fig, full_html=False, include_plotlyjs=False,
-                       config=_PLOTLY_CONFIG, div_id="pareto-front")
+def _pareto_3d(data: ReportData) -> go.Figure:
+    """Flash (x), RAM (y) and F1 (z); colour = latency; ✕ = over budget."""
+    v = data.values
+    lat = data.values[:, 3] if data.values.shape[1] > 3 else None
+    fig = go.Figure()
+    cmin = float(np.min(lat)) if lat is not None and lat.size else None
+    cmax = float(np.max(lat)) if lat is not None and lat.size else None
+    for k, (name, idx, marker) in enumerate(_groups(data)):
+        m: dict[str, Any] = dict(size=3.5 if name == "dominated" else 5,
+                                 # "x" is drawn as a font glyph in 3-D, missing from some fonts
+                                 symbol="square" if name == "over budget" else
+                                 ("diamond" if name == "Pareto front" else "circle"))
+        if name == "over budget":
+            m["color"] = _COLOR_INFEASIBLE
+        elif lat is not None:
+            m.update(color=lat[idx], colorscale="Viridis", cmin=cmin, cmax=cmax,
+                     showscale=(name == "Pareto front"),
+                     colorbar=dict(title=dict(text=data.objective_label(3)), len=0.7))
+            if name == "dominated":
+                m["opacity"] = 0.5
+        fig.add_trace(go.Scatter3d(
+            x=v[idx, 1], y=v[idx, 2], z=v[idx, 0], mode="markers", name=name,
+            marker=m, **_trial_hover(data.numbers[idx]),
+        ))
+    for name, i, marker in _highlights(data):
+        fig.add_trace(go.Scatter3d(
+            x=[v[i, 1]], y=[v[i, 2]], z=[v[i, 0]], mode="markers", name=name,
+            marker=dict(size=9, symbol="diamond" if "knee" in name else marker["symbol"],
+                        color=marker["color"]),
+            **_trial_hover(data.numbers[[i]]),
+        ))
+    fig.update_layout(
+        height=560, margin=dict(l=0, r=0, t=30, b=0), legend=dict(orientation="h", y=1.05, x=0),
+        scene=dict(xaxis_title=data.objective_short(1) + " [B]", yaxis_title=data.objective_short(2) + " [B]",
+                   zaxis_title=data.objective_short(0)),
+    )
+    return fig
+
+
+def _parcoords(data: ReportData) -> go.Figure:
+    """The objectives and the main parameters; colour: over budget / dominated / Pareto / knee."""
+    n = data.n_complete
+    group = np.where(data.feasible, 1.0, 0.0) if data.feasible.shape[0] == n else np.ones(n)
+    group[data.pareto] = 2.0
+    if data.knee is not None:
+        group[data.knee] = 3.0
+    dims = []
+    for j in range(len(data.objective_names)):
+        dims.append(dict(label=data.objective_short(j), values=data.values[:, j]))
+    # Plotly draws labels and tick texts as pseudo-HTML and decodes entities: escape user strings.
+    for axis in data.parcoords:
+        name = html.escape(axis.name)
+        if axis.ticktext is not None:
+            dims.append(dict(label=name, values=axis.values, tickvals=list(range(len(axis.ticktext))),
+                             ticktext=[html.escape(t) for t in axis.ticktext]))
+        elif axis.log and np.all(axis.values > 0):
+            lv = np.log10(axis.values)
+            ticks = np.linspace(lv.min(), lv.max(), 4)
+            dims.append(dict(label=f"{name} (log)", values=lv, tickvals=ticks.tolist(),
+                             ticktext=[f"{10 ** t:.3g}" for t in ticks]))
+        else:
+            dims.append(dict(label=name, values=axis.values))
+    scale = [[0.0, _COLOR_INFEASIBLE], [0.25, _COLOR_INFEASIBLE], [0.25, _COLOR_OTHER], [0.5, _COLOR_OTHER],
+             [0.5, _COLOR_FRONT], [0.75, _COLOR_FRONT], [0.75, _COLOR_KNEE], [1.0, _COLOR_KNEE]]
+    fig = go.Figure(go.Parcoords(
+        line=dict(color=group, colorscale=scale, cmin=-0.5, cmax=3.5), dimensions=dims,
+        unselected=dict(line=dict(opacity=0.05)),
+    ))
+    fig.update_layout(height=460, margin=dict(l=70, r=50, t=60, b=30))
+    return fig
+
+
+def _single_objective(data: ReportData) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=data.numbers, y=data.values[:, 0], mode="markers",
+                               **_trial_hover(data.numbers)))
+    fig.update_layout(xaxis_title="trial", yaxis_title=data.objective_label(0), height=380)
+    return fig
+
+
+def _hypervolume_figure(data: ReportData) -> go.Figure:
+    hv = data.hypervolume
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.05,
+                        subplot_titles=("over trials", "over wall time"))
+    fig.add_trace(go.Scatter(x=hv.numbers, y=hv.by_number, mode="lines+markers", line_shape="hv",
+                             marker=dict(size=4), name="by trial number",
+                             hovertemplate="trial %{x}<br>hypervolume %{y:.4f}<extra></extra>"), row=1, col=1)
+    hours = hv.seconds / 3600.0
+    fig.add_trace(go.Scatter(x=hours, y=hv.by_time, mode="lines+markers", line_shape="hv",
+                             marker=dict(size=4), name="by completion time",
+                             hovertemplate="%{x:.2f} h<br>hypervolume %{y:.4f}<extra></extra>"), row=1, col=2)
+    fig.update_xaxes(title_text="trial number (feasible trials)", row=1, col=1)
+    fig.update_xaxes(title_text="hours since the first trial started", row=1, col=2)
+    fig.update_yaxes(title_text="hypervolume (fraction of the reference box)", row=1, col=1)
+    fig.update_layout(height=360, showlegend=False, margin=dict(l=60, r=20, t=40, b=50))
+    return fig
+
+
+def _importance_figure(data: ReportData) -> go.Figure:
+    imp = data.importance
+    fig = go.Figure()
+    n = min(len(imp.params), MAX_IMPORTANCE_PARAMS)
+    params = [html.escape(p) for p in imp.params[:n]][::-1]  # most important at the top
+    colors = (_COLOR_FRONT, _COLOR_KNEE, _COLOR_BEST, _COLOR_PICK)
+    for j in range(imp.values.shape[1]):
+        fig.add_trace(go.Bar(y=params, x=imp.values[:n][::-1, j], orientation="h", name=data.objective_short(j),
+                             marker_color=colors[j % len(colors)],
+                             hovertemplate="%{y}: %{x:.3f}<extra>" + html.escape(data.objective_short(j))
+                             + "</extra>"))
+    fig.update_layout(barmode="group", height=max(260, 34 * len(params) + 110), bargap=0.25,
+                      xaxis_title="fANOVA importance (fraction of the objective's variance)",
+                      margin=dict(l=160, r=20, t=30, b=50), legend=dict(orientation="h", y=1.08, x=0))
+    return fig
+
+
+def _timeline_figure(data: ReportData) -> go.Figure:
+    tl = data.timeline
+    colors = _class_color_map(data)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.62, 0.38])
+    fig.add_trace(go.Scatter(x=tl.t, y=tl.signal, mode="lines", name=html.escape(tl.signal_name),
+                             line=dict(color="#333", width=1), hoverinfo="skip"), row=1, col=1)
+    seen = set()
+    for start, end, label in tl.segments:
+        fig.add_vrect(x0=start, x1=end, fillcolor=colors.get(label, "#999"), opacity=0.22, line_width=0,
+                      row=1, col=1)
+        if label not in seen:  # legend entry per class
+            seen.add(label)
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"labelled {html.escape(label)}",
+                                     marker=dict(symbol="square", size=12, color=colors.get(label, "#999"),
+                                                 opacity=0.5)), row=1, col=1)
+    # Row 2: labelled class as thick bars, predicted class per window as markers.
+    xs: list[float | None] = []
+    ys: list[str | None] = []
+    for start, end, label in tl.segments:
+        xs += [start, end, None]
+        ys += [html.escape(label), html.escape(label), None]
+    if xs:
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="labelled segment",
+                                 line=dict(color="rgba(60,60,60,0.35)", width=10), hoverinfo="skip"), row=2, col=1)
+    mid = (tl.window_start + tl.window_end) / 2.0
+    correct = np.array([p == t for p, t in zip(tl.predicted, tl.truth)], dtype=bool)
+    for ok, name, marker in ((True, "prediction = label", dict(color="#222", size=7, symbol="circle")),
+                             (False, "prediction ≠ label", dict(color="#d62728", size=9, symbol="x"))):
+        idx = np.flatnonzero(correct == ok)
+        fig.add_trace(go.Scatter(
+            x=mid[idx], y=[html.escape(tl.predicted[i]) for i in idx], mode="markers", name=name,
+            marker=marker,
+            hovertext=[f"window {tl.window_start[i]:.2f}–{tl.window_end[i]:.2f} s<br>"
+                       f"predicted: {html.escape(tl.predicted[i])}<br>label: {html.escape(tl.truth[i])}"
+                       for i in idx],
+            hoverinfo="text"), row=2, col=1)
+    categories = [html.escape(c) for c in tl.classes] + (["unknown"] if "unknown" in tl.predicted else [])
+    fig.update_yaxes(title_text=html.escape(tl.signal_name), row=1, col=1)
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=categories, row=2, col=1)
+    fig.update_xaxes(title_text="time in the recording [s]", row=2, col=1)
+    fig.update_layout(height=520, margin=dict(l=80, r=20, t=40, b=50), hovermode="closest",
+                      legend=dict(orientation="h", y=1.1, x=0))
+    return fig
+
+
+def _trial_hover(numbers: np.ndarray) -> dict[str, Any]:
+    """Trace attributes that make the page script fill in each point's hover text.
+
+    The hover text of a trial is sent once (``REPORT.hover``, by trial number)
+    and looked up from ``customdata`` when the figure is drawn, instead of
+    repeating it in every subplot: for 1,000 trials that saves ~1.5 MB.
+    """
+    return {"customdata": [int(n) for n in numbers], "meta": "trial-hover", "hoverinfo": "text"}
+
+
+def hover_by_trial(data: ReportData) -> dict[int, str]:
+    """``{trial number: hover text}`` of the complete trials (see :func:`_hover_texts`)."""
+    return dict(zip((int(n) for n in data.numbers), _hover_texts(data)))
 
 
 def _hover_texts(data: ReportData) -> list[str]:
-    """Hover label per complete trial. Plotly renders a subset of HTML in labels
+    """Hover label per complete trial (lines joined with ``<br>``)."""
+    return ["<br>".join(lines) for lines in _hover_lines(data)]
+
+
+def _hover_lines(data: ReportData) -> list[list[str]]:
+    """Hover label lines per complete trial. Plotly renders a subset of HTML in labels
     and decodes entities, so user strings are ``html.escape``d to show as typed."""
     rows = {r.number: r for r in data.rows}
     texts = []
     for i, number in enumerate(data.numbers.tolist()):
-        lines = [f"<b>trial {number}</b>"]
+        row = rows[number]
+        lines = [f"<b>trial {number}</b>" + ("" if row.feasible else " (over budget: "
+                                             + html.escape(", ".join(row.over_budget) or "constraint") + ")")]
         lines += [f"{html.escape(data.objective_label(j))}: {_fmt_objective(data.objective_names[j], v)}"
                   for j, v in enumerate(data.values[i].tolist())]
-        params = rows[number].main_params
+        params = row.main_params
         if params:
             lines += [html.escape(p) for p in params.split(", ")]
-        texts.append("<br>".join(lines))
+        texts.append(lines)
     return texts
+
+
+def _strip_indent(page: str) -> str:
+    """Drop the template's indentation before tags in the HTML part (not in the scripts).
+
+    Saves ~10 % of the markup of a large report; no ``<pre>`` spans lines.
+    """
+    cut = page.find("<script>")
+    if cut < 0:
+        cut = len(page)
+    return re.sub(r"\n[ \t]+<", "\n<", page[:cut]) + page[cut:]
 
 
 @lru_cache(maxsize=1)
@@ -145,9 +404,59 @@ def _plotly_js() -> str:
     return plotly.offline.get_plotlyjs().replace("</script", "<\\/script")
 
 
+def _app_js() -> str:
+    return (REPORTS_DIR / "templates" / SCRIPT_NAME).read_text(encoding="utf-8").replace("</script", "<\\/script")
+
+
 # --------------------------------------------------------------------------- #
-# Template environment and filters
+# Template helpers
 # --------------------------------------------------------------------------- #
+
+def _roles(data: ReportData) -> dict[int, list[str]]:
+    """Badges per detailed trial number: knee, best within budget, pick."""
+    roles: dict[int, list[str]] = {}
+    if data.recommended is not None:
+        roles.setdefault(data.recommended.number, []).append("knee")
+    if data.best is not None:
+        roles.setdefault(data.best.number, []).append("best F1 within budget")
+    if data.pick is not None and data.pick.number is not None:
+        roles.setdefault(data.pick.number, []).append("--pick")
+    return roles
+
+
+def _bars(parts: Any, unit: str = "B") -> list[dict[str, Any]]:
+    """Stacked-bar segments of one cost breakdown: name, amount, share (%), colour."""
+    parts = list(parts or ())
+    total = sum(max(0.0, v) for _, v in parts)
+    out = []
+    for k, (name, v) in enumerate(parts):
+        share = 100.0 * max(0.0, v) / total if total > 0 else 0.0
+        out.append({"name": name, "value": v, "share": share, "color": _PART_COLORS[k % len(_PART_COLORS)]})
+    return out
+
+
+def _clock_mhz(data: ReportData) -> float | None:
+    v = data.target.get("clock_mhz") if isinstance(data.target, dict) else None
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 else None
+
+
+def _latency_note(data: ReportData, rec: Recommendation) -> str:
+    """`` = 2.408 ms at 80 MHz`` after the cycle total of the latency bar."""
+    if len(data.objective_names) < 4:
+        return ""
+    clock = _clock_mhz(data)
+    return f" = {_fmt_objective(data.objective_names[3], rec.values[3])}" + (f" at {clock:g} MHz" if clock else "")
+
+
+def _class_color_map(data: ReportData) -> dict[str, str]:
+    classes = list(data.timeline.classes) if data.timeline is not None else list(data.classes)
+    out = {}
+    for k, c in enumerate(classes):
+        out[c] = "#9aa3b2" if k == 0 and data.timeline is not None and c == data.timeline.background \
+            else _CLASS_COLORS[k % len(_CLASS_COLORS)]
+    out["unknown"] = "#444"
+    return out
+
 
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -160,6 +469,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters.update(
         f1=_fmt_f1, pct=_fmt_pct, num=_fmt_num, objective=_fmt_objective, value=_fmt_value,
+        duration=_fmt_duration, sortkey=_sort_key, p1=_fmt_p1,
     )
     env.globals["missing"] = _missing
     return env
@@ -181,10 +491,16 @@ def _fmt_pct(v: Any, fraction: bool = False) -> str:
     return f"{float(v) * (100.0 if fraction else 1.0):.1f}%"
 
 
+def _fmt_p1(v: Any) -> str:
+    """A percentage number with one decimal and no sign (the column title says %)."""
+    return "–" if _missing(v) else f"{float(v):.1f}"
+
+
 def _fmt_num(v: Any) -> str:
     if _missing(v):
         return "–"
-    if isinstance(v, (int, np.integer)) or (isinstance(v, float) and v.is_integer() and abs(v) < 1e15):
+    if isinstance(v, (int, np.integer)) or (isinstance(v, (float, np.floating)) and float(v).is_integer()
+                                            and abs(v) < 1e15):
         return f"{int(v):,}"
     return f"{float(v):.4g}"
 
@@ -193,13 +509,32 @@ def _fmt_objective(name: str, v: Any) -> str:
     """Format a value of objective ``name`` in its unit."""
     if _missing(v):
         return "–"
-    if name == "macro_f1":
+    if name.endswith("f1"):
         return _fmt_f1(v)
     if name.endswith("_bytes"):
         return f"{int(round(float(v))):,} B"
     if name.endswith("_ms"):
         return f"{float(v):.3f} ms"
     return f"{float(v):.4g}"
+
+
+def _fmt_duration(seconds: Any) -> str:
+    """``"3 h 12 min"``, ``"4 min 05 s"``, ``"12.3 s"``; '–' if missing."""
+    if _missing(seconds):
+        return "–"
+    s = float(seconds)
+    if s < 60:
+        return f"{s:.1f} s"
+    if s < 3600:
+        return f"{int(s // 60)} min {int(s % 60):02d} s"
+    return f"{int(s // 3600)} h {int(s % 3600 // 60):02d} min"
+
+
+def _sort_key(v: Any) -> str:
+    """A ``data-v`` value for the table's numeric sort ('' sorts last)."""
+    if _missing(v):
+        return ""
+    return repr(float(v))
 
 
 def _fmt_value(v: Any) -> str:
@@ -231,9 +566,15 @@ def _fmt_rate(x: Any) -> str:
 
 def _metric_rows(data: ReportData) -> list[tuple[str, str, str]]:
     """Validation vs test rows for the recommended trial: (label, val, test)."""
-    rec = data.recommended
-    if rec is None:
-        return []
+    return [] if data.recommended is None else metric_rows(data.recommended)
+
+
+def metric_rows(rec: Recommendation, per_class_rates: bool = True) -> list[tuple[str, str, str]]:
+    """Validation vs held-out test rows of one trial: (label, validation, test).
+
+    ``per_class_rates=False`` leaves out each class's sensitivity and positive
+    predictivity (the confusion tables next to it show them).
+    """
     val, test = rec.val_metrics, rec.test_metrics or {}
     rows = [
         ("macro F1", _fmt_f1(val.get("macro_f1")), _fmt_f1(test.get("macro_f1"))),
@@ -265,10 +606,16 @@ def _metric_rows(data: ReportData) -> list[tuple[str, str, str]]:
              _fmt_rate(dt.get("false_triggers_per_minute"))),
         ]
     vpc, tpc = val.get("per_class") or {}, test.get("per_class") or {}
+    kinds = [("f1", "F1", _fmt_f1)]
+    if per_class_rates:
+        kinds += [("sensitivity", "sensitivity", lambda x: _fmt_pct(x, True)),
+                  ("pos_pred", "pos. predictivity", lambda x: _fmt_pct(x, True))]
     for c in classes:
-        for key, label, fmt in (("f1", "F1", _fmt_f1),
-                                ("sensitivity", "sensitivity", lambda x: _fmt_pct(x, True)),
-                                ("pos_pred", "pos. predictivity", lambda x: _fmt_pct(x, True))):
+        for key, label, fmt in kinds:
             rows.append((f"{c}: {label}", fmt((vpc.get(c) or {}).get(key)),
                          fmt((tpc.get(c) or {}).get(key))))
+    vev, tev = ve.get("per_class") or {}, te.get("per_class") or {}
+    for c in [c for c in classes if c in vev or c in tev]:
+        rows.append((f"{c}: event recall", _fmt_pct((vev.get(c) or {}).get("recall"), True),
+                     _fmt_pct((tev.get(c) or {}).get("recall"), True)))
     return rows
