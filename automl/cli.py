@@ -180,7 +180,7 @@ def resolve_trial(study: str, trial: str, root: Path, storage: str | None) -> in
     from automl.search import load_study
 
     st, _ = load_study(root, study, storage)
-    rec = build_report_data(st).recommended
+    rec = build_report_data(st, timeline=False, importance=False).recommended
     if rec is None:
         raise StudyError(f"study {study!r} has no complete trial, so there is no knee to export")
     return int(rec.number)

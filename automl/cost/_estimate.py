@@ -1,72 +1,79 @@
 """Flash, RAM and latency of one pipeline on a Cortex-M4F, from its shapes.
 
-Every constant below says where it comes from. "Measured" sizes were read with
-``arm-none-eabi-size`` (GCC 12.2, ``-mcpu=cortex-m4 -mthumb -mfloat-abi=hard
--mfpu=fpv4-sp-d16 -Os``) from reference C implementations of each routine
-compiled on 2026-11-29. Cycle figures are estimates from the Cortex-M4
-Technical Reference Manual's instruction timings (ARM DDI 0439B, section 3.3:
-LDR/LDRSB 2 cycles (1 when pipelined), MLA 1, VADD/VMUL 1, VFMA 3, VSQRT/VDIV
-14, taken branch 1 + 1..3 refill) applied to the compiled inner loops. The
-calibration of issue 6 (``benchmarks/calibrate_cost.py``) replaces them with
-fitted values; until then expect tens of % error on cycles.
+The estimate is of the firmware library :mod:`automl.export` writes (``kp.c``
++ ``kp_model.c``, built ``arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb
+-mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os``), what its ``sizes.json`` measures:
+
+* **flash** = ``text + data`` of the library: the network's constants and the
+  strings/tables (exact, from the C types), plus machine code (calibrated per
+  C function of ``kp_features.h``, with GCC's inlining modelled);
+* **RAM** = ``data + bss`` (exact: ring buffer, float window copy, magnitude
+  and sort scratch, feature vectors, network buffers, segmenter state) plus
+  the stack bound (sum of the library's ``-fstack-usage`` frames, calibrated);
+* **cycles** = instructions of one classifying ``kp_add_sample`` call
+  (calibrated against QEMU ``-icount`` counts) x the cycles-per-instruction
+  of the measured instruction mix under the Cortex-M4 TRM timings (``cpi``
+  in ``constants.json``); **latency** = cycles / clock.
+
+C library routines the library calls (``floorf``, ``memcpy``, ``memset``) are
+not counted: an application links them anyway.
+
+For a ``tflite-micro`` target the network runs in TensorFlow Lite Micro
+instead: the network constants and kernels are replaced by the ``.tflite``
+(size fitted on converted models), the interpreter's code (16 KB, the
+published TFLM figure) and the kernels; the network buffers by the tensor
+arena (fitted on ``print_allocations``). Every constant and how it was
+measured is in ``constants.json`` (``benchmarks/calibrate_cost.py``).
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import automl
+from automl.cost import _model as M
+from automl.cost._constants import load_constants
 from automl.cost._targets import TargetProfile
 
-# --- flash: code bytes (measured, see module docstring) --------------------
-DENSE_INT8_CODE = 198      # int8 fully-connected with fixed-point requantisation (.text)
-DENSE_FLOAT_CODE = 88      # float32 fully-connected with ReLU (.text)
-SOFTMAX_CODE = 160         # argmax over logits + class decision; int8 softmax is not needed for argmax
-RUNTIME_CODE = 420         # ring buffer, sample ingest, window dispatch, API glue (estimate, issue 5 measures)
-SCALER_CODE = 64           # per-feature (x - min) * k, clip, round to uint8 (estimate)
-MAGNITUDE_CODE = 74        # sqrtf(x^2 + y^2 + z^2) over a window (.text, measured)
-GENERATOR_CODE = {         # Statistical family (.text, measured)
-    "mean": 40, "sum": 28, "std": 60, "min": 36, "max": 36,
-    "skewness": 100, "kurtosis": 108,
-    "p25": 132, "p75": 132, "iqr": 132,  # copy + insertion sort + interpolation; shared once
-}
-FEATURE_CALL_BYTES = 8     # one call site per selected feature (BL + argument set-up, Thumb-2)
-SCALER_CONST_BYTES = 8     # float32 min and max per selected feature
-QUANT_PARAMS_BYTES = 16    # per int8 layer: multiplier, shift, input and output zero points (int32 each)
-
-# --- RAM (bytes) -------------------------------------------------------------
-SAMPLE_BYTES = 2           # int16 per channel per sample in the ring buffer (issue 5 API: int16_t samples)
-STACK_BYTES = 256          # bound for the deepest call chain (estimate; issue 5 measures)
-
-# --- cycles (TRM estimates, see module docstring) ---------------------------
-CYCLES_PER_MAC = {"int8": 11, "float32": 10}   # LDRSB x2, ADD, MLA, loop ADD/CMP/branch per MAC
-CYCLES_PER_OUTPUT = {"int8": 40, "float32": 8}  # int8: SMLAL-based requantisation, clamp, store
-CYCLES_PER_LAYER = 60                          # call, prologue/epilogue
-CYCLES_PER_SAMPLE = {                          # per channel per window sample
-    "mean": 4, "sum": 4, "std": 8, "min": 5, "max": 5, "skewness": 12, "kurtosis": 13,
-}
-SORT_CYCLES_PER_COMPARE = 9                    # insertion sort inner step (LDR, VCMP, VMRS, branch, STR)
-MAGNITUDE_CYCLES_PER_SAMPLE = 26               # 3 int16->float, 3 multiply-adds, VSQRT 14
-INGEST_CYCLES_PER_SAMPLE = 30                  # copy one multi-channel sample into the ring buffer
-CLASSIFY_OVERHEAD_CYCLES = 400                 # window copy set-up, scaler loop entry, argmax
-
-PERCENTILE_FEATURES = {"p25", "p75", "iqr"}
-_NAME = re.compile(r"^(?P<family>[A-Za-z]+)\.(?P<gen>[A-Za-z0-9_]+)\[(?P<ch>[^\]]+)\]$")
+QUANTIZATIONS = ("int8", "float32")
+SEGMENTERS = ("sliding", "threshold")
+THRESHOLD_MODES = ("absolute", "std")
+#: Generator name and version strings in ``kp_model_info`` (a few bytes of flash).
+GENERATOR_STRINGS = ("tinyml-automl", automl.__version__)
+#: Length assumed for a channel / class name that is not given (bytes, without NUL).
+DEFAULT_NAME_LENGTH = 8
 
 
 @dataclass(frozen=True)
 class PipelineShape:
     """The shapes that decide a pipeline's cost.
 
+    Only ``window_size`` .. ``quantization`` are required; the others refine
+    the estimate (the segmenter changes code, RAM and instructions; names only
+    change the string table by a few bytes).
+
     Attributes:
         window_size: window length (samples).
-        slide: samples between classifications (samples).
+        slide: sliding: samples between windows; threshold: refractory period (samples).
         n_channels: raw sensor channels streamed in.
-        selected_features: names of the features the model uses, e.g.
-            ``Statistical.std[accMag]``.
-        layers: widths of all dense layers including the output,
-            e.g. ``[12, 8, 4]``; the input width is ``len(selected_features)``.
+        selected_features: names of the features the model uses, in model
+            input order, e.g. ``("Statistical.std[accMag]", ...)``.
+        layers: widths of all dense layers including the output, e.g.
+            ``(12, 8, 4)`` (the last one is the number of model classes); the
+            input width is ``len(selected_features)``.
         quantization: ``"int8"`` or ``"float32"``.
+        segmenter: ``"sliding"`` or ``"threshold"``.
+        threshold_column: threshold segmenter: detection column (a channel,
+            ``accMag`` or ``gyrMag``).
+        threshold_mode: threshold segmenter: ``"absolute"`` or ``"std"``.
+        detection_window: threshold ``std`` mode: samples in the detection std.
+        lookback: threshold segmenter: samples kept before the trigger.
+        channels: raw channel names (default: ``n_channels`` names of 8 bytes).
+        class_names: model class names, ``len == layers[-1]`` (default: 8-byte names).
+        unknown_threshold: top probability below which a window is unknown (> 0
+            adds the test).
+        study, dataset: the names written into ``kp_model_info``.
     """
 
     window_size: int
@@ -75,6 +82,42 @@ class PipelineShape:
     selected_features: tuple[str, ...]
     layers: tuple[int, ...]
     quantization: str
+    segmenter: str = "sliding"
+    threshold_column: str | None = None
+    threshold_mode: str | None = None
+    detection_window: int = 1
+    lookback: int = 0
+    channels: tuple[str, ...] = ()
+    class_names: tuple[str, ...] = ()
+    unknown_threshold: float = 0.0
+    study: str = ""
+    dataset: str = ""
+
+    @classmethod
+    def from_pipeline(cls, pipeline: Mapping | object) -> "PipelineShape":
+        """The shape of a fitted pipeline (``pipeline.json`` dict or ``FittedPipeline``).
+
+        Raises:
+            ValueError: if a key is missing.
+        """
+        get = (lambda k, d=None: pipeline.get(k, d)) if isinstance(pipeline, Mapping) else \
+            (lambda k, d=None: getattr(pipeline, k, d))
+        seg = get("segmenter")
+        seg_get = (lambda k, d=None: seg.get(k, d)) if isinstance(seg, Mapping) else \
+            (lambda k, d=None: getattr(seg, k, d))
+        try:
+            classes = tuple(get("classes"))
+            return cls(
+                window_size=int(seg_get("window_size")), slide=int(seg_get("slide")),
+                n_channels=len(get("channels")), selected_features=tuple(get("selected_names")),
+                layers=(*map(int, get("layers")), len(classes)), quantization=str(get("quantization")),
+                segmenter=str(seg_get("kind")), threshold_column=seg_get("column"), threshold_mode=seg_get("mode"),
+                detection_window=int(seg_get("detection_window") or 1), lookback=int(seg_get("lookback") or 0),
+                channels=tuple(get("channels")), class_names=classes,
+                unknown_threshold=float(get("unknown_threshold", 0.0) or 0.0),
+                study=str(get("study", "") or ""), dataset=str(get("dataset", "") or ""))
+        except (TypeError, KeyError) as exc:
+            raise ValueError(f"pipeline lacks what the cost model needs: {exc}") from None
 
 
 @dataclass
@@ -84,10 +127,11 @@ class CostEstimate:
     Attributes:
         flash_bytes: code + constants (bytes).
         ram_bytes: static buffers + stack bound (bytes).
-        cycles: CPU cycles for one classification (feature extraction +
-            inference), excluding per-sample ingest.
+        cycles: CPU cycles of one classifying ``kp_add_sample`` call (ingest,
+            window copy, features, scaler, network, decision).
         latency_ms: ``cycles / clock`` (ms).
-        breakdown: ``{"flash": {component: bytes}, "ram": {...}, "cycles": {...}}``.
+        breakdown: ``{"flash": {component: bytes}, "ram": {...}, "cycles": {...}}``
+            plus ``instructions``, ``cpi`` and ``ingest_cycles_per_sample``.
     """
 
     flash_bytes: int
@@ -113,89 +157,141 @@ class CostEstimate:
         return over
 
 
-def _parse(name: str) -> tuple[str, str]:
-    m = _NAME.match(name)
-    if not m:
-        raise ValueError(f"feature name {name!r} is not of the form Family.generator[channel]")
-    return m.group("gen"), m.group("ch")
+def _dot(terms: Mapping[str, float], coef: Mapping[str, float], prefixes: tuple[str, ...] | None = None) -> float:
+    return sum(v * coef.get(k, 0.0) for k, v in terms.items()
+               if prefixes is None or k.startswith(prefixes))
 
 
-def estimate_cost(shape: PipelineShape, target: TargetProfile) -> CostEstimate:
+def _check(shape: PipelineShape) -> None:
+    def bad(param: str, must: str, got: object) -> ValueError:
+        return ValueError(f"The {param!r} parameter of PipelineShape must be {must}. Got {got!r} instead.")
+
+    if shape.quantization not in QUANTIZATIONS:
+        raise ValueError(f"unknown quantization {shape.quantization!r} (one of {list(QUANTIZATIONS)})")
+    if shape.segmenter not in SEGMENTERS:
+        raise bad("segmenter", f"one of {list(SEGMENTERS)}", shape.segmenter)
+    if shape.segmenter == "threshold" and shape.threshold_mode not in THRESHOLD_MODES:
+        raise bad("threshold_mode", f"one of {list(THRESHOLD_MODES)} for a threshold segmenter",
+                  shape.threshold_mode)
+    for name in ("window_size", "slide", "n_channels", "detection_window"):
+        if int(getattr(shape, name)) < 1:
+            raise bad(name, "an integer >= 1", getattr(shape, name))
+    if not shape.selected_features:
+        raise bad("selected_features", "a non-empty sequence of feature names", shape.selected_features)
+    if not shape.layers or any(int(w) < 1 for w in shape.layers):
+        raise bad("layers", "widths >= 1 ending with the number of classes", shape.layers)
+    if shape.channels and len(shape.channels) != shape.n_channels:
+        raise bad("channels", f"{shape.n_channels} names (n_channels)", shape.channels)
+    if shape.class_names and len(shape.class_names) != shape.layers[-1]:
+        raise bad("class_names", f"{shape.layers[-1]} names (the output width layers[-1])", shape.class_names)
+
+
+def estimate_cost(shape: PipelineShape, target: TargetProfile, constants: Mapping | None = None) -> CostEstimate:
     """Estimate flash, RAM and latency of a pipeline on ``target``.
 
-    Only the selected features are computed on the device; a magnitude
-    channel is computed only if a selected feature uses it; percentile
-    features share one sorted copy of the window per channel.
+    Fast (no compiler, no TensorFlow): a few hundred arithmetic operations, so
+    it runs for every trial before training.
 
     Args:
         shape: the pipeline's shapes (see :class:`PipelineShape`).
-        target: clock (MHz) for the latency conversion.
+        target: clock (MHz) for the latency, runtime variant (``automl-c`` or
+            ``tflite-micro``).
+        constants: calibrated constants (default: the shipped ``constants.json``).
 
     Returns:
         The estimate with a per-component breakdown (bytes, cycles).
 
     Raises:
-        ValueError: if a feature name cannot be parsed or ``quantization`` is
-            unknown.
+        ValueError: if a feature name cannot be parsed or a shape field is
+            invalid (the message names it).
+        ConfigError: if the constants file is missing or stale.
     """
-    q = shape.quantization
-    if q not in CYCLES_PER_MAC:
-        raise ValueError(f"unknown quantization {q!r}")
-    w, k = int(shape.window_size), len(shape.selected_features)
-    parsed = [_parse(n) for n in shape.selected_features]
-    gens = {g for g, _ in parsed}
-    mags = {c for _, c in parsed if c.endswith("Mag")}
-    pct_channels = {c for g, c in parsed if g in PERCENTILE_FEATURES}
+    _check(shape)
+    C = constants if constants is not None else load_constants()
+    features = [M.parse_feature(n) for n in shape.selected_features]
+    q, W, n_ch = shape.quantization, int(shape.window_size), int(shape.n_channels)
+    widths = [len(features), *map(int, shape.layers)]
+    thr = shape.segmenter == "threshold"
+    mode = shape.threshold_mode if thr else None
+    column = shape.threshold_column if thr else None
+    detect = int(shape.detection_window) if thr else 1
+    channels = list(shape.channels) or [f"ch{i:0{DEFAULT_NAME_LENGTH - 2}d}" for i in range(n_ch)]
+    classes = list(shape.class_names) or [f"class{i:0{DEFAULT_NAME_LENGTH - 5}d}" for i in range(widths[-1])]
+    layout, thresholds = C["layout"], C["thresholds"]
+    unknown = shape.unknown_threshold > 0
 
-    # Flash --------------------------------------------------------------
-    widths = [k, *map(int, shape.layers)]
-    n_weights = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
-    n_bias = sum(widths[1:])
-    n_layers = len(widths) - 1
-    if q == "int8":
-        model_consts = n_weights + 4 * n_bias + QUANT_PARAMS_BYTES * n_layers
-        kernel = DENSE_INT8_CODE
-    else:
-        model_consts = 4 * (n_weights + n_bias)
-        kernel = DENSE_FLOAT_CODE
-    gen_code = sum(GENERATOR_CODE.get(g, 100) for g in gens - PERCENTILE_FEATURES)
-    if gens & PERCENTILE_FEATURES:
-        gen_code += GENERATOR_CODE["p25"]
+    # Flash ------------------------------------------------------------------
+    code_t = M.code_terms(features, q, shape.segmenter, mode, column, thresholds, unknown=unknown)
+    code = C["code"]
+    const = M.const_bytes(features, W, channels, classes, widths, q, shape.segmenter,
+                          [*GENERATOR_STRINGS, shape.study, shape.dataset], layout)
+    comp = C["components"]
+    inference = comp[f"inference_{q}"]
+    segmenter = comp["segmenter_sliding"] + _dot(code_t, code, ("seg:",))
+    scaler = comp[f"scaler_{q}"]
+    glue = code.get(f"base:{q}", 0.0) - inference - comp["segmenter_sliding"] - scaler + _dot(code_t, code, ("unknown:",))
+    features_code = _dot(code_t, code, ("feature", "inline:", "outlined:", "site:"))
     flash = {
-        "model_constants": model_consts,
-        "inference_code": kernel + SOFTMAX_CODE,
-        "feature_code": gen_code + FEATURE_CALL_BYTES * k + (MAGNITUDE_CODE if mags else 0),
-        "scaler": SCALER_CODE + SCALER_CONST_BYTES * k,
-        "runtime": RUNTIME_CODE,
+        "model_constants": const["model_constants"],
+        "inference_code": inference,
+        "feature_code": features_code + const["dft_tables"],
+        "segmenter_code": segmenter,
+        "scaler": scaler + const["scaler_constants"],
+        "metadata": const["names"] + const["tables"],
+        "runtime_glue": glue,
     }
-    # RAM ----------------------------------------------------------------
-    act_bytes = 1 if q == "int8" else 4
+    # RAM --------------------------------------------------------------------
+    static = M.static_ram(features, W, n_ch, widths, q, shape.segmenter, mode, detect, int(shape.lookback),
+                          int(shape.slide), layout)
+    stack = _dot(M.stack_terms(features, q, thresholds), C["stack"])
     ram = {
-        "window_buffer": w * shape.n_channels * SAMPLE_BYTES,
-        "feature_scratch": 4 * w * (len(mags) + (1 if pct_channels else 0)),  # float copy for magnitude / sort
-        "feature_vector": 4 * k + k,  # float features + uint8 scaled
-        "activations": act_bytes * 2 * max(widths),  # ping-pong buffers
-        "stack": STACK_BYTES,
+        "window_buffer": static["ring_buffer"],
+        "window_copy": static["window_copy"],
+        "segmenter_state": static["segmenter_state"] + static["globals"],
+        "feature_scratch": static["magnitude"] + static["sort_scratch"],
+        "feature_vector": static["feature_vector"],
+        "activations": static["activations"],
+        "stack": stack,
     }
-    # Cycles per classification -------------------------------------------
-    per_feature = 0
-    for g, _ in parsed:
-        if g not in PERCENTILE_FEATURES:
-            per_feature += CYCLES_PER_SAMPLE.get(g, 10) * w
-    # insertion sort of a copy: ~w(w-1)/4 compares on average (random order), plus the copy
-    sort_cycles = len(pct_channels) * (SORT_CYCLES_PER_COMPARE * w * (w - 1) / 4 + 4 * w)
-    macs = n_weights
-    cycles = {
-        "features": int(per_feature + sort_cycles + MAGNITUDE_CYCLES_PER_SAMPLE * w * len(mags)),
-        "inference": int(macs * CYCLES_PER_MAC[q] + n_bias * CYCLES_PER_OUTPUT[q] + n_layers * CYCLES_PER_LAYER),
-        "overhead": CLASSIFY_OVERHEAD_CYCLES + 20 * k,
+    # Cycles -------------------------------------------------------------------
+    frac = float(C["sort_shift_fraction"]["value"])
+    shifts = frac * sum(W * (W - 1) / 4 for f in features if f.function in M.SORTING)
+    cls_t = M.classify_terms(features, W, n_ch, widths, q, shape.segmenter, mode, column, detect, shifts,
+                             unknown=unknown)
+    coef = C["classify"]
+    cpi = float(C["cpi"]["value"])
+    groups = {
+        "segmentation": ("ingest:", "detect:", "copy:"),
+        "features": ("magnitude:", "W:", "1:", "dft:", "sort:"),
+        "inference": ("mac:", "out:", "layer:", "class:", "unknown"),
+        "overhead": ("call:", "feature:"),
     }
+    insn_parts = {g: _dot(cls_t, coef, p) for g, p in groups.items()}
+    instructions = sum(insn_parts.values())
+    cycles = {g: v * cpi for g, v in insn_parts.items()}
+    ingest = _dot(M.ingest_terms(n_ch, shape.segmenter, mode, column, detect), C["ingest"]) * cpi
+
+    breakdown_extra = {"instructions": int(round(instructions)), "cpi": cpi,
+                       "ingest_cycles_per_sample": int(round(ingest)), "runtime": target.runtime}
+    if target.runtime == "tflite-micro":
+        tf = C["tflite_micro"]
+        tflite = _dot(M.tflite_terms(widths, q), tf["tflite"])
+        arena = _dot(M.arena_terms(widths, q), tf["arena"])
+        flash.pop("model_constants")
+        flash["model_tflite"] = tflite
+        flash["tflm_kernels"] = flash.pop("inference_code")
+        flash["tflm_interpreter"] = float(tf["interpreter_code_bytes"])
+        ram.pop("activations")
+        ram["tflm_arena"] = arena
+    flash = {k: int(round(v)) for k, v in flash.items()}
+    ram = {k: int(round(v)) for k, v in ram.items()}
+    cycles = {k: int(round(v)) for k, v in cycles.items()}
     total_cycles = int(sum(cycles.values()))
     return CostEstimate(
         flash_bytes=int(sum(flash.values())),
         ram_bytes=int(sum(ram.values())),
         cycles=total_cycles,
         latency_ms=total_cycles / (target.clock_mhz * 1e3),
-        breakdown={"flash": flash, "ram": ram, "cycles": cycles,
-                   "ingest_cycles_per_sample": INGEST_CYCLES_PER_SAMPLE * shape.n_channels},
+        breakdown={"flash": flash, "ram": ram, "cycles": cycles, **breakdown_extra},
     )
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -22,7 +23,9 @@ class TargetProfile(BaseModel):
         flash_bytes: flash budget for the whole pipeline (bytes).
         ram_bytes: RAM budget for the whole pipeline (bytes).
         latency_ms: budget for one classification (ms).
-        runtime: ``automl-c`` (this product's C runtime) or ``tflite-micro``.
+        runtime: ``automl-c`` (this product's C runtime: the exported
+            library runs the network itself) or ``tflite-micro`` (the network
+            runs in TensorFlow Lite Micro: ``.tflite`` + interpreter + arena).
         description: where the figures come from (datasheet).
     """
 
@@ -34,7 +37,7 @@ class TargetProfile(BaseModel):
     flash_bytes: int = Field(gt=0)
     ram_bytes: int = Field(gt=0)
     latency_ms: float = Field(gt=0)
-    runtime: str = "automl-c"
+    runtime: Literal["automl-c", "tflite-micro"] = "automl-c"
     description: str = ""
 
 

@@ -581,7 +581,7 @@ def read_budgets(target: Mapping[str, Any], objective_names: Sequence[str]) -> t
 
 
 def build_report_data(study: optuna.Study, study_dir: Path | None = None,
-                      pick: str | PickRule | None = None, *, timeline: bool = True,
+                      pick: str | PickRule | None = None, *, timeline: bool = True, importance: bool = True,
                       timeline_capture: str | None = None,
                       export_root: str | Path | None = None) -> ReportData:
     """Reduce ``study`` to a :class:`ReportData` (one snapshot of its trials).
@@ -596,6 +596,8 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
         timeline: replay the knee on a held-out capture (reads the data and
             the model; set ``False`` to skip).
         timeline_capture: the held-out capture to replay (default: the first).
+        importance: estimate fANOVA parameter importances (seconds at 1,000
+            trials; ``False`` when only the recommendation is needed).
         export_root: ``--root`` for the export commands (default:
             ``study_dir``'s parent; omitted when it is ``studies``).
 
@@ -706,7 +708,7 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
 
     hv = _hypervolume_info(values, feasible, numbers, complete_s, directions, names, budgets) \
         if complete else None
-    importance = _importances(study, complete, names)
+    importance = _importances(study, complete, names) if importance else None
     timeline_data, timeline_note = None, ""
     if recommended is None:
         timeline_note = "No complete trial, so there is no model to replay."

@@ -1,173 +1,236 @@
-"""Cost estimates worked out by hand from the documented constants, and target profiles.
+"""Cost estimates worked out by hand from the documented formulas, and target profiles.
 
-The formulas below restate the module docstring's accounting in the test's own
-words; they use the module's constants (so a recalibration, issue 6, moves both
-sides) and the literal numbers with today's constants are given in comments and
-pinned in ``test_hand_worked_int8_literal``.
+The hand-worked tests restate ``automl/cost``'s accounting in the test's own
+words: exact bytes from the C types of the generated library (literal
+numbers), calibrated parts as "these terms times the constants in
+``constants.json``" with the terms listed by hand (call sites, executions of
+each ``kp_features.h`` function), so a recalibration moves both sides but a
+change of the formulas does not go unnoticed. ``test_cost_measured.py``
+compares the estimates with real builds.
 """
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-import automl.cost._estimate as E
-from automl.cost import CostEstimate, PipelineShape, TargetProfile, estimate_cost, list_targets, load_target
+import automl
+
+from automl.cost import (CostEstimate, PipelineShape, TargetProfile, estimate_cost, list_targets, load_constants,
+                         load_target)
+from automl.cost import _model as M
 from automl.cost._targets import TARGETS_DIR
 from automl.errors import ConfigError
 
+C = load_constants()
 M4F_80 = TargetProfile(name="t80", clock_mhz=80, flash_bytes=65536, ram_bytes=16384, latency_ms=10)
+CHANNELS = ("accX", "accY", "accZ", "gyrX", "gyrY", "gyrZ")
+CLASSES = ("NoActivity", "jab", "hook")
 
-# One small pipeline: 100-sample windows of 6 channels; 4 selected features on
-# 3 channels, one of them a magnitude, two of them percentiles of one channel;
-# MLP 4 -> 8 -> 3.
+# One small pipeline: 100-sample sliding windows of 6 channels; 4 selected features on
+# 3 channels, one of them a magnitude, two of them percentiles of one channel; MLP 4 -> 8 -> 3.
 FEATURES = ("Statistical.mean[accX]", "Statistical.std[accMag]", "Statistical.p25[gyrY]", "Statistical.iqr[gyrY]")
 
 
-def _shape(q: str = "int8", features=FEATURES, layers=(8, 3), w: int = 100) -> PipelineShape:
+def _shape(q: str = "int8", features=FEATURES, layers=(8, 3), w: int = 100, **kw) -> PipelineShape:
     return PipelineShape(window_size=w, slide=50, n_channels=6, selected_features=tuple(features),
-                         layers=tuple(layers), quantization=q)
+                         layers=tuple(layers), quantization=q, channels=CHANNELS, class_names=CLASSES[:layers[-1]],
+                         study="s", dataset="d", **kw)
 
 
-def test_hand_worked_int8_from_constants():
+def _strings(*names: str) -> int:
+    """Bytes of NUL-terminated string literals (equal ones merged)."""
+    return sum(len(s.encode()) + 1 for s in set(names))
+
+
+def _code(sites: dict[str, int], base: str, n_features: int, extra: dict | None = None) -> float:
+    """base + per feature + per C function: inlined copies, or one outlined copy + call sites."""
+    k, thr = C["code"], C["thresholds"]
+    total = k[base] + n_features * k["feature"]
+    for f, n in sites.items():
+        if n >= thr.get(f, 1 << 30):
+            total += k.get(f"outlined:{f}", 0) + n * k.get(f"site:{f}", 0)
+        else:
+            total += n * k.get(f"inline:{f}", 0)
+    for term, n in (extra or {}).items():
+        total += n * k.get(term, 0)
+    return total
+
+
+def test_layout_constants_are_the_c_structs():
+    # Fixed structures of the generated code, fitted from the builds, equal the C layouts (4-byte fields).
+    assert C["layout"] == {
+        "int8_layer_struct": 10 * 4,      # kp_fc_int8_layer_t: n_in, n_out, 4 pointers, 4 int32
+        "int8_model_struct": 3 * 4 + 4 * 4,  # kp_softmax_int8_t (3 int32) + kp_mlp_int8_t (4 fields)
+        "float32_layer_struct": 6 * 4,    # kp_fc_f32_layer_t
+        "float32_model_struct": 5 * 4,    # kp_mlp_f32_t
+        "model_info_struct": 20 * 4,      # kp_model_info_t: 20 fields
+        "int8_softmax_table": 7 * 4,      # exp barrel of kp_q_exp_neg_q5_26
+        "segmenter_struct": 22 * 4,       # kp_seg_t without its arrays
+        "globals": 3 * 4,                 # kp.c: start, class, ready
+    }
+
+
+def test_hand_worked_int8():
     c = estimate_cost(_shape("int8"), M4F_80)
     w, k, n_ch = 100, 4, 6
-    # MLP 4 -> 8 -> 3: weights 4*8 + 8*3 = 56, biases 8 + 3 = 11, 2 layers.
-    n_w, n_b, n_l = 4 * 8 + 8 * 3, 8 + 3, 2
-    flash = {
-        # int8 weights 1 B, int32 biases 4 B, quantisation parameters per layer:
-        # 56 + 44 + 2*16 = 132
-        "model_constants": n_w * 1 + n_b * 4 + n_l * E.QUANT_PARAMS_BYTES,
-        # 198 + 160 = 358
-        "inference_code": E.DENSE_INT8_CODE + E.SOFTMAX_CODE,
-        # mean 40 + std 60 + one shared percentile routine 132 (p25 and iqr),
-        # 4 call sites * 8, magnitude routine 74 -> 232 + 32 + 74 = 338
-        "feature_code": (E.GENERATOR_CODE["mean"] + E.GENERATOR_CODE["std"] + E.GENERATOR_CODE["p25"]
-                         + k * E.FEATURE_CALL_BYTES + E.MAGNITUDE_CODE),
-        # 64 + 4 * 8 = 96
-        "scaler": E.SCALER_CODE + k * E.SCALER_CONST_BYTES,
-        "runtime": E.RUNTIME_CODE,  # 420
-    }
-    ram = {
-        "window_buffer": w * n_ch * E.SAMPLE_BYTES,  # 100 * 6 * 2 = 1200
-        # one float copy for accMag, one for sorting gyrY: 4 * 100 * 2 = 800
-        "feature_scratch": 4 * w * 2,
-        "feature_vector": 4 * k + k,  # 16 float + 4 uint8 = 20
-        "activations": 1 * 2 * 8,  # int8 ping-pong of the widest layer (8) = 16
-        "stack": E.STACK_BYTES,  # 256
-    }
-    sort = E.SORT_CYCLES_PER_COMPARE * w * (w - 1) / 4 + 4 * w  # 9*9900/4 + 400 = 22675 (one channel)
-    cycles = {
-        # mean 4*100 + std 8*100 + sort 22675 + magnitude 26*100 = 400 + 800 + 22675 + 2600 = 26475
-        "features": int(E.CYCLES_PER_SAMPLE["mean"] * w + E.CYCLES_PER_SAMPLE["std"] * w + sort
-                        + E.MAGNITUDE_CYCLES_PER_SAMPLE * w),
-        # 56 MACs * 11 + 11 outputs * 40 + 2 layers * 60 = 616 + 440 + 120 = 1176
-        "inference": n_w * E.CYCLES_PER_MAC["int8"] + n_b * E.CYCLES_PER_OUTPUT["int8"] + n_l * E.CYCLES_PER_LAYER,
-        "overhead": E.CLASSIFY_OVERHEAD_CYCLES + 20 * k,  # 400 + 80 = 480
-    }
-    assert c.breakdown["flash"] == flash
-    assert c.breakdown["ram"] == ram
-    assert c.breakdown["cycles"] == cycles
-    assert c.breakdown["ingest_cycles_per_sample"] == E.INGEST_CYCLES_PER_SAMPLE * n_ch
-    assert c.flash_bytes == sum(flash.values())
-    assert c.ram_bytes == sum(ram.values())
-    assert c.cycles == sum(cycles.values())
-    # 80 MHz = 80,000 cycles per ms.
-    assert c.latency_ms == pytest.approx(c.cycles / 80_000, rel=1e-12)
+    f, r, cy = c.breakdown["flash"], c.breakdown["ram"], c.breakdown["cycles"]
+    # Network 4 -> 8 -> 3, int8: weights (rows padded to 4 B), int32 bias + multiplier, int8 shift, layer struct.
+    # 4->8: 32 + 64 + 8 + 40 = 144; 8->3: 24 + 24 + 4 + 40 = 92; softmax + model structs 28 -> 264.
+    assert f["model_constants"] == 264
+    # Scaler: its code plus float32 min and max per feature (8 * 4 = 32).
+    assert f["scaler"] == round(C["components"]["scaler_int8"] + 32)
+    # Strings (classes with "unknown", channels, feature names, info) and tables
+    # (4 B per feature name pointer, 8 B per channel, 4 B per class id, info struct 80, softmax table 28).
+    names = _strings("unknown", *CLASSES, *CHANNELS, *FEATURES, "sliding", "int8", "tinyml-automl", automl.__version__, "s",
+                     "d")
+    # unknown 8 + NoActivity 11 + jab 4 + hook 5; 6 channels x 5; feature names 23 + 24 + 22 + 22;
+    # sliding 8 + int8 5; tinyml-automl 14, the version, s 2, d 2.
+    assert names == 28 + 30 + 91 + 13 + 14 + len(automl.__version__) + 1 + 4
+    assert f["metadata"] == names + 4 * k + 8 * n_ch + 4 * 4 + 80 + 28
+    # Code: each generator called once; kp_sort_copy twice (p25, iqr), kp_percentile_sorted three times.
+    sites = {"statistical_mean": 1, "statistical_std": 1, "statistical_p25": 1, "statistical_iqr": 1,
+             "_mean": 1, "_sum": 1, "_variance": 1, "_center": 1, "sort_copy": 2, "percentile_sorted": 3,
+             "magnitude": 1}
+    code = _code(sites, "base:int8", k)
+    assert c.flash_bytes == pytest.approx(code + 264 + 32 + f["metadata"], abs=len(f))  # components rounded
+    # RAM: int16 ring 2*W*C = 1200; float window copy 4*W*C = 2400; segmenter state 88 + 4 (detection
+    # ring of 1) + 4 (pending queue of 1) + globals 12 = 108; accMag 4*W = 400 + one sort buffer 400;
+    # features float + uint8 + int8 input 4*4 + 4 + 4 = 24; network scratch 2*8+1, logits 3, output 3 = 23.
+    assert r["window_buffer"] == 1200 and r["window_copy"] == 2400 and r["segmenter_state"] == 108
+    assert r["feature_scratch"] == 800 and r["feature_vector"] == 24 and r["activations"] == 23
+    stack = C["stack"]["stack:int8"] + sum(C["stack"].get(f"frame:{fn}", 0) for fn, n in sites.items()
+                                           if n >= C["thresholds"].get(fn, 1 << 30))
+    assert r["stack"] == round(stack)
+    assert c.ram_bytes == 1200 + 2400 + 108 + 800 + 24 + 23 + round(stack)
+    # Instructions of one classifying call: ingest of the sample, copy, per executed function
+    # W and call terms, insertion-sort moves (2 sorts of W(W-1)/4 expected moves), network.
+    moves = 2 * C["sort_shift_fraction"]["value"] * w * (w - 1) / 4
+    executed = {"statistical_mean": 1, "_mean": 1, "_sum": 1, "statistical_std": 1, "_variance": 1, "_center": 1,
+                "statistical_p25": 1, "statistical_iqr": 1, "sort_copy": 2, "percentile_sorted": 3}
+    terms = {"call:int8": 1, "ingest:sliding": 1, "ingest:C": n_ch, "copy:WC": w * n_ch, "copy:W": w,
+             "feature:int8": k, "magnitude:W": w, "magnitude:1": 1, "sort:shift": moves,
+             "mac:int8": 4 * 8 + 8 * 3, "out:int8": 8 + 3, "layer:int8": 2, "class:int8": 3}
+    for fn, n in executed.items():
+        terms[f"W:{fn}"], terms[f"1:{fn}"] = w * n, n
+    insns = sum(n * C["classify"].get(t, 0) for t, n in terms.items())
+    assert c.breakdown["instructions"] == round(insns)
+    assert c.cycles == pytest.approx(insns * C["cpi"]["value"], abs=4)  # four groups, each rounded
+    assert c.cycles == sum(cy.values())
+    assert c.latency_ms == pytest.approx(c.cycles / 80_000, rel=1e-12)  # 80 MHz = 80,000 cycles per ms
+    ingest = C["ingest"]["ingest:sliding"] + n_ch * C["ingest"]["ingest:C"]
+    assert c.breakdown["ingest_cycles_per_sample"] == round(ingest * C["cpi"]["value"])
+    assert c.breakdown["runtime"] == "automl-c"
 
 
-def test_hand_worked_int8_literal():
-    # Today's constants (see the comments above); update with issue 6's calibration.
-    c = estimate_cost(_shape("int8"), M4F_80)
-    assert c.flash_bytes == 132 + 358 + 338 + 96 + 420 == 1344
-    assert c.ram_bytes == 1200 + 800 + 20 + 16 + 256 == 2292
-    assert c.cycles == 26475 + 1176 + 480 == 28131
-    assert c.latency_ms == pytest.approx(28131 / 80_000)  # 0.3516375 ms
-    d = c.as_dict()
-    assert d == {"flash_bytes": 1344, "ram_bytes": 2292, "cycles": 28131, "latency_ms": c.latency_ms,
-                 "breakdown": c.breakdown}
-
-
-def test_hand_worked_float32_differs_only_in_model_parts():
+def test_hand_worked_float32_differs_in_model_parts():
     i8, f32 = estimate_cost(_shape("int8"), M4F_80), estimate_cost(_shape("float32"), M4F_80)
-    # float32 constants: 4 B per weight and bias = 4 * (56 + 11) = 268.
-    assert f32.breakdown["flash"]["model_constants"] == 4 * (56 + 11) == 268
-    assert f32.breakdown["flash"]["inference_code"] == E.DENSE_FLOAT_CODE + E.SOFTMAX_CODE  # 88 + 160
-    assert f32.breakdown["ram"]["activations"] == 4 * 2 * 8  # float ping-pong = 64
-    # 56 * 10 + 11 * 8 + 2 * 60 = 560 + 88 + 120 = 768
-    assert f32.breakdown["cycles"]["inference"] == (56 * E.CYCLES_PER_MAC["float32"]
-                                                    + 11 * E.CYCLES_PER_OUTPUT["float32"] + 2 * E.CYCLES_PER_LAYER)
-    for part in ("feature_code", "scaler", "runtime"):
-        assert f32.breakdown["flash"][part] == i8.breakdown["flash"][part]
-    for part in ("window_buffer", "feature_scratch", "feature_vector", "stack"):
+    # float32: 4 B per weight and bias + layer struct 24; model struct 20:
+    # 4*(32+8) + 24 = 184; 4*(24+3) + 24 = 132; + 20 = 336.
+    assert f32.breakdown["flash"]["model_constants"] == 336
+    assert f32.breakdown["flash"]["inference_code"] == round(C["components"]["inference_float32"])
+    # float buffers: input 4*4 -> feature vector 16 + 4 + 16 = 36; scratch 4*(2*8+1) + logits/output 4*3*2 = 92.
+    assert f32.breakdown["ram"]["feature_vector"] == 36 and f32.breakdown["ram"]["activations"] == 92
+    for part in ("window_buffer", "window_copy", "segmenter_state", "feature_scratch"):
         assert f32.breakdown["ram"][part] == i8.breakdown["ram"][part]
     assert f32.breakdown["cycles"]["features"] == i8.breakdown["cycles"]["features"]
+    # The int8 softmax table (28 B) and name "int8" (5 B) vs "float32" (8 B).
+    assert f32.breakdown["flash"]["metadata"] == i8.breakdown["flash"]["metadata"] - 28 + 3
 
 
-def test_model_constants_16_12_8_4():
-    # 16 features -> 12 -> 8 -> 4 classes.
-    # weights 16*12 + 12*8 + 8*4 = 192 + 96 + 32 = 320; biases 12 + 8 + 4 = 24; 3 layers.
-    feats = [f"Statistical.mean[ch{i}]" for i in range(16)]
-    i8 = estimate_cost(_shape("int8", feats, (12, 8, 4)), M4F_80)
-    f32 = estimate_cost(_shape("float32", feats, (12, 8, 4)), M4F_80)
-    # int8: 320 * 1 + 24 * 4 + 3 * 16 = 320 + 96 + 48 = 464
-    assert i8.breakdown["flash"]["model_constants"] == 320 + 24 * 4 + 3 * E.QUANT_PARAMS_BYTES == 464
-    # float32: (320 + 24) * 4 = 1376
-    assert f32.breakdown["flash"]["model_constants"] == (320 + 24) * 4 == 1376
-    # Widest of 16, 12, 8, 4 is the 16-wide input: int8 2*16 = 32 B, float32 4*2*16 = 128 B.
-    assert i8.breakdown["ram"]["activations"] == 32
-    assert f32.breakdown["ram"]["activations"] == 128
-    # Inference cycles: int8 320*11 + 24*40 + 3*60 = 3520 + 960 + 180 = 4660;
-    #                   float32 320*10 + 24*8 + 180 = 3200 + 192 + 180 = 3572.
-    assert i8.breakdown["cycles"]["inference"] == 4660
-    assert f32.breakdown["cycles"]["inference"] == 3572
-    # 16 features on 16 plain channels: 16 * mean cycles 4 * w 100 = 6400, no magnitude or sort.
-    assert i8.breakdown["cycles"]["features"] == 16 * 4 * 100
-    assert i8.breakdown["ram"]["feature_scratch"] == 0
+def test_threshold_segmenter_state_and_ingest():
+    thr = _shape(segmenter="threshold", threshold_column="accMag", threshold_mode="std", detection_window=10,
+                 lookback=30)
+    c = estimate_cost(thr, M4F_80)
+    # Detection ring of D = 10 floats, pending queue of (W-1-lookback)//slide + 1 = 69//50 + 1 = 2 starts.
+    assert c.breakdown["ram"]["segmenter_state"] == 88 + 4 * 10 + 4 * 2 + 12
+    g = C["ingest"]
+    ingest = g["ingest:threshold"] + 6 * g["ingest:C"] + g["detect:magnitude"] + g["detect:std"] + 10 * g["detect:D"]
+    assert c.breakdown["ingest_cycles_per_sample"] == round(ingest * C["cpi"]["value"])
+    seg = C["components"]["segmenter_sliding"] + sum(C["code"].get(t, 0) for t in
+                                                     ("seg:threshold", "seg:std", "seg:magnitude"))
+    assert c.breakdown["flash"]["segmenter_code"] == round(seg)
 
 
-def test_magnitude_is_shared_per_channel():
-    one = estimate_cost(_shape(features=("Statistical.mean[accMag]",), layers=(3,)), M4F_80)
+def test_each_percentile_sorts_its_own_copy_in_one_buffer():
+    w = 60
+    two = estimate_cost(_shape(features=("Statistical.p25[accX]", "Statistical.p75[accX]"), layers=(3,), w=w), M4F_80)
+    one = estimate_cost(_shape(features=("Statistical.p25[accX]",), layers=(3,), w=w), M4F_80)
+    # kp_statistical_p25 and _p75 each sort the window into the one scratch buffer (4*W bytes).
+    assert two.breakdown["ram"]["feature_scratch"] == one.breakdown["ram"]["feature_scratch"] == 4 * w
+    moves = C["sort_shift_fraction"]["value"] * w * (w - 1) / 4
+    per_sort = moves * C["classify"]["sort:shift"]
+    assert two.breakdown["instructions"] - one.breakdown["instructions"] > per_sort
+
+
+def test_magnitude_is_computed_once_per_channel():
+    w = 100
     same = estimate_cost(_shape(features=("Statistical.mean[accMag]", "Statistical.max[accMag]"), layers=(3,)), M4F_80)
     two = estimate_cost(_shape(features=("Statistical.mean[accMag]", "Statistical.max[gyrMag]"), layers=(3,)), M4F_80)
     none = estimate_cost(_shape(features=("Statistical.mean[accX]", "Statistical.max[gyrX]"), layers=(3,)), M4F_80)
-    w = 100
-    # accMag once: code 74 B, 4*w scratch, 26*w cycles.
-    assert one.breakdown["ram"]["feature_scratch"] == 4 * w
     assert same.breakdown["ram"]["feature_scratch"] == 4 * w
     assert two.breakdown["ram"]["feature_scratch"] == 2 * 4 * w
     assert none.breakdown["ram"]["feature_scratch"] == 0
-    # feature_code: mean 40 + max 36 + 2 calls * 8 (+ magnitude 74 once, even for two Mag channels)
-    assert same.breakdown["flash"]["feature_code"] == 40 + 36 + 16 + 74
-    assert two.breakdown["flash"]["feature_code"] == 40 + 36 + 16 + 74
-    assert none.breakdown["flash"]["feature_code"] == 40 + 36 + 16
-    # cycles: (4 + 5) * w per-sample work, plus 26 * w per magnitude channel.
-    assert same.breakdown["cycles"]["features"] == (4 + 5) * w + 26 * w
-    assert two.breakdown["cycles"]["features"] == (4 + 5) * w + 2 * 26 * w
-    assert none.breakdown["cycles"]["features"] == (4 + 5) * w
+    per_mag = (w * C["classify"]["magnitude:W"] + C["classify"]["magnitude:1"])
+    assert two.breakdown["instructions"] - same.breakdown["instructions"] == pytest.approx(per_mag, abs=1)
+    assert same.breakdown["instructions"] - none.breakdown["instructions"] == pytest.approx(per_mag, abs=1)
 
 
-def test_percentiles_share_one_sort_per_channel():
-    w = 60
-    sort_one = 9 * w * (w - 1) / 4 + 4 * w  # 9*3540/4 + 240 = 7965 + 240 = 8205
-    assert sort_one == 8205
-    trio = estimate_cost(_shape(features=("Statistical.p25[accX]", "Statistical.p75[accX]", "Statistical.iqr[accX]"),
-                                layers=(3,), w=w), M4F_80)
-    pair = estimate_cost(_shape(features=("Statistical.p25[accX]", "Statistical.p25[accY]"), layers=(3,), w=w), M4F_80)
-    # One channel sorted once for all three percentile features; code 132 B once.
-    assert trio.breakdown["cycles"]["features"] == 8205
-    assert trio.breakdown["flash"]["feature_code"] == 132 + 3 * 8
-    assert trio.breakdown["ram"]["feature_scratch"] == 4 * w  # one sort buffer
-    # Two channels: two sorts, still one routine and one (reused) sort buffer.
-    assert pair.breakdown["cycles"]["features"] == 2 * 8205
-    assert pair.breakdown["flash"]["feature_code"] == 132 + 2 * 8
-    assert pair.breakdown["ram"]["feature_scratch"] == 4 * w
+def test_dft_features_cost_window_times_bins():
+    w = 64
+    dom = estimate_cost(_shape(features=("Frequency.dominant_freq[accX]",), layers=(3,), w=w), M4F_80)
+    band = estimate_cost(_shape(features=("Frequency.band_energy_1of4[accX]",), layers=(3,), w=w), M4F_80)
+    # dominant_freq: bins 1..W/2 = 32; band 1 of 4: bins 1 + 32//4 .. 1 + 64//4 - 1 = 9..16 = 8.
+    assert M.parse_feature("Frequency.band_energy_1of4[accX]").dft_bins(w) == 8
+    k = C["classify"]
+    diff = (32 - 8) * (w * k["dft:WB"] + k["dft:B"]) + k["W:frequency_dominant_freq"] * w \
+        + k["1:frequency_dominant_freq"] - k["W:frequency_band_energy"] * w - k["1:frequency_band_energy"]
+    assert dom.breakdown["instructions"] - band.breakdown["instructions"] == pytest.approx(diff, abs=1)
+    # Both need the cos/sin tables: 2 * 4 * W bytes.
+    assert dom.breakdown["flash"]["feature_code"] - round(_code({"frequency_dominant_freq": 1, "_center": 1,
+                                                                  "_dft_power": 1}, "base:int8", 1)
+                                                            - C["code"]["base:int8"]) == pytest.approx(8 * w, abs=1)
 
 
-def test_unknown_generator_uses_fallbacks():
-    # An unlisted generator costs 100 B of code and 10 cycles per sample.
-    c = estimate_cost(_shape(features=("Other.zcr[accX]",), layers=(3,)), M4F_80)
-    assert c.breakdown["flash"]["feature_code"] == 100 + 8
-    assert c.breakdown["cycles"]["features"] == 10 * 100
+def test_every_registered_generator_is_costed():
+    from automl.features import FeatureContext, available_families, get_generators
+
+    ctx = FeatureContext(frequency_bands=4)
+    for fam in available_families():
+        for g in get_generators(fam):
+            for out in g.output_names(ctx):
+                use = M.parse_feature(g.feature_name("accX", out))
+                assert use.function == g.c_function.removeprefix("kp_"), g
+                terms = M.classify_terms([use], 50, 6, [1, 3], "int8", "sliding", None, None, 1, 0.0)
+                assert terms[f"W:{use.function}"] == 50
+                assert f"W:{use.function}" in C["classify"], f"{g.c_function} was not calibrated"
+
+
+def test_outlining_follows_call_counts():
+    thr = {"statistical_kurtosis": 2, "_center": 3}
+    one = M.call_structure([M.parse_feature("Statistical.kurtosis[accX]")], thr)
+    two = M.call_structure([M.parse_feature(f"Statistical.kurtosis[{c}]") for c in ("accX", "accY")], thr)
+    assert one == ({"statistical_kurtosis": 1, "_center": 1}, {"statistical_kurtosis": False, "_center": False})
+    # Two call sites: kurtosis is kept out of line, so its kp__center call exists once (inside the copy).
+    assert two == ({"statistical_kurtosis": 2, "_center": 1}, {"statistical_kurtosis": True, "_center": False})
+
+
+def test_tflite_micro_target_replaces_the_network():
+    shape = _shape()
+    c = estimate_cost(shape, M4F_80)
+    tflm = estimate_cost(shape, M4F_80.model_copy(update={"runtime": "tflite-micro"}))
+    tf = C["tflite_micro"]
+    widths = [4, 8, 3]
+    tflite = sum(n * tf["tflite"].get(t, 0) for t, n in M.tflite_terms(widths, "int8").items())
+    arena = sum(n * tf["arena"].get(t, 0) for t, n in M.arena_terms(widths, "int8").items())
+    f, r = tflm.breakdown["flash"], tflm.breakdown["ram"]
+    assert "model_constants" not in f and "activations" not in r
+    assert f["model_tflite"] == round(tflite) and r["tflm_arena"] == round(arena)
+    assert f["tflm_interpreter"] == 16384 == tf["interpreter_code_bytes"]
+    assert tflm.flash_bytes == pytest.approx(c.flash_bytes - 264 + tflite + 16384, abs=3)
+    assert tflm.cycles == c.cycles
+    assert tflm.breakdown["runtime"] == "tflite-micro"
 
 
 def test_latency_scales_with_clock():
@@ -178,9 +241,35 @@ def test_latency_scales_with_clock():
     assert c64.latency_ms == pytest.approx(c64.cycles / 64_000, rel=1e-12)
 
 
+def test_estimate_is_fast():
+    from automl.features import FeatureExtractor
+
+    names = FeatureExtractor(list(CHANNELS), families=("Statistical", "Shape", "Frequency")).feature_names()[::5][:32]
+    shape = _shape(features=names, layers=(32, 32, 8, 3))
+    estimate_cost(shape, M4F_80)
+    t0 = time.perf_counter()
+    for _ in range(200):
+        estimate_cost(shape, M4F_80)
+    assert (time.perf_counter() - t0) / 200 < 0.005  # per trial, before training
+
+
+def test_from_pipeline_reads_pipeline_json():
+    pj = {"channels": list(CHANNELS), "classes": list(CLASSES), "selected_names": list(FEATURES), "layers": [8],
+          "quantization": "int8", "unknown_threshold": 0.0, "study": "s", "dataset": "d",
+          "segmenter": {"kind": "threshold", "window_size": 100, "slide": 50, "column": "accMag", "mode": "std",
+                        "detection_window": 10, "threshold": 3.0, "lookback": 30, "quantile": 0.9}}
+    s = PipelineShape.from_pipeline(pj)
+    assert s == _shape(segmenter="threshold", threshold_column="accMag", threshold_mode="std", detection_window=10,
+                       lookback=30)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"quantization": "int4"}, "unknown quantization 'int4'"),
     ({"selected_features": ("mean_accX",)}, "'mean_accX' is not of the form"),
+    ({"selected_features": ("Other.zcr[accX]",)}, "knows no C function kp_other_zcr"),
+    ({"segmenter": "threshold"}, "'threshold_mode' parameter of PipelineShape must be one of"),
+    ({"window_size": 0}, "'window_size' parameter of PipelineShape must be an integer >= 1"),
+    ({"class_names": ("a", "b")}, "'class_names' parameter of PipelineShape must be 3 names"),
 ])
 def test_estimate_errors(kwargs, match):
     base = dict(window_size=100, slide=50, n_channels=6, selected_features=("Statistical.mean[accX]",),
@@ -188,6 +277,30 @@ def test_estimate_errors(kwargs, match):
     base.update(kwargs)
     with pytest.raises(ValueError, match=match):
         estimate_cost(PipelineShape(**base), M4F_80)
+
+
+# -- constants ------------------------------------------------------------------
+
+
+def test_constants_say_how_they_were_obtained():
+    for section in ("layout", "thresholds", "code", "stack", "classify", "ingest", "components"):
+        assert C["docs"][section]
+    assert "DDI 0439" in C["cpi"]["source"] and C["cpi"]["value_if_refill_1"] < C["cpi"]["value"] \
+        < C["cpi"]["value_if_refill_3"]
+    assert "16KB on a Cortex M3" in C["tflite_micro"]["interpreter_source"]
+    assert C["sort_shift_fraction"]["source"]
+    assert C["toolchain"]["arm-none-eabi-gcc"] and "-Os" in C["toolchain"]["flags"]
+    v = C["validation"]
+    assert v["static_ram_bytes"]["max_abs_bytes_off"] <= 8
+
+
+def test_missing_constants_file_says_how_to_make_it(tmp_path):
+    with pytest.raises(ConfigError, match=r"missing.*benchmarks/calibrate_cost\.py"):
+        load_constants(str(tmp_path / "constants.json"))
+    bad = tmp_path / "old.json"
+    bad.write_text('{"version": 0}')
+    with pytest.raises(ConfigError, match="format version 0"):
+        load_constants(str(bad))
 
 
 # -- over_budget ------------------------------------------------------------
@@ -226,12 +339,18 @@ def test_shipped_targets(name, clock, flash, ram):
     assert load_target(TARGETS_DIR / f"{name}.yaml") == t
 
 
+def test_shipped_tflite_micro_target():
+    t = load_target("nrf52840-tflm")
+    assert (t.runtime, t.clock_mhz, t.core) == ("tflite-micro", 64.0, "cortex-m4f")
+    assert t.flash_bytes > 16384  # room for the interpreter
+
+
 def test_list_targets():
-    assert list_targets() == ["cortex-m4f-80mhz", "nrf52840", "stm32l4"]
+    assert list_targets() == ["cortex-m4f-80mhz", "nrf52840", "nrf52840-tflm", "stm32l4"]
 
 
 def test_unknown_target_lists_shipped_ones():
-    with pytest.raises(ConfigError, match=r"target profile 'nope' not found.*cortex-m4f-80mhz, nrf52840, stm32l4"):
+    with pytest.raises(ConfigError, match=r"target profile 'nope' not found.*cortex-m4f-80mhz, nrf52840"):
         load_target("nope")
 
 
@@ -249,8 +368,8 @@ def test_target_from_own_file_defaults_name_to_stem(tmp_path):
     path = tmp_path / "board.yaml"
     path.write_text(GOOD)
     t = load_target(path)
-    assert (t.name, t.clock_mhz, t.flash_bytes, t.ram_bytes, t.latency_ms, t.core) == (
-        "board", 48.0, 1000, 500, 5.0, "cortex-m4f")
+    assert (t.name, t.clock_mhz, t.flash_bytes, t.ram_bytes, t.latency_ms, t.core, t.runtime) == (
+        "board", 48.0, 1000, 500, 5.0, "cortex-m4f", "automl-c")
 
 
 @pytest.mark.parametrize("text, field, what", [
@@ -258,6 +377,7 @@ def test_target_from_own_file_defaults_name_to_stem(tmp_path):
     (GOOD.replace("flash_bytes: 1000", "flash_bytes: 0"), "flash_bytes", "greater than 0"),
     (GOOD.replace("latency_ms: 5", "latency_ms: soon"), "latency_ms", "valid number"),
     (GOOD + "flash_kb: 64\n", "flash_kb", "Extra inputs are not permitted"),
+    (GOOD + "runtime: cmsis-nn\n", "runtime", "'automl-c' or 'tflite-micro'"),
     ("", "clock_mhz", "Field required"),
 ])
 def test_bad_target_field_names_file_and_field(tmp_path, text, field, what):
