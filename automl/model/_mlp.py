@@ -123,13 +123,14 @@ def train_mlp(
     """Train a fresh MLP, with early stopping on validation loss if given.
 
     Two paths with the same semantics (batches, Adam, dropout, early stopping
-    with best-weight restore, NaN check): ``fast=True`` trains the weights in
-    one compiled TensorFlow call (:func:`automl.model._fast.fit_fast`, ~20-40x
-    faster on tiny MLPs, see ``benchmarks/training.py``); ``fast=False`` is the
-    plain ``keras.Model.fit`` with callbacks, kept for comparison. They differ
-    only in their random streams (shuffle order, dropout masks), so results of
-    the same seed differ between the paths but not in distribution; each path
-    is deterministic for a seed.
+    with best-weight restore, NaN check) and the same initial weights:
+    ``fast=True`` trains the weights in one compiled TensorFlow call
+    (:func:`automl.model._fast.fit_fast`; 14-28x less CPU time on the boxing
+    data, ``benchmarks/training.py``); ``fast=False`` is the plain
+    ``keras.Model.fit`` with callbacks, kept for comparison. They differ only
+    in their random streams (shuffle order, dropout masks), so results of the
+    same seed differ between the paths but not in distribution; each path is
+    deterministic for a seed.
 
     Args:
         x: ``(n_windows, n_inputs) float32`` scaled features in [0, 1].
