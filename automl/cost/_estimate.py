@@ -225,11 +225,17 @@ def estimate_cost(shape: PipelineShape, target: TargetProfile, constants: Mappin
     code = C["code"]
     const = M.const_bytes(features, W, channels, classes, widths, q, shape.segmenter,
                           [*GENERATOR_STRINGS, shape.study, shape.dataset], layout)
+    # The fitted base code (API, segmenter, window copy, scaler, network, decision) split in proportion
+    # to the runtime components compiled alone (constants.json "components"); what the drivers do not
+    # cover is glue (accessors, reset).
     comp = C["components"]
-    inference = comp[f"inference_{q}"]
-    segmenter = comp["segmenter_sliding"] + _dot(code_t, code, ("seg:",))
-    scaler = comp[f"scaler_{q}"]
-    glue = code.get(f"base:{q}", 0.0) - inference - comp["segmenter_sliding"] - scaler + _dot(code_t, code, ("unknown:",))
+    base = code.get(f"base:{q}", 0.0)
+    parts = {"inference": comp[f"inference_{q}"], "segmenter": comp["segmenter_sliding"], "scaler": comp[f"scaler_{q}"]}
+    share = min(1.0, base / sum(parts.values()))
+    inference = parts["inference"] * share
+    segmenter = parts["segmenter"] * share + _dot(code_t, code, ("seg:",))
+    scaler = parts["scaler"] * share
+    glue = base - share * sum(parts.values()) + _dot(code_t, code, ("unknown:",))
     features_code = _dot(code_t, code, ("feature", "inline:", "outlined:", "site:"))
     flash = {
         "model_constants": const["model_constants"],
