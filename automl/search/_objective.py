@@ -315,8 +315,13 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
     selected = [int(i) for i in selector.selected_]
     selected_names = [names[i] for i in selected]
     layers = layers_from_params(params)
-    cost = estimate_cost(PipelineShape(spec.window_size, spec.slide, len(train.channels), tuple(selected_names),
-                                       (*layers, len(classes)), quant), target)
+    cost = estimate_cost(PipelineShape(
+        window_size=spec.window_size, slide=spec.slide, n_channels=len(train.channels),
+        selected_features=tuple(selected_names), layers=(*layers, len(classes)), quantization=quant,
+        segmenter=spec.kind, threshold_column=spec.column, threshold_mode=spec.mode,
+        detection_window=spec.detection_window or 1, lookback=spec.lookback,
+        channels=tuple(train.channels), class_names=tuple(classes),
+        unknown_threshold=space.model.unknown_threshold, study=study, dataset=train.name), target)
     over = cost.over_budget(target)
     if over:
         return TrialOutcome(
