@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from automl._yaml import load_yaml_model
 from automl.errors import ConfigError
 
 TARGETS_DIR = Path(__file__).resolve().parents[2] / "search_spaces" / "targets"
@@ -59,16 +59,4 @@ def load_target(name_or_path: str | Path) -> TargetProfile:
     if not path.is_file():
         raise ConfigError(f"target profile {str(name_or_path)!r} not found (looked for {path}); "
                           f"shipped targets: {', '.join(list_targets())}")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: a target profile must be a mapping of fields")
-    raw.setdefault("name", path.stem)
-    try:
-        return TargetProfile(**raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{path}: field {field!r}: {err['msg']} (got {err.get('input')!r})") from None
+    return load_yaml_model(path, TargetProfile, what="a target profile", word="field", empty_is_mapping=True)

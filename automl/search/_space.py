@@ -6,9 +6,9 @@ from pathlib import Path
 import re
 from typing import Annotated, Any, Union
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from automl._yaml import load_yaml_model
 from automl.errors import ConfigError
 
 
@@ -188,19 +188,7 @@ def load_space(path: str | Path) -> SearchSpace:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"search space {path} not found")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: a search space must be a mapping")
-    raw.setdefault("name", path.stem)
-    try:
-        return SearchSpace(**raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"] if not _UNION_TAG.match(str(p)))
-        raise ConfigError(f"{path}: key {key!r}: {err['msg']} (got {err.get('input')!r})") from None
+    return load_yaml_model(path, SearchSpace, what="a search space", keep_loc=lambda p: not _UNION_TAG.match(p))
 
 
 def suggest(trial, name: str, definition: Param):
