@@ -22,6 +22,15 @@ def convert(model, representative: np.ndarray, kind: str) -> bytes:
     exactly [0, 1]: the input scale is then 1/255 with zero point -128, and the
     uint8 scaler output ``u`` maps to int8 ``u - 128`` without rounding.
 
+    A model made only of ``Dense`` (ReLU, softmax or linear) and ``Dropout``
+    layers, which is every model :func:`automl.model.build_mlp` builds, is
+    handed to the converter as a ``tf.function`` with its weights as
+    constants (``from_concrete_functions``) instead of ``from_keras_model``,
+    which first exports a SavedModel: 0.06 s instead of 0.3 s per conversion
+    on this machine (``benchmarks/throughput.py``), with the same operators,
+    weights, biases, scales and zero points (tested against
+    ``from_keras_model``). Any other model takes the Keras route.
+
     Args:
         model: a ``keras.Model`` with input ``(batch, n_inputs) float32`` in [0, 1].
         representative: ``(n_windows, n_inputs) float32`` training inputs for
@@ -38,7 +47,11 @@ def convert(model, representative: np.ndarray, kind: str) -> bytes:
 
     if kind not in QUANTIZATIONS:
         raise ConfigError(f"The 'quantization' parameter must be one of {list(QUANTIZATIONS)}. Got {kind!r} instead.")
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    frozen = _frozen_mlp(model)
+    if frozen is not None:
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], tf.Module())
+    else:
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if kind == "int8":
         k = representative.shape[1]
         rep = np.concatenate([np.zeros((1, k), np.float32), np.ones((1, k), np.float32),
@@ -54,6 +67,39 @@ def convert(model, representative: np.ndarray, kind: str) -> bytes:
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
     return bytes(converter.convert())
+
+
+def _frozen_mlp(model):
+    """A concrete ``tf.function`` computing ``model`` with constant weights, or None.
+
+    None unless every layer is ``Dense`` with a ReLU, softmax or linear
+    activation, or ``Dropout`` (the identity at inference).
+    """
+    import keras
+    import tensorflow as tf
+
+    activations = {"relu": tf.nn.relu, "softmax": tf.nn.softmax, "linear": None}
+    steps = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dropout):
+            continue
+        act = getattr(getattr(layer, "activation", None), "__name__", None)
+        if not isinstance(layer, keras.layers.Dense) or not layer.use_bias or act not in activations:
+            return None
+        steps.append((tf.constant(np.asarray(layer.kernel.numpy(), np.float32)),
+                      tf.constant(np.asarray(layer.bias.numpy(), np.float32)), activations[act]))
+    if not steps:
+        return None
+
+    @tf.function(input_signature=[tf.TensorSpec([None, int(steps[0][0].shape[0])], tf.float32)])
+    def forward(x):
+        for kernel, bias, act in steps:
+            x = tf.matmul(x, kernel) + bias
+            if act is not None:
+                x = act(x)
+        return x
+
+    return forward.get_concrete_function()
 
 
 class TFLiteModel:

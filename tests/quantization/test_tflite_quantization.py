@@ -244,3 +244,58 @@ def test_float32_matches_keras(float_bytes, inputs, keras_model):
 def test_bad_kind(keras_model, kind):
     with pytest.raises(ConfigError, match=r"'quantization' parameter must be one of \['int8', 'float32'\]"):
         convert(keras_model, np.zeros((1, N_IN), np.float32), kind)
+
+
+def _tensor_table(tflite: bytes) -> tuple[list[str], list[tuple]]:
+    """Operators, and every tensor's (shape, dtype, scales, zero points, constant bytes), sorted."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=tflite)
+    interp.allocate_tensors()
+    ops = interp._get_ops_details()
+    # FULLY_CONNECTED inputs 1 and 2 are the weight and bias constants; activations are not compared.
+    constants = {int(i) for op in ops if op["op_name"] == "FULLY_CONNECTED" for i in op["inputs"][1:]}
+    rows = []
+    for d in interp.get_tensor_details():
+        q = d["quantization_parameters"]
+        data = interp.get_tensor(d["index"]).tobytes() if d["index"] in constants else b""
+        rows.append((tuple(d["shape"]), str(d["dtype"]), tuple(q["scales"]), tuple(q["zero_points"]), data))
+    assert len(constants) == 2 * sum(op["op_name"] == "FULLY_CONNECTED" for op in ops)
+    return [op["op_name"] for op in ops], sorted(rows, key=repr)
+
+
+def _keras_route(model, rep: np.ndarray, kind: str) -> bytes:
+    """The reference conversion: ``from_keras_model`` with convert()'s settings."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if kind == "int8":
+        k = rep.shape[1]
+        rows = np.concatenate([np.zeros((1, k), np.float32), np.ones((1, k), np.float32), rep])
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([r[None, :]] for r in rows)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    return bytes(converter.convert())
+
+
+@pytest.mark.parametrize("layers", [(8,), (16, 8), (24, 12, 6)])
+@pytest.mark.parametrize("kind", ["int8", "float32"])
+def test_frozen_route_equals_keras_route(layers, kind):
+    """convert()'s constant-weight tf.function gives the from_keras_model flatbuffer's
+    operators, weights, biases, scales and zero points, tensor for tensor, and the same outputs."""
+    from automl.model import MLPConfig, build_mlp
+    from automl.quantization._tflite import _frozen_mlp
+
+    rng = np.random.default_rng(len(layers))
+    model = build_mlp(7, 5, MLPConfig(layers=layers, dropout=0.2, seed=4))
+    model.set_weights([rng.normal(0, 1.0, w.shape).astype(np.float32) for w in model.get_weights()])
+    assert _frozen_mlp(model) is not None  # the fast route is the one under test
+    rep = rng.uniform(0, 1, (200, 7)).astype(np.float32)
+    ours, ref = convert(model, rep, kind), _keras_route(model, rep, kind)
+    assert _tensor_table(ours) == _tensor_table(ref)
+    x = rng.uniform(0, 1, (50, 7)).astype(np.float32)
+    a, b = TFLiteModel(ours).run(x), TFLiteModel(ref).run(x)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
