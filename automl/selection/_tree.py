@@ -97,12 +97,44 @@ class TreeSelector(TransformerMixin, BaseEstimator):
 
         forest = ExtraTreesClassifier(n_estimators=n_estimators, random_state=self.random_state)
         forest.fit(F, y)
-        importances = np.asarray(forest.feature_importances_, dtype=np.float64)
+        return self._rank(np.asarray(forest.feature_importances_, dtype=np.float64), k)
 
+    @classmethod
+    def from_importances(cls, feature_importances: np.ndarray, k: int, n_estimators: int = 100,
+                         random_state: int | None = 0) -> "TreeSelector":
+        """A fitted selector from importances a previous :meth:`fit` computed.
+
+        The forest's importances do not depend on ``k``, so trials that share
+        the training fold and the forest's seed can share one fit (the search
+        caches ``feature_importances_``). The result equals
+        ``TreeSelector(k, n_estimators, random_state).fit(F, y)`` for the
+        ``(F, y)`` the importances came from.
+
+        Args:
+            feature_importances: ``(n_features,) float64`` impurity
+                importances, as in ``feature_importances_``.
+            k: number of features to keep, ``>= 1``; clipped to ``n_features``.
+            n_estimators, random_state: recorded as the selector's parameters.
+
+        Returns:
+            A fitted ``TreeSelector``.
+
+        Raises:
+            ConfigError: if ``k`` is not an int ``>= 1``.
+            DataError: if the importances are not a finite non-empty 1-D array.
+        """
+        k = _check_positive_int(k, "k")
+        imp = np.asarray(feature_importances, dtype=np.float64)
+        if imp.ndim != 1 or imp.size == 0 or not np.all(np.isfinite(imp)):
+            raise DataError(f"TreeSelector.from_importances expects finite (n_features,) importances; "
+                            f"got shape {imp.shape}")
+        return cls(k=k, n_estimators=n_estimators, random_state=random_state)._rank(imp, k)
+
+    def _rank(self, importances: np.ndarray, k: int) -> "TreeSelector":
         # Stable sort of the negated importances: decreasing importance, and
         # among exactly equal importances the lower index first.
         order = np.argsort(-importances, kind="stable")
-        self.n_features_in_ = F.shape[1]
+        self.n_features_in_ = importances.shape[0]
         self.k_ = min(k, self.n_features_in_)
         self.selected_ = order[: self.k_].astype(np.int64)
         self.importances_ = importances[self.selected_]

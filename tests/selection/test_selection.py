@@ -40,6 +40,22 @@ def test_picks_informative_feature_over_noise():
     assert sel.importances_[0] > 3 * sel.importances_[1]
 
 
+def test_from_importances_equals_fit():
+    F, y = informative_data()
+    full = TreeSelector(k=20, n_estimators=30, random_state=4).fit(F, y)
+    for k in (1, 5, 25):
+        fitted = TreeSelector(k=k, n_estimators=30, random_state=4).fit(F, y)
+        rebuilt = TreeSelector.from_importances(full.feature_importances_, k=k, n_estimators=30, random_state=4)
+        np.testing.assert_array_equal(rebuilt.selected_, fitted.selected_)
+        np.testing.assert_array_equal(rebuilt.importances_, fitted.importances_)
+        assert (rebuilt.k_, rebuilt.n_features_in_) == (fitted.k_, 20)
+        np.testing.assert_array_equal(rebuilt.transform(F), fitted.transform(F))
+    with pytest.raises(DataError, match="finite"):
+        TreeSelector.from_importances(np.array([0.5, np.nan]), k=1)
+    with pytest.raises(ConfigError, match="'k'"):
+        TreeSelector.from_importances(full.feature_importances_, k=0)
+
+
 def test_transform_keeps_selected_columns_in_order():
     F, y = informative_data()
     sel = TreeSelector(k=4).fit(F, y)
