@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 import time
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -98,14 +99,14 @@ def _inject_fault(trial_number: int, params: dict) -> dict:
 
 def trial_task(train: Dataset, test: Dataset, space: SearchSpace, params: dict, target: TargetProfile,
                seed: int, study: str, trial_number: int, sample_scale: dict, data_key: str = "",
-               cache_dir: str | None = None) -> TrialOutcome:
+               cache_dir: str | None = None, data_seed: int | None = None) -> TrialOutcome:
     """The Ray task of one trial: :func:`run_trial` plus where it ran.
 
     Adds ``node_id`` and ``worker_pid`` to the trial's attributes.
     """
     params = _inject_fault(trial_number, params)
     outcome = run_trial(train, test, space, params, target, seed, study, trial_number, sample_scale,
-                        data_key=data_key, cache_dir=cache_dir)
+                        data_key=data_key, cache_dir=cache_dir, data_seed=data_seed)
     try:
         import ray
 
@@ -209,18 +210,88 @@ def segmenter_from_params(params: dict, train: Dataset) -> SegmenterSpec:
                          quantile=q)
 
 
-def _fit_transform(F_train, y_train, F_apply_list, k, n_estimators, seed):
-    selector = TreeSelector(k=k, n_estimators=n_estimators, random_state=seed).fit(F_train, y_train)
+_IMPORTANCES: OrderedDict[str, np.ndarray] = OrderedDict()  # in-process LRU of forest importances
+_IMPORTANCES_MAX = 256
+
+
+def forest_importances(F: np.ndarray, y: np.ndarray, n_estimators: int, seed: int,
+                       cache_dir: str | None = None, use_cache: bool = True) -> tuple[np.ndarray, bool]:
+    """ExtraTrees ``feature_importances_`` of ``(F, y)``, cached by content.
+
+    The forest's ranking does not depend on ``k``, so every trial with the
+    same windows, features, fold and seed shares one fit. The key is a SHA-256
+    of ``F`` and ``y`` bytes, shapes, ``n_estimators``, ``seed`` and the
+    scikit-learn version. Entries are kept in an in-process LRU (256 entries)
+    and as ``<key>.imp.npy`` in the node-local cache folder (written
+    atomically: temp file, then ``os.replace``), so the node's other workers
+    and a resumed search reuse them. A damaged entry is refitted and replaced.
+
+    Args:
+        F: ``(n_windows, n_features) float32`` training-fold features.
+        y: ``(n_windows,) int64`` class indices.
+        n_estimators: number of trees.
+        seed: the forest's ``random_state``.
+        cache_dir: cache folder (default ``<temp>/automl-cache``).
+        use_cache: False fits without reading or writing any cache.
+
+    Returns:
+        ``((n_features,) float64 importances, cache_hit)``; the importances
+        equal ``TreeSelector(k, n_estimators, seed).fit(F, y).feature_importances_``.
+
+    Raises:
+        DataError / ConfigError: as :meth:`TreeSelector.fit` for malformed input.
+    """
+    import sklearn
+
+    F = np.ascontiguousarray(F, dtype=np.float32)
+    y = np.ascontiguousarray(y, dtype=np.int64)
+    if not use_cache:
+        return TreeSelector(k=1, n_estimators=n_estimators, random_state=seed).fit(F, y).feature_importances_, False
+    h = hashlib.sha256()
+    h.update(json.dumps({"v": CACHE_VERSION, "F": F.shape, "y": y.shape, "n_estimators": n_estimators,
+                         "seed": seed, "sklearn": sklearn.__version__}).encode())
+    h.update(F.tobytes())
+    h.update(y.tobytes())
+    key = h.hexdigest()[:32]
+    if key in _IMPORTANCES:
+        _IMPORTANCES.move_to_end(key)
+        return _IMPORTANCES[key], True
+    path = _cache_path(cache_dir, key).with_suffix(".imp.npy")
+    imp = None
+    if path.is_file():
+        try:
+            imp = np.load(path)
+            if imp.shape != (F.shape[1],) or not np.all(np.isfinite(imp)):
+                imp = None
+        except Exception:  # a damaged entry is refitted and replaced
+            imp = None
+    hit = imp is not None
+    if imp is None:
+        imp = TreeSelector(k=1, n_estimators=n_estimators, random_state=seed).fit(F, y).feature_importances_
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, imp)
+        os.replace(tmp, path)
+    _IMPORTANCES[key] = imp
+    while len(_IMPORTANCES) > _IMPORTANCES_MAX:
+        _IMPORTANCES.popitem(last=False)
+    return imp, hit
+
+
+def _fit_transform(F_train, y_train, F_apply_list, k, n_estimators, seed, cache_dir=None, use_cache=False):
+    imp, hit = forest_importances(F_train, y_train, n_estimators, seed, cache_dir, use_cache)
+    selector = TreeSelector.from_importances(imp, k, n_estimators, seed)
     scaler = MinMaxUint8Scaler().fit(selector.transform(F_train))
     out = [scaler.transform(selector.transform(F)).astype(np.float32) / np.float32(255.0)
            for F in [F_train, *F_apply_list]]
-    return selector, scaler, out
+    return selector, scaler, out, hit
 
 
 def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
               target: TargetProfile, seed: int = 0, study: str = "", trial_number: int = -1,
               sample_scale: dict | None = None, data_key: str = "",
-              cache_dir: str | None = None) -> TrialOutcome:
+              cache_dir: str | None = None, data_seed: int | None = None) -> TrialOutcome:
     """Score one pipeline configuration.
 
     Inputs are ADC counts (``automl.data.to_counts``), as on the device.
@@ -244,12 +315,19 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
         space: the search space (fixed settings such as epochs, folds).
         params: the trial's sampled parameters (see ``SearchSpace.parameters``).
         target: target profile for the latency conversion.
-        seed: seed for the selector, the weights and dropout.
+        seed: seed for the weights and dropout (and, unless ``data_seed``
+            is given, the folds and the selector's forest).
         study, trial_number: recorded in ``pipeline.json``.
         sample_scale: counts per sensor unit per channel (recorded for export).
         data_key: :func:`dataset_fingerprint` of the data; enables the
-            window/feature cache (empty: no cache).
+            window/feature cache and the forest-importance cache
+            (:func:`forest_importances`; empty: no cache).
         cache_dir: cache folder (default ``<temp>/automl-cache``).
+        data_seed: seed of the cross-validation fold assignment and of the
+            selector's ExtraTrees forest (default ``seed``). The search passes
+            the study seed: every trial is validated on the same folds, and
+            trials that share windows and features share one forest fit per
+            fold (:func:`forest_importances`).
 
     Returns:
         The objective values, attributes and artifacts.
@@ -265,7 +343,11 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
     from automl.quantization import TFLiteModel, convert
 
     t0 = time.perf_counter()
-    keras.backend.clear_session()  # no graph state carried over from a previous trial
+    if not space.model.fast_training:
+        # model.fit builds Keras graph state; start each trial from none. The fast
+        # path holds none across calls (fresh variables, stateless traced graphs) and
+        # clearing would throw its traced graphs away (~0.2 s per graph and trial).
+        keras.backend.clear_session()
     families = families_from_params(params)
     if not families:
         raise TrialFailed("no feature family is switched on")
@@ -310,8 +392,10 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
 
     # Cost first: the shipped pipeline's selected features and layer shapes fix its
     # flash / RAM / latency before any Keras work. Over budget -> infeasible, untrained.
-    selector, scaler, (x_all, x_test) = _fit_transform(F_train, win_train.y, [F_test], k,
-                                                       space.features.n_estimators, seed)
+    dseed = seed if data_seed is None else int(data_seed)
+    use_cache = bool(data_key)
+    selector, scaler, (x_all, x_test), sel_hit = _fit_transform(
+        F_train, win_train.y, [F_test], k, space.features.n_estimators, dseed, cache_dir, use_cache)
     selected = [int(i) for i in selector.selected_]
     selected_names = [names[i] for i in selected]
     layers = layers_from_params(params)
@@ -337,12 +421,14 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
     groups = win_train.groups()
     oof = np.full(len(win_train), -2, np.int64)  # -2: not scored, -1: unknown
     best_epochs = []
-    for fold_train, fold_val in grouped_folds(train, space.search.cv_folds, seed=seed):
+    forest_hits = [sel_hit]
+    for fold_train, fold_val in grouped_folds(train, space.search.cv_folds, seed=dseed):
         tr, va = np.isin(groups, fold_train), np.isin(groups, fold_val)
         if not tr.any() or not va.any() or len(np.unique(win_train.y[tr])) < 2:
             continue
-        _, _, (x_tr, x_va) = _fit_transform(F_train[tr], win_train.y[tr], [F_train[va]], k,
-                                            space.features.n_estimators, seed)
+        _, _, (x_tr, x_va), fold_hit = _fit_transform(
+            F_train[tr], win_train.y[tr], [F_train[va]], k, space.features.n_estimators, dseed, cache_dir, use_cache)
+        forest_hits.append(fold_hit)
         result = train_mlp(x_tr, win_train.y[tr], len(classes), config, x_va, win_train.y[va],
                            fast=space.model.fast_training)
         best_epochs.append(result.best_epoch)
@@ -401,6 +487,7 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
         "n_windows": {"train": len(win_train), "test": len(win_test)},
         "duration_s": time.perf_counter() - t0,
         "cache_hit": cache_hit,
+        "forest_cache_hits": f"{sum(forest_hits)}/{len(forest_hits)}",
         "infeasible": False,
     }
     values = [float(f1), float(cost.flash_bytes), float(cost.ram_bytes), float(cost.latency_ms)]
