@@ -293,16 +293,22 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
     parallel = req.workers if not req.address else max(1, int(ray.cluster_resources().get("CPU", 1)))
     n_run = 0
     running: dict = {}  # ObjectRef -> (trial, t0)
+    changed = True  # re-read counts and redraw only after a trial was told: the storage
+    # read and the Pareto size grow with the study and would steal CPU from the workers
     with _Stop() as stop, SearchProgress(study, req.trials, enabled=req.progress) as progress:
         while True:
-            done, failed = finished_count(study)
+            if changed:
+                done, failed = finished_count(study)
+                progress.update()
+                changed = False
             out_of_time = req.timeout_s is not None and time.monotonic() - t_start >= req.timeout_s
             want = 0 if stop.requests or out_of_time else req.trials - done - failed - len(running)
             while want > 0 and len(running) < parallel:
                 trial = study.ask()
                 params = {name: suggest(trial, name, d) for name, d in params_def.items()}
                 ref = remote.remote(train_ref, test_ref, space, params, target, req.seed + trial.number,
-                                    req.study, trial.number, sample_scale, data_key, req.cache_dir)
+                                    req.study, trial.number, sample_scale, data_key, req.cache_dir,
+                                    data_seed=req.seed)
                 running[ref] = (trial, time.monotonic())
                 want -= 1
             if not running:
@@ -324,6 +330,7 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
                 else:
                     _tell(study, folder, trial, outcome, None, target)
                 n_run += 1
+                changed = True
             if req.trial_timeout_s is not None:
                 now = time.monotonic()
                 for ref, (trial, t0) in list(running.items()):
@@ -333,7 +340,7 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
                         _tell(study, folder, trial, None,
                               f"timeout: ran longer than --trial-timeout {req.trial_timeout_s:g} s", target)
                         n_run += 1
-            progress.update()
+                        changed = True
     return n_run
 
 
