@@ -309,6 +309,11 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
     the folds, converted, and scored once on the held-out test captures
     (reported, never optimised).
 
+    No TensorFlow state crosses trials: the fast training path creates fresh
+    variables per call and keeps only stateless traced graphs; the plain path
+    (``model.fast_training: false``) clears the Keras session first. A trial's
+    result is the same whatever ran before it in the process (tested).
+
     Args:
         train: training captures (tuning and final fit), ADC counts.
         test: held-out captures, ADC counts.
