@@ -19,15 +19,20 @@ Measured in one run, on the real boxing-punches data with search_spaces/boxing.y
    (checked and printed);
    also the median trial duration (all trials, and the trained ones), which
    includes cold caches;
-3. the window/feature cache and forest-importance cache hit rates of those
-   searches.
+3. the window/feature cache and forest-importance cache hit rates: of the two
+   searches above (a random first generation: every trial draws new
+   segmentation parameters, so ~0 % is expected), and of a third search with
+   2 workers and the space's own NSGA-II population (16), whose later
+   generations recombine parents' segmentation and feature parameters, as an
+   overnight search does (``--nsga-trials``; 0 skips it).
 
-Usage (from the repo root): ``python benchmarks/throughput.py [--trials 8] [--inprocess 6]``
+Usage (from the repo root): ``python benchmarks/throughput.py [--trials 64] [--inprocess 6] [--nsga-trials 96]``
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import shutil
 import statistics
 import tempfile
@@ -92,12 +97,17 @@ def space_with_population(root: Path, population: int) -> Path:
     return path
 
 
-def ray_search(root: Path, workers: int, trials: int, cache: str) -> dict:
-    """Trials per hour (steady state and whole run), median durations and cache hit rates of a real search."""
-    space_path = space_with_population(root, trials)
-    run_search(SearchRequest(study=f"w{workers}", space_path=space_path, data=DATA, root=root, trials=trials,
+def ray_search(root: Path, workers: int, trials: int, cache: str, population: int | None = None,
+               name: str | None = None) -> dict:
+    """Trials per hour (steady state and whole run), median durations and cache hit rates of a real search.
+
+    ``population`` None: NSGA-II population = ``trials`` (one random generation).
+    """
+    space_path = space_with_population(root, population or trials)
+    name = name or f"w{workers}"
+    run_search(SearchRequest(study=name, space_path=space_path, data=DATA, root=root, trials=trials,
                              workers=workers, seed=5, progress=False, cache_dir=cache))
-    study, _ = load_study(root, f"w{workers}")
+    study, _ = load_study(root, name)
     done = [t for t in study.get_trials(deepcopy=False) if t.datetime_complete is not None]
     end = max(t.datetime_complete for t in done)
     span = (end - min(t.datetime_start for t in done)).total_seconds()
@@ -126,9 +136,12 @@ def ray_search(root: Path, workers: int, trials: int, cache: str) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--trials", type=int, default=32, help="trials per Ray search")
+    ap.add_argument("--trials", type=int, default=64, help="trials per paired Ray search (1 and 2 workers)")
+    ap.add_argument("--nsga-trials", type=int, default=96,
+                    help="trials of the NSGA-II (population 16) search measuring cache hit rates; 0 skips it")
     ap.add_argument("--inprocess", type=int, default=6, help="parameter sets for the plain vs fast comparison")
     args = ap.parse_args()
+    logging.getLogger("automl.search").propagate = False  # per-trial lines go to each study's search.log only
     work = Path(tempfile.mkdtemp(prefix="automl-throughput-"))
     try:
         plain, fast = in_process(args.inprocess, str(work / "cache-inprocess"))
@@ -148,6 +161,11 @@ def main() -> None:
             print(f"  {w}: median trial {r['median_s']:.2f} s over {r['n']} trials, "
                   f"{r['median_feasible_s']:.2f} s over {r['n_feasible']} trained; "
                   f"cache hit rate: windows/features {r['hit']:.0%}, forest importances {r['forest_hit']:.0%}")
+        if args.nsga_trials:
+            ns = ray_search(work, 2, args.nsga_trials, str(work / "cache-nsga"), population=16, name="nsga")
+            print(f"NSGA-II search (population 16), 2 workers, {ns['n']} trials: "
+                  f"{ns['whole_per_hour']:.0f} trials/h whole run, median trial {ns['median_s']:.2f} s; "
+                  f"cache hit rate: windows/features {ns['hit']:.0%}, forest importances {ns['forest_hit']:.0%}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

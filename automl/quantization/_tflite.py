@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
@@ -69,7 +70,14 @@ def convert(model, representative: np.ndarray, kind: str) -> bytes:
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
-    return bytes(converter.convert())
+    with warnings.catch_warnings():
+        # TensorFlow's converter warns "Statistics for quantized inputs were expected, but not
+        # specified" for every int8 conversion from a float graph: the input's scale and zero
+        # point come from the representative data instead (pinned to [0, 1] above), so the
+        # warning is always benign here.
+        warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected",
+                                category=UserWarning)
+        return bytes(converter.convert())
 
 
 def _frozen_mlp(model):

@@ -37,8 +37,6 @@ from automl.data import Dataset, load_dataset
 from automl.export import SIZES_NAME, export_trial
 from automl.pipeline import FittedPipeline, SegmenterSpec
 
-pytestmark = pytest.mark.filterwarnings("ignore:Statistics for quantized inputs were expected")
-
 GCC, MAKE = shutil.which("gcc"), shutil.which("make")
 QEMU_OK = all(shutil.which(t) for t in ("arm-none-eabi-gcc", "arm-none-eabi-size", "qemu-system-arm", "make"))
 needs_host = pytest.mark.skipif(GCC is None or MAKE is None, reason="gcc or make not on PATH")

@@ -11,9 +11,6 @@ import pytest
 from automl.errors import DataError
 from automl.model import MLPConfig, train_mlp
 
-# TensorFlow's converter warns that an int8 input has no float statistics; convert() sets them by design.
-pytestmark = pytest.mark.filterwarnings("ignore:Statistics for quantized inputs were expected")
-
 
 def blobs(n: int, k: int, n_classes: int, seed: int, spread: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     """``(n, k) float32`` points in [0, 1] around one random centre per class, and ``(n,) int64`` labels."""

@@ -126,6 +126,9 @@ def test_same_seed_same_trials_with_one_worker(tmp_path):
     assert [t.values for t in ta] == [t.values for t in tb]
     # The cache served the second run's identical windows/features.
     assert all(t.user_attrs["cache_hit"] for t in tb)
+    # Warm workers: one Ray worker process (TensorFlow imported once) ran all of a run's trials.
+    for trials in (ta, tb):
+        assert len({t.user_attrs["worker_pid"] for t in trials}) == 1
 
 
 def test_two_node_ray_cluster_on_loopback(tmp_path):
