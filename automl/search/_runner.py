@@ -298,8 +298,8 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
     with _Stop() as stop, SearchProgress(study, req.trials, enabled=req.progress) as progress:
         while True:
             if changed:
-                done, failed = finished_count(study)
-                progress.update()
+                status = progress.update()
+                done, failed = status["complete"], status["failed"]
                 changed = False
             out_of_time = req.timeout_s is not None and time.monotonic() - t_start >= req.timeout_s
             want = 0 if stop.requests or out_of_time else req.trials - done - failed - len(running)
