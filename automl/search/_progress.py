@@ -45,7 +45,16 @@ class ParetoTracker:
         self.best_f1: float | None = None
 
     def add(self, trials: Iterable[optuna.trial.FrozenTrial]) -> None:
-        """Take in the complete trials not seen before (any others are ignored)."""
+        """Take in the complete trials not seen before (any others are ignored).
+
+        Args:
+            trials: frozen trials, e.g. ``study.get_trials(deepcopy=False)``; each
+                complete one has one value per direction.
+
+        Raises:
+            ValueError: if a complete trial has a different number of values
+                than there are directions (numpy's broadcasting error).
+        """
         for t in trials:
             if t.state != _State.COMPLETE or t.number in self._seen:
                 continue
@@ -78,6 +87,9 @@ def study_status(study: optuna.Study, tracker: ParetoTracker | None = None) -> d
     Returns:
         ``{"complete", "failed" (interrupted trials not counted), "running",
         "best_f1" (None if no complete trial), "pareto_size"}``.
+
+    Raises:
+        optuna.exceptions.StorageInternalError: if the storage cannot be read.
     """
     trials = study.get_trials(deepcopy=False)
     tracker = tracker or ParetoTracker(study.directions)
