@@ -20,6 +20,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="AutoML for IMU sensor models that must fit on a Cortex-M4.")
 
 EXIT_RUNTIME, EXIT_USAGE, EXIT_NO_FIT = 1, 2, 3
+DEFAULT_TRIALS = 60  # finished trials a search aims at when neither --trials nor --timeout is given
 _DEBUG = False
 
 RootOpt = Annotated[Path, typer.Option("--root", help="Folder holding study folders.")]
@@ -65,7 +66,8 @@ def search(
     dataset: Annotated[Optional[str], typer.Option("--dataset", help="Built-in data set: basic-motions.")] = None,
     data_format: Annotated[str, typer.Option(
         "--format", help="Format of --data: auto, label-column, canonical, dcli, label-studio, per-file.")] = "auto",
-    trials: Annotated[int, typer.Option("--trials", help="Finished trials to reach in the study.")] = 60,
+    trials: Annotated[Optional[int], typer.Option(
+        "--trials", help="Finished trials to reach in the study; default 60, or no limit when --timeout is given.")] = None,
     timeout: Annotated[Optional[str], typer.Option("--timeout", help="Wall budget for this run, e.g. 8h, 20m.")] = None,
     workers: Annotated[int, typer.Option("--workers", help="Parallel trials (Ray CPUs); default: all cores.")] = 0,
     address: Annotated[Optional[str], typer.Option("--address", help="Join a Ray cluster: auto or ray://host:port.")] = None,
@@ -82,7 +84,8 @@ def search(
 
     try:
         req = SearchRequest(
-            study=study, space_path=space, data=data, dataset=dataset, data_format=data_format, root=root, storage=storage, trials=trials,
+            study=study, space_path=space, data=data, dataset=dataset, data_format=data_format, root=root, storage=storage,
+            trials=trials if trials is not None or timeout is not None else DEFAULT_TRIALS,
             timeout_s=parse_duration(timeout), workers=workers or (os.cpu_count() or 1), address=address,
             test_glob=test_glob, target=target, seed=seed, trial_timeout_s=parse_duration(trial_timeout),
             progress=progress and sys.stderr.isatty(),
@@ -90,8 +93,10 @@ def search(
         summary = run_search(req)
     except AutomlError as exc:
         _fail(exc)
+    ended = {"trials": "reached --trials", "timeout": "wall budget (--timeout) used up",
+             "signal": "stopped by Ctrl-C/SIGTERM; run the same command to resume"}[summary.stop_reason]
     typer.echo(f"study {study!r}: {summary.n_complete} complete, {summary.n_failed} failed "
-               f"({summary.n_run} run now in {summary.wall_s:.0f} s); Pareto trials: {summary.pareto}")
+               f"({summary.n_run} run now in {summary.wall_s:.0f} s; {ended}); Pareto trials: {summary.pareto}")
     typer.echo(f"study folder: {summary.study_dir}")
     if summary.n_complete == 0:
         raise typer.Exit(EXIT_RUNTIME)
@@ -202,6 +207,12 @@ def export(
     try:
         number = resolve_trial(study, trial, root, storage)
         st, folder = load_study(root, study, storage)
+        n_trials = len(st.get_trials(deepcopy=False))
+        if not 0 <= number < n_trials:
+            from automl.errors import StudyError
+
+            raise StudyError(f"study {study!r} has no trial {number} (its trials are numbered 0 to {n_trials - 1})"
+                             if n_trials else f"study {study!r} has no trials yet")
         result = export_trial(folder, number, out, overwrite=overwrite)
     except AutomlError as exc:
         _fail(exc)

@@ -129,3 +129,33 @@ def test_help_lists_verbs():
     assert result.exit_code == 0
     for verb in ("search", "status", "report", "export"):
         assert verb in result.stdout
+
+
+def test_export_unknown_trial_names_it(tmp_path):
+    import optuna
+    from optuna.trial import create_trial
+
+    from automl.search import open_storage, study_dir
+
+    folder = study_dir(tmp_path, "s")
+    folder.mkdir(parents=True)
+    st = optuna.create_study(study_name="s", storage=open_storage(folder),
+                             directions=["maximize", "minimize", "minimize", "minimize"])
+    for f1 in (0.5, 0.6, 0.7):
+        st.add_trial(create_trial(values=[f1, 2000.0, 1000.0, 0.5]))
+    out = tmp_path / "fw"
+    for trial in ("7", "3", "-1"):
+        result = runner.invoke(app, ["export", "--study", "s", "--trial", trial, "--root", str(tmp_path),
+                                     "--out", str(out)])
+        assert result.exit_code == 1, result.output
+        assert _one_line_error(result) == f"error: study 's' has no trial {int(trial)} (its trials are numbered 0 to 2)"
+    assert not out.exists()
+
+
+def test_search_needs_a_budget(tmp_path):
+    from automl.search import SearchRequest, run_search
+
+    with pytest.raises(ConfigError, match="needs a budget"):
+        run_search(SearchRequest(study="s", space_path=SPACES / "basic-motions.yaml", dataset="basic-motions",
+                                 root=tmp_path, trials=None, timeout_s=None))
+    assert list(tmp_path.iterdir()) == []

@@ -10,6 +10,8 @@ incrementally instead and reads the trials without copying them.
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -106,15 +108,25 @@ def study_status(study: optuna.Study, tracker: ParetoTracker | None = None) -> d
 class SearchProgress:
     """A rich progress bar: finished / budget, ETA, failures, best F1, Pareto size.
 
+    Args:
+        study: the study being searched.
+        budget: finished trials the run aims at, or None (no trial limit: the
+            bar shows ``N/?`` and the ETA is the wall budget's end).
+        enabled: draw the bar (False: only :meth:`message` prints, to stderr).
+        deadline: ``time.monotonic()`` value at which the wall budget ends, or
+            None; shown as "ends in H:MM:SS".
+
     Attributes:
         status: the last :func:`study_status` read (updated by :meth:`update`).
     """
 
-    def __init__(self, study: optuna.Study, budget: int, enabled: bool = True):
-        self.study, self.budget = study, budget
+    def __init__(self, study: optuna.Study, budget: int | None, enabled: bool = True,
+                 deadline: float | None = None):
+        self.study, self.budget, self.deadline = study, budget, deadline
+        eta = () if budget is None else (TextColumn("ETA"), TimeRemainingColumn())  # no trial budget: "ends in"
         self._bar = Progress(
             TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
+            *eta, TextColumn("{task.fields[info]}"),
             disable=not enabled, transient=False,
         )
         self._task = None
@@ -135,6 +147,18 @@ class SearchProgress:
         """Re-read the study, redraw, and return the new :attr:`status`."""
         s = self.status = study_status(self.study, self._tracker)
         best = "-" if s["best_f1"] is None else f"{s['best_f1']:.3f}"
-        self._bar.update(self._task, completed=min(self.budget, s["complete"] + s["failed"]),
-                         info=f"failed {s['failed']}  best F1 {best}  Pareto {s['pareto_size']}")
+        finished = s["complete"] + s["failed"]
+        info = f"failed {s['failed']}  best F1 {best}  Pareto {s['pareto_size']}"
+        if self.deadline is not None:
+            left = max(0, int(self.deadline - time.monotonic()))
+            info += f"  ends in {left // 3600}:{left // 60 % 60:02d}:{left % 60:02d}"
+        self._bar.update(self._task, completed=finished if self.budget is None else min(self.budget, finished),
+                         info=info)
         return s
+
+    def message(self, text: str) -> None:
+        """Show one line above the bar (on stderr when the bar is off)."""
+        if self._bar.disable:
+            print(text, file=sys.stderr, flush=True)
+        else:
+            self._bar.console.print(text)

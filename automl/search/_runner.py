@@ -50,7 +50,8 @@ class SearchRequest:
             ``canonical``, ``dcli``, ``label-studio``, ``per-file``).
         root: folder holding study folders.
         storage: Optuna RDB URL, or ``None`` for the study folder's journal file.
-        trials: stop when the study has this many finished trials.
+        trials: stop when the study has this many finished trials; ``None``:
+            no trial limit (the run ends at ``timeout_s`` or on Ctrl-C/SIGTERM).
         timeout_s: wall-clock budget for this run (s), or ``None``.
         workers: Ray CPUs (parallel trials) when starting a local Ray.
         address: join this Ray cluster (``auto`` or ``ray://host:port``) instead.
@@ -70,7 +71,7 @@ class SearchRequest:
     data_format: str = "auto"
     root: Path = Path("studies")
     storage: str | None = None
-    trials: int = 60
+    trials: int | None = 60
     timeout_s: float | None = None
     workers: int = 2
     address: str | None = None
@@ -92,6 +93,9 @@ class SearchSummary:
         n_run: trials finished by this run.
         wall_s: this run's wall time (s).
         pareto: trial numbers on the Pareto front.
+        stop_reason: why this run ended: ``"trials"`` (the study reached
+            ``trials``), ``"timeout"`` (the wall budget), ``"signal"``
+            (Ctrl-C or SIGTERM).
     """
 
     study_dir: Path
@@ -100,6 +104,7 @@ class SearchSummary:
     n_run: int
     wall_s: float
     pareto: list[int] = field(default_factory=list)
+    stop_reason: str = "trials"
 
 
 def load_data(req: SearchRequest, space: SearchSpace):
@@ -258,6 +263,7 @@ class _Stop:
     def __init__(self):
         self.requests = 0
         self._old = {}
+        self.notify = None  # callable(text) showing a line on the terminal
 
     def __enter__(self):
         import signal
@@ -270,8 +276,11 @@ class _Stop:
 
     def _handle(self, signum, frame):
         self.requests += 1
-        log.warning("signal %d: %s", signum, "finishing running trials, then stopping (again to abandon them)"
-                    if self.requests == 1 else "abandoning running trials")
+        what = ("finishing the running trials, then stopping (press Ctrl-C again to abandon them)"
+                if self.requests == 1 else "abandoning the running trials (they are re-queued for the next run)")
+        log.warning("signal %d: %s", signum, what)
+        if self.notify is not None:
+            self.notify(f"stop requested: {what}")
 
     def __exit__(self, *exc):
         import signal
@@ -281,8 +290,8 @@ class _Stop:
         return False
 
 
-def _drive(req, study, folder, space, target, params_def, train, test, sample_scale, t_start) -> int:
-    """Ask, submit, wait, tell until the budget is met; returns trials finished by this run."""
+def _drive(req, study, folder, space, target, params_def, train, test, sample_scale, t_start) -> tuple[int, str]:
+    """Ask, submit, wait, tell until the budget is met; returns (trials finished by this run, stop reason)."""
     import ray
 
     from automl.search._progress import SearchProgress
@@ -295,14 +304,21 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
     running: dict = {}  # ObjectRef -> (trial, t0)
     changed = True  # re-read counts and redraw only after a trial was told: the storage
     # read and the Pareto size grow with the study and would steal CPU from the workers
-    with _Stop() as stop, SearchProgress(study, req.trials, enabled=req.progress) as progress:
+    deadline = None if req.timeout_s is None else t_start + req.timeout_s
+    with _Stop() as stop, SearchProgress(study, req.trials, enabled=req.progress, deadline=deadline) as progress:
+        stop.notify = progress.message
         while True:
             if changed:
                 status = progress.update()
                 done, failed = status["complete"], status["failed"]
                 changed = False
             out_of_time = req.timeout_s is not None and time.monotonic() - t_start >= req.timeout_s
-            want = 0 if stop.requests or out_of_time else req.trials - done - failed - len(running)
+            if stop.requests or out_of_time:
+                want = 0
+            elif req.trials is None:
+                want = parallel - len(running)
+            else:
+                want = req.trials - done - failed - len(running)
             while want > 0 and len(running) < parallel:
                 trial = study.ask()
                 params = {name: suggest(trial, name, d) for name, d in params_def.items()}
@@ -341,7 +357,8 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
                               f"timeout: ran longer than --trial-timeout {req.trial_timeout_s:g} s", target)
                         n_run += 1
                         changed = True
-    return n_run
+    reason = "signal" if stop.requests else "timeout" if out_of_time else "trials"
+    return n_run, reason
 
 
 def run_search(req: SearchRequest) -> SearchSummary:
@@ -358,7 +375,9 @@ def run_search(req: SearchRequest) -> SearchSummary:
     import ray
 
     t_start = time.monotonic()
-    if req.trials < 1:
+    if req.trials is None and req.timeout_s is None:
+        raise ConfigError("give --trials N, --timeout DURATION or both: a search needs a budget")
+    if req.trials is not None and req.trials < 1:
         raise ConfigError(f"The '--trials' parameter must be >= 1. Got {req.trials} instead.")
     if req.workers < 1:
         raise ConfigError(f"The '--workers' parameter must be >= 1. Got {req.workers} instead.")
@@ -391,7 +410,7 @@ def run_search(req: SearchRequest) -> SearchSummary:
 
     started_ray = _start_ray(req)
     try:
-        n_run = _drive(req, study, folder, space, target, params_def, train, test, sample_scale, t_start)
+        n_run, reason = _drive(req, study, folder, space, target, params_def, train, test, sample_scale, t_start)
     finally:
         if started_ray:
             import ray
@@ -402,4 +421,4 @@ def run_search(req: SearchRequest) -> SearchSummary:
     done, failed = finished_count(study)
     pareto = sorted(t.number for t in study.best_trials) if done else []
     return SearchSummary(study_dir=folder, n_complete=done, n_failed=failed, n_run=n_run,
-                         wall_s=time.monotonic() - t_start, pareto=pareto)
+                         wall_s=time.monotonic() - t_start, pareto=pareto, stop_reason=reason)

@@ -108,12 +108,27 @@ def test_sigterm_finishes_running_trials_and_leaves_no_running_trial(tmp_path):
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
+    # The terminal says what happened: at the signal, and in the summary line.
+    assert "stop requested: finishing the running trials, then stopping" in err
+    assert "stopped by Ctrl-C/SIGTERM; run the same command to resume" in out
     trials = _trials(tmp_path)
     assert not [t for t in trials if t.state == State.RUNNING]
     assert 1 <= sum(t.state == State.COMPLETE for t in trials) < 40
     status = CliRunner().invoke(app, ["status", "--study", "t", "--root", str(tmp_path)])
     n = sum(t.state == State.COMPLETE for t in trials)
     assert status.exit_code == 0 and f"{n} complete, 0 failed, 0 running" in status.output
+
+
+def test_timeout_without_trials_runs_until_the_wall_budget(tmp_path):
+    # --timeout alone is an overnight run: no trial limit, stops cleanly when the budget is used up.
+    t0 = time.monotonic()
+    summary = run_search(_request(tmp_path, trials=None, timeout_s=30))
+    wall = time.monotonic() - t0
+    assert summary.stop_reason == "timeout"
+    trials = _trials(tmp_path)
+    assert not [t for t in trials if t.state == State.RUNNING]
+    assert summary.n_complete == sum(t.state == State.COMPLETE for t in trials) > 4  # the old default would stop at 4
+    assert 30 <= wall < 30 + 120  # started trials finish after the budget; none start after it
 
 
 def test_same_seed_same_trials_with_one_worker(tmp_path):
