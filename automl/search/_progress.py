@@ -115,9 +115,6 @@ class SearchProgress:
         enabled: draw the bar (False: only :meth:`message` prints, to stderr).
         deadline: ``time.monotonic()`` value at which the wall budget ends, or
             None; shown as "ends in H:MM:SS".
-
-    Attributes:
-        status: the last :func:`study_status` read (updated by :meth:`update`).
     """
 
     def __init__(self, study: optuna.Study, budget: int | None, enabled: bool = True,
@@ -131,7 +128,6 @@ class SearchProgress:
         )
         self._task = None
         self._tracker = ParetoTracker(study.directions)
-        self.status: dict = {}
 
     def __enter__(self):
         self._bar.__enter__()
@@ -144,8 +140,8 @@ class SearchProgress:
         return self._bar.__exit__(*exc)
 
     def update(self) -> dict:
-        """Re-read the study, redraw, and return the new :attr:`status`."""
-        s = self.status = study_status(self.study, self._tracker)
+        """Re-read the study, redraw, and return its :func:`study_status`."""
+        s = study_status(self.study, self._tracker)
         best = "-" if s["best_f1"] is None else f"{s['best_f1']:.3f}"
         finished = s["complete"] + s["failed"]
         info = f"failed {s['failed']}  best F1 {best}  Pareto {s['pareto_size']}"

@@ -21,6 +21,7 @@ from automl.errors import ConfigError
 from automl.search._objective import (
     DIRECTIONS, FAULT_ENV, TrialFailed, TrialOutcome, dataset_fingerprint, objective_names, trial_task,
 )
+from automl.search._progress import ParetoTracker, SearchProgress, study_status
 from automl.search._space import SearchSpace, load_space, suggest
 from automl.search._storage import open_storage, study_dir, write_artifacts
 
@@ -185,15 +186,6 @@ def requeue_interrupted(study: optuna.Study) -> list[int]:
     return marked
 
 
-def finished_count(study: optuna.Study) -> tuple[int, int]:
-    """(complete, failed) trials, not counting those failed by an interruption."""
-    trials = study.get_trials(deepcopy=False)
-    done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
-    failed = sum(t.state == optuna.trial.TrialState.FAIL and not t.system_attrs.get("automl_interrupted")
-                 for t in trials)
-    return done, failed
-
-
 def _tell(study: optuna.Study, folder: Path, trial: optuna.Trial, outcome: TrialOutcome | None,
           reason: str | None, target: TargetProfile) -> None:
     if outcome is not None:
@@ -293,8 +285,6 @@ class _Stop:
 def _drive(req, study, folder, space, target, params_def, train, test, sample_scale, t_start) -> tuple[int, str]:
     """Ask, submit, wait, tell until the budget is met; returns (trials finished by this run, stop reason)."""
     import ray
-
-    from automl.search._progress import SearchProgress
 
     remote = ray.remote(num_cpus=1, max_retries=0)(trial_task)
     train_ref, test_ref = ray.put(train), ray.put(test)
@@ -418,7 +408,7 @@ def run_search(req: SearchRequest) -> SearchSummary:
             ray.shutdown()
         log.removeHandler(handler)
         handler.close()
-    done, failed = finished_count(study)
-    pareto = sorted(t.number for t in study.best_trials) if done else []
-    return SearchSummary(study_dir=folder, n_complete=done, n_failed=failed, n_run=n_run,
-                         wall_s=time.monotonic() - t_start, pareto=pareto, stop_reason=reason)
+    front = ParetoTracker(study.directions)
+    status = study_status(study, front)
+    return SearchSummary(study_dir=folder, n_complete=status["complete"], n_failed=status["failed"], n_run=n_run,
+                         wall_s=time.monotonic() - t_start, pareto=front.numbers, stop_reason=reason)
