@@ -14,13 +14,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from automl.errors import AutomlError, ConfigError
+from automl.errors import AutomlError, ConfigError, StudyError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="AutoML for IMU sensor models that must fit on a Cortex-M4.")
 
 EXIT_RUNTIME, EXIT_USAGE, EXIT_NO_FIT = 1, 2, 3
-DEFAULT_TRIALS = 60  # finished trials a search aims at when neither --trials nor --timeout is given
 _DEBUG = False
 
 RootOpt = Annotated[Path, typer.Option("--root", help="Folder holding study folders.")]
@@ -80,7 +79,7 @@ def search(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar.")] = True,
 ) -> None:
     """Run (or resume) a multi-objective search: macro F1 vs flash, RAM and latency."""
-    from automl.search import SearchRequest, run_search
+    from automl.search import DEFAULT_TRIALS, SearchRequest, run_search
 
     try:
         req = SearchRequest(
@@ -168,27 +167,36 @@ def _objective_text(name: str, value: float) -> str:
     return f"{value:.3f}"
 
 
-def resolve_trial(study: str, trial: str, root: Path, storage: str | None) -> int:
+def resolve_trial(study: str, trial: str, root: Path, storage: str | None):
     """Trial number from ``--trial``: an integer, or ``knee`` (the report's recommended trial).
 
-    Raises:
-        ConfigError: if ``trial`` is neither an integer nor ``knee``.
-        StudyError: if the study has no complete trial to recommend.
-    """
-    from automl.errors import StudyError
+    The study is loaded once, here, and handed back for the caller to use.
 
-    if trial.strip().lstrip("-").isdigit():
-        return int(trial)
-    if trial.strip().lower() != "knee":
-        raise ConfigError(f"The '--trial' parameter must be a trial number or 'knee'. Got {trial!r} instead.")
-    from automl.report import build_report_data
+    Returns:
+        ``(trial number, optuna.Study, study folder)``.
+
+    Raises:
+        ConfigError: if ``trial`` is neither an integer nor ``knee`` (checked before the study is read).
+        StudyError: if the study does not exist, has no such trial, or has no complete trial to recommend.
+    """
     from automl.search import load_study
 
-    st, _ = load_study(root, study, storage)
-    rec = build_report_data(st, timeline=False, importance=False).recommended
-    if rec is None:
-        raise StudyError(f"study {study!r} has no complete trial, so there is no knee to export")
-    return int(rec.number)
+    text = trial.strip()
+    if not text.lstrip("-").isdigit() and text.lower() != "knee":
+        raise ConfigError(f"The '--trial' parameter must be a trial number or 'knee'. Got {trial!r} instead.")
+    st, folder = load_study(root, study, storage)
+    if text.lower() == "knee":
+        from automl.report import build_report_data
+
+        rec = build_report_data(st, timeline=False, importance=False).recommended
+        if rec is None:
+            raise StudyError(f"study {study!r} has no complete trial, so there is no knee to export")
+        return int(rec.number), st, folder
+    number, n_trials = int(text), len(st.get_trials(deepcopy=False))
+    if not 0 <= number < n_trials:
+        raise StudyError(f"study {study!r} has no trial {number} (its trials are numbered 0 to {n_trials - 1})"
+                         if n_trials else f"study {study!r} has no trials yet")
+    return number, st, folder
 
 
 @app.command()
@@ -202,17 +210,9 @@ def export(
 ) -> None:
     """Write the chosen trial as firmware: C arrays, constants and a Makefile."""
     from automl.export import export_trial
-    from automl.search import load_study
 
     try:
-        number = resolve_trial(study, trial, root, storage)
-        st, folder = load_study(root, study, storage)
-        n_trials = len(st.get_trials(deepcopy=False))
-        if not 0 <= number < n_trials:
-            from automl.errors import StudyError
-
-            raise StudyError(f"study {study!r} has no trial {number} (its trials are numbered 0 to {n_trials - 1})"
-                             if n_trials else f"study {study!r} has no trials yet")
+        number, _, folder = resolve_trial(study, trial, root, storage)
         result = export_trial(folder, number, out, overwrite=overwrite)
     except AutomlError as exc:
         _fail(exc)

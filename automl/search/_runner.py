@@ -27,6 +27,8 @@ from automl.search._storage import open_storage, study_dir, write_artifacts
 
 log = logging.getLogger("automl.search")
 
+DEFAULT_TRIALS = 60  # finished trials a search aims at when neither --trials nor --timeout is given
+
 # TensorFlow threads per Ray worker: 1 intra-op and 1 inter-op thread, so that
 # N single-CPU workers on N cores do not oversubscribe (TF defaults to all cores).
 WORKER_ENV = {
@@ -72,7 +74,7 @@ class SearchRequest:
     data_format: str = "auto"
     root: Path = Path("studies")
     storage: str | None = None
-    trials: int | None = 60
+    trials: int | None = DEFAULT_TRIALS
     timeout_s: float | None = None
     workers: int = 2
     address: str | None = None
