@@ -73,6 +73,10 @@ class PipelineShape:
         class_names: model class names, ``len == layers[-1]`` (default: 8-byte names).
         unknown_threshold: top probability below which a window is unknown (> 0
             adds the test).
+        vote: post-processing majority vote over this many window decisions
+            (1: none).
+        refractory: post-processing suppression time after an event output
+            (samples; 0: none).
         study, dataset: the names written into ``kp_model_info``.
     """
 
@@ -90,6 +94,8 @@ class PipelineShape:
     channels: tuple[str, ...] = ()
     class_names: tuple[str, ...] = ()
     unknown_threshold: float = 0.0
+    vote: int = 1
+    refractory: int = 0
     study: str = ""
     dataset: str = ""
 
@@ -115,6 +121,7 @@ class PipelineShape:
                 detection_window=int(seg_get("detection_window") or 1), lookback=int(seg_get("lookback") or 0),
                 channels=tuple(get("channels")), class_names=classes,
                 unknown_threshold=float(get("unknown_threshold", 0.0) or 0.0),
+                vote=int(get("vote", 1) or 1), refractory=int(get("refractory", 0) or 0),
                 study=str(get("study", "") or ""), dataset=str(get("dataset", "") or ""))
         except (TypeError, KeyError) as exc:
             raise ValueError(f"pipeline lacks what the cost model needs: {exc}") from None

@@ -1,6 +1,6 @@
-"""Classification metrics (SensiML's confusion-matrix vocabulary) and event-level metrics."""
+"""Window-level classification metrics and device event metrics."""
 
 from automl.metrics._classification import classification_metrics
-from automl.metrics._events import event_metrics, window_event_metrics
+from automl.metrics._events import device_event_metrics, window_device_metrics
 
-__all__ = ["classification_metrics", "event_metrics", "window_event_metrics"]
+__all__ = ["classification_metrics", "device_event_metrics", "window_device_metrics"]

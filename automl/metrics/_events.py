@@ -1,31 +1,35 @@
-"""Event-level metrics on continuous recordings: did the detector find each punch?
+"""Device event metrics: score exactly what the firmware emits on a continuous recording.
 
-Window-level metrics count windows; a user counts events. Here the windows a
-model calls non-background are turned into *detected events* and matched to the
-labelled events (segments of a non-background class).
+A trigger device (a boxing glove) is judged by its outputs: did every punch get
+one output of the right class, and how often does it fire when nothing
+happened? The metric takes the outputs after post-processing
+(:mod:`automl.postprocessing`), one per classified window, and counts them as
+the user of the device would.
 
-Rules (per capture):
+Rules (per capture; a capture is one continuous stream):
 
-1. **Detections**: the windows ``[s, s + window_size)`` predicted non-background.
-2. **Merging**: the windows are taken in start order (ties: input order); a run
-   of consecutive windows with the same predicted class, each starting at or
-   before the end of the run so far (overlapping or touching), is one
-   *detected event* spanning ``[first start, last end)``. A window of another
-   class, a background window, or a gap between them ends the run: the
-   classifier said something else in between.
-3. **Matching**: a detected event and a labelled event *overlap* if their spans
-   share at least one sample. Pairs of the same class that overlap are matched
-   greedily: largest overlap (samples) first, ties by earlier labelled event,
-   then earlier detected event; each labelled event and each detected event is
-   matched at most once.
-4. **Counts**: ``tp`` = matched pairs, ``fn`` = unmatched labelled events,
-   ``fp`` = unmatched detected events. Precision ``tp/(tp+fp)``, recall
-   ``tp/(tp+fn)``, F1 their harmonic mean (0 when undefined).
-5. **False triggers**: detected events that overlap no labelled event of any
-   class (a wrong-class detection on a punch is an ``fp`` but not a false
-   trigger), per minute of background, i.e. of the recording not covered by
-   labelled events: ``(n_samples - samples in the union of the labelled
-   events) / sample_rate_hz / 60``.
+1. **Detections.** Every emitted output of an *event class* (any model class
+   but the background, index 0) is one detection. Background outputs,
+   ``unknown`` (-1) and suppressed windows (-2, nothing emitted) are not.
+   A detection *covers* the samples of the window it was emitted for,
+   ``[start, start + window_size)`` (the firmware emits it when the window's
+   last sample arrives).
+2. **Matching.** A detection and a labelled event (a segment of an event
+   class) *may match* when they have the same class and the detection's
+   window shares at least one sample with the event. Matching is one to one:
+   the largest number of matched pairs, and among those the largest total
+   overlap in samples (an assignment problem, solved with
+   ``scipy.optimize.linear_sum_assignment``). So a duplicate output for one
+   punch is a false positive, and a correct double jab (two jabs, two jab
+   outputs) is two true positives.
+3. **Counts.** ``tp`` = matched pairs, ``fn`` = labelled events left
+   unmatched, ``fp`` = detections left unmatched (duplicates, wrong classes,
+   outputs on background). Precision ``tp / (tp + fp)``, recall
+   ``tp / (tp + fn)``, F1 their harmonic mean (0 when undefined).
+4. **False activations.** Detections whose window overlaps no labelled event
+   of any class, per hour of *background*: the samples of the capture
+   covered by no labelled event, ``/ sample_rate_hz / 3600``. (A wrong-class
+   output on a punch is a false positive, not a false activation.)
 """
 
 from __future__ import annotations
@@ -38,83 +42,86 @@ from automl.data import Segment
 from automl.errors import ConfigError
 
 
-def _merge(starts: np.ndarray, pred: np.ndarray, window_size: int) -> list[tuple[int, int, int]]:
-    """(class, start, end) of the detected events of one capture (rule 2)."""
-    order = np.argsort(starts, kind="stable")
-    events: list[list[int]] = []
-    run = None  # [cls, start, end] of the open run
-    for i in order:
-        s, c = int(starts[i]), int(pred[i])
-        if c == 0:
-            run = None
-            continue
-        if run is not None and run[0] == c and s <= run[2]:
-            run[2] = max(run[2], s + window_size)
-        else:
-            run = [c, s, s + window_size]
-            events.append(run)
-    return [tuple(e) for e in events]
-
-
 def _safe(num: float, den: float) -> float:
     return float(num / den) if den > 0 else 0.0
 
 
-def event_metrics(
+def _match(events: np.ndarray, dets: np.ndarray, window_size: int) -> int:
+    """Matched pairs between events ``(m, 2) [start, end)`` and detection starts ``(n,)`` of one class (rule 2)."""
+    if events.shape[0] == 0 or dets.shape[0] == 0:
+        return 0
+    from scipy.optimize import linear_sum_assignment
+
+    ov = (np.minimum(events[:, 1:2], dets[None, :] + window_size)
+          - np.maximum(events[:, 0:1], dets[None, :])).clip(min=0)  # (m, n) samples
+    rows, cols = np.flatnonzero(ov.any(axis=1)), np.flatnonzero(ov.any(axis=0))
+    if rows.size == 0:
+        return 0
+    ov = ov[np.ix_(rows, cols)]
+    # A pair is worth more than any sum of overlaps: maximise the count first, then the overlap.
+    big = float(window_size) * min(ov.shape) + 1.0
+    weight = np.where(ov > 0, big + ov, 0.0)
+    r, c = linear_sum_assignment(weight, maximize=True)
+    return int(np.count_nonzero(ov[r, c] > 0))
+
+
+def device_event_metrics(
     starts: Mapping[str, np.ndarray],
-    predicted: Mapping[str, np.ndarray],
+    outputs: Mapping[str, np.ndarray],
     window_size: int,
     segments: Iterable[Segment],
     classes: Sequence[str],
     sample_rate_hz: float,
     n_samples: Mapping[str, int],
 ) -> dict:
-    """Event precision, recall, F1 and false triggers per background minute.
+    """Event precision, recall, F1 and false activations per hour of background.
 
-    See the module docstring for the merging and matching rules. Works for any
-    windows (threshold or sliding).
+    See the module docstring for the rules.
 
     Args:
         starts: capture name -> ``(n_windows,) int64`` window starts (samples).
-        predicted: capture name -> ``(n_windows,) int64`` predicted class index
-            into ``classes`` per window (0 = background).
+        outputs: capture name -> ``(n_windows,) int64`` output per window after
+            post-processing: a class index into ``classes``, -1 (unknown) or -2
+            (nothing emitted).
         window_size: window length (samples).
         segments: labelled segments; those of captures not in ``n_samples``,
-            of the background class or of a label not in ``classes`` are ignored.
-        classes: class names, background first.
+            of the background class (``classes[0]``) or of a label not in
+            ``classes`` are ignored.
+        classes: model class names, background first.
         sample_rate_hz: sample rate (Hz).
         n_samples: capture name -> capture length (samples); these are the
-            captures evaluated (a capture without windows has only misses).
+            captures scored (a capture without windows has only misses).
 
     Returns:
         ``{"precision", "recall", "f1", "tp", "fp", "fn", "n_events",
-        "n_detections", "false_triggers", "background_minutes",
-        "false_triggers_per_minute", "per_class": {name: {"recall", "tp",
-        "support", "detections"}}}`` for the non-background classes; fractions in
-        [0, 1], ``false_triggers_per_minute`` 0 when there is no background.
+        "n_detections", "false_activations", "background_hours",
+        "false_activations_per_hour", "per_class": {name: {"recall",
+        "precision", "tp", "support", "detections"}}}`` for the event classes;
+        fractions in [0, 1]; ``false_activations_per_hour`` 0 when there is no
+        background.
 
     Raises:
-        ConfigError: if ``starts`` / ``predicted`` disagree in captures or
-            lengths, name a capture not in ``n_samples``, or a prediction is not
-            a class index.
+        ConfigError: if ``starts`` / ``outputs`` disagree in captures or
+            lengths, name a capture not in ``n_samples``, or an output is not a
+            class index, -1 or -2.
 
     Example:
         >>> from automl.data import Segment
-        >>> m = event_metrics({"c": [0, 50]}, {"c": [1, 1]}, 100, [Segment("c", "jab", 60, 120)],
-        ...                   ["NoActivity", "jab"], 100.0, {"c": 6000})
-        >>> m["tp"], m["fp"], m["fn"]
-        (1, 0, 0)
+        >>> m = device_event_metrics({"c": [0, 50, 300]}, {"c": [1, 1, 1]}, 100,
+        ...                          [Segment("c", "jab", 60, 120)], ["NoActivity", "jab"], 100.0, {"c": 6000})
+        >>> m["tp"], m["fp"], m["fn"], m["false_activations"]
+        (1, 2, 0, 1)
     """
     classes = list(classes)
     k = len(classes)
     w = int(window_size)
     if w < 1:
-        raise ConfigError(f"The 'window_size' parameter of event_metrics must be an int >= 1 (samples). Got {window_size!r} instead.")
-    if set(starts) != set(predicted):
+        raise ConfigError(f"The 'window_size' parameter of device_event_metrics must be an int >= 1 (samples). "
+                          f"Got {window_size!r} instead.")
+    if set(starts) != set(outputs):
         raise ConfigError(
-            f"starts and predicted must name the same captures; only in starts: {sorted(set(starts) - set(predicted))[:3]}, "
-            f"only in predicted: {sorted(set(predicted) - set(starts))[:3]}"
-        )
+            f"starts and outputs must name the same captures; only in starts: {sorted(set(starts) - set(outputs))[:3]}, "
+            f"only in outputs: {sorted(set(outputs) - set(starts))[:3]}")
     unknown = sorted(set(starts) - set(n_samples))
     if unknown:
         raise ConfigError(f"{len(unknown)} capture(s) of starts have no length in n_samples: {unknown[:3]}")
@@ -124,103 +131,84 @@ def event_metrics(
         if s.capture in truth and s.label in index and index[s.label] != 0:
             truth[s.capture].append((index[s.label], int(s.start), int(s.end)))
 
-    tp = fp = fn = false_trig = 0
-    n_det = 0
-    tp_c = np.zeros(k, np.int64)
-    sup_c = np.zeros(k, np.int64)
-    det_c = np.zeros(k, np.int64)
+    tp_c, sup_c, det_c = (np.zeros(k, np.int64) for _ in range(3))
+    false_act = 0
     bg_samples = 0
     for name, length in n_samples.items():
-        gts = sorted(truth[name], key=lambda e: (e[1], e[2], e[0]))
+        gts = np.asarray(truth[name], np.int64).reshape(-1, 3)
         covered = np.zeros(int(length), bool)
         for _, a, b in gts:
             covered[max(a, 0):b] = True
         bg_samples += int(length) - int(covered.sum())
-        for c, _, _ in gts:
-            sup_c[c] += 1
         st = np.asarray(starts.get(name, np.zeros(0)), np.int64).reshape(-1)
-        pr = np.asarray(predicted.get(name, np.zeros(0)), np.int64).reshape(-1)
-        if st.shape != pr.shape:
-            raise ConfigError(
-                f"Capture {name!r}: starts has {st.shape[0]} windows but predicted has {pr.shape[0]}; give one prediction per window"
-            )
-        if pr.size and (pr.min() < 0 or pr.max() >= k):
-            raise ConfigError(f"Capture {name!r}: predicted class indices must be in [0, {k}). Got {sorted(set(pr.tolist()))[:5]}")
-        dets = _merge(st, pr, w)
-        n_det += len(dets)
-        for c, _, _ in dets:
-            det_c[c] += 1
-        # Candidate pairs (overlap, gt index, det index) of the same class.
-        pairs = []
-        for gi, (gc, ga, gb) in enumerate(gts):
-            for di, (dc, da, db) in enumerate(dets):
-                ov = min(gb, db) - max(ga, da)
-                if ov > 0 and gc == dc:
-                    pairs.append((-ov, gi, di))
-        pairs.sort()
-        g_used, d_used = set(), set()
-        for _, gi, di in pairs:
-            if gi in g_used or di in d_used:
-                continue
-            g_used.add(gi)
-            d_used.add(di)
-            tp_c[gts[gi][0]] += 1
-        tp += len(g_used)
-        fn += len(gts) - len(g_used)
-        fp += len(dets) - len(d_used)
-        for dc, da, db in dets:
-            if not any(min(gb, db) - max(ga, da) > 0 for _, ga, gb in gts):
-                false_trig += 1
+        out = np.asarray(outputs.get(name, np.zeros(0)), np.int64).reshape(-1)
+        if st.shape != out.shape:
+            raise ConfigError(f"Capture {name!r}: starts has {st.shape[0]} windows but outputs has {out.shape[0]}; "
+                              "give one output per window")
+        if out.size and (out.min() < -2 or out.max() >= k):
+            raise ConfigError(f"Capture {name!r}: outputs must be class indices in [0, {k}), -1 (unknown) or -2 "
+                              f"(nothing emitted). Got {sorted(set(out.tolist()))[:5]}")
+        det = out >= 1
+        d_st, d_cls = st[det], out[det]
+        np.add.at(det_c, d_cls, 1)
+        np.add.at(sup_c, gts[:, 0], 1)
+        for c in np.unique(np.concatenate([d_cls, gts[:, 0]])):
+            tp_c[c] += _match(gts[gts[:, 0] == c, 1:], d_st[d_cls == c], w)
+        if d_st.size:
+            # False activation: the window [s, s + w) holds no labelled sample at all.
+            csum = np.concatenate([[0], np.cumsum(covered)])
+            lo, hi = np.clip(d_st, 0, length), np.clip(d_st + w, 0, length)
+            false_act += int(np.count_nonzero(csum[hi] - csum[lo] == 0))
 
-    precision = _safe(tp, tp + fp)
-    recall = _safe(tp, tp + fn)
+    tp, n_events, n_det = int(tp_c.sum()), int(sup_c.sum()), int(det_c.sum())
+    fp, fn = n_det - tp, n_events - tp
+    precision, recall = _safe(tp, tp + fp), _safe(tp, tp + fn)
     f1 = _safe(2 * precision * recall, precision + recall)
-    bg_minutes = bg_samples / float(sample_rate_hz) / 60.0
+    bg_hours = bg_samples / float(sample_rate_hz) / 3600.0
     return {
         "precision": precision,
         "recall": recall,
         "f1": f1,
-        "tp": int(tp),
+        "tp": tp,
         "fp": int(fp),
         "fn": int(fn),
-        "n_events": int(tp + fn),
-        "n_detections": int(n_det),
-        "false_triggers": int(false_trig),
-        "background_minutes": float(bg_minutes),
-        "false_triggers_per_minute": _safe(false_trig, bg_minutes),
+        "n_events": n_events,
+        "n_detections": n_det,
+        "false_activations": int(false_act),
+        "background_hours": float(bg_hours),
+        "false_activations_per_hour": _safe(false_act, bg_hours),
         "per_class": {
-            classes[c]: {"recall": _safe(tp_c[c], sup_c[c]), "tp": int(tp_c[c]), "support": int(sup_c[c]),
-                         "detections": int(det_c[c])}
+            classes[c]: {"recall": _safe(tp_c[c], sup_c[c]), "precision": _safe(tp_c[c], det_c[c]),
+                         "tp": int(tp_c[c]), "support": int(sup_c[c]), "detections": int(det_c[c])}
             for c in range(1, k)
         },
     }
 
 
-def window_event_metrics(windows, y_pred: np.ndarray, dataset) -> dict:
-    """:func:`event_metrics` for a ``Windows`` object cut from ``dataset``.
+def window_device_metrics(windows, outputs: np.ndarray, dataset) -> dict:
+    """:func:`device_event_metrics` for a ``Windows`` object cut from ``dataset``.
 
     Args:
         windows: ``automl.segmentation.Windows`` (starts, captures, classes).
-        y_pred: ``(n_windows,) int64`` predicted class per window.
+        outputs: ``(n_windows,) int64`` output per window after post-processing
+            (class index, -1 unknown, -2 nothing emitted).
         dataset: the ``automl.data.Dataset`` the windows were cut from; every
-            capture in ``windows.capture_names`` is evaluated.
+            capture in ``windows.capture_names`` is scored.
 
     Returns:
-        As :func:`event_metrics`.
+        As :func:`device_event_metrics`.
 
     Raises:
-        ConfigError: if ``y_pred`` has the wrong length or a capture is missing.
+        ConfigError: if ``outputs`` has the wrong length or a capture is missing.
     """
-    y_pred = np.asarray(y_pred, np.int64).reshape(-1)
-    if y_pred.shape[0] != len(windows):
-        raise ConfigError(f"y_pred has {y_pred.shape[0]} predictions for {len(windows)} windows; give one per window")
+    outputs = np.asarray(outputs, np.int64).reshape(-1)
+    if outputs.shape[0] != len(windows):
+        raise ConfigError(f"outputs has {outputs.shape[0]} entries for {len(windows)} windows; give one per window")
     lengths = {c.name: c.n_samples for c in dataset.captures}
     missing = [n for n in windows.capture_names if n not in lengths]
     if missing:
         raise ConfigError(f"The windows come from {len(missing)} capture(s) not in dataset {dataset.name!r}: {missing[:3]}")
     starts = {n: windows.start[windows.capture == i] for i, n in enumerate(windows.capture_names)}
-    preds = {n: y_pred[windows.capture == i] for i, n in enumerate(windows.capture_names)}
-    return event_metrics(
-        starts, preds, int(windows.X.shape[1]), dataset.segments, windows.classes,
-        dataset.sample_rate_hz, {n: lengths[n] for n in windows.capture_names},
-    )
+    outs = {n: outputs[windows.capture == i] for i, n in enumerate(windows.capture_names)}
+    return device_event_metrics(starts, outs, int(windows.X.shape[1]), dataset.segments, windows.classes,
+                                dataset.sample_rate_hz, {n: lengths[n] for n in windows.capture_names})

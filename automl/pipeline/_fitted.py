@@ -12,7 +12,7 @@ import numpy as np
 from automl.data import Dataset, to_counts
 from automl.errors import StudyError
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: post-processing (vote, refractory)
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,11 @@ class PipelineRun:
         logits: ``(n_windows, n_classes)`` last dense layer's output (int8 or float32).
         predicted: ``(n_windows,) int64`` model class index, -1 = unknown (top
             probability below the unknown threshold).
+        outputs: ``(n_windows,) int64`` what the device emits for the window
+            after post-processing (:func:`automl.postprocessing.postprocess`):
+            a model class index, -1 = unknown, -2 = nothing (suppressed). The
+            firmware's ``kp_add_sample`` returns ``outputs + 1`` (class id), and
+            -1 for -2.
     """
 
     capture: np.ndarray
@@ -76,6 +81,7 @@ class PipelineRun:
     raw_output: np.ndarray
     logits: np.ndarray
     predicted: np.ndarray
+    outputs: np.ndarray
 
 
 @dataclass
@@ -103,6 +109,8 @@ class FittedPipeline:
     layers: list[int]
     quantization: str
     unknown_threshold: float = 0.0
+    vote: int = 1
+    refractory: int = 0
     dropout: float = 0.0
     learning_rate: float = 0.0
     epochs: int = 0
@@ -111,6 +119,7 @@ class FittedPipeline:
     output_scale: float | None = None
     output_zero_point: int | None = None
     tflite_bytes: int = 0
+    background: str = ""
     study: str = ""
     trial: int = -1
     dataset: str = ""
@@ -242,7 +251,33 @@ class FittedPipeline:
             raw, logits = model.run(u8.astype(np.float32) / np.float32(255.0))
         else:
             raw = logits = np.zeros((0, len(self.classes)), model.output_dtype)
-        return PipelineRun(windows.capture, windows.start, windows.y, F, u8, raw, logits, self.decide(raw, logits))
+        decided = self.decide(raw, logits)
+        return PipelineRun(windows.capture, windows.start, windows.y, F, u8, raw, logits, decided,
+                           self.postprocess(decided, windows.capture, windows.start))
+
+    @property
+    def post(self):
+        """The :class:`automl.postprocessing.PostProcessSpec` of this pipeline."""
+        from automl.postprocessing import PostProcessSpec
+
+        return PostProcessSpec(int(self.vote), int(self.refractory))
+
+    @property
+    def background_index(self) -> int | None:
+        """Model index of the background class (0), or None if the model has no background class.
+
+        ``background`` (in ``pipeline.json``) names the data's background
+        class; it is the model's first class when the search kept it. A model
+        trained on data without background windows (BasicMotions) has none.
+        """
+        return 0 if self.background and self.classes and self.classes[0] == self.background else None
+
+    def postprocess(self, decided: np.ndarray, capture: np.ndarray, start: np.ndarray) -> np.ndarray:
+        """Device outputs of decided windows (each capture one stream); see :attr:`PipelineRun.outputs`."""
+        from automl.postprocessing import postprocess_windows
+
+        return postprocess_windows(decided, capture, start, self.segmenter.window_size, self.post,
+                                   self.background_index)
 
 
 def unknown_threshold_q(threshold: float, output_scale: float | None, output_zero_point: int | None) -> int | None:

@@ -77,6 +77,11 @@ class ParetoTracker:
         """Trial numbers on the front, ascending."""
         return sorted(self._numbers)
 
+    @property
+    def values(self) -> np.ndarray:
+        """``(front size, n_objectives) float64`` objective values of the front, as the trials stored them."""
+        return self._sign * self._loss
+
 
 def study_status(study: optuna.Study, tracker: ParetoTracker | None = None) -> dict:
     """Counts and bests of a study, from one uncopied read of its trials.
@@ -151,6 +156,10 @@ class SearchProgress:
         self._bar.update(self._task, completed=finished if self.budget is None else min(self.budget, finished),
                          info=info)
         return s
+
+    def front_values(self) -> np.ndarray:
+        """``(n, n_objectives) float64`` values of the feasible Pareto front as of the last :meth:`update`."""
+        return self._tracker.values
 
     def message(self, text: str) -> None:
         """Show one line above the bar (on stderr when the bar is off)."""

@@ -18,11 +18,10 @@ import optuna
 
 from automl.cost import TargetProfile, load_target
 from automl.errors import ConfigError
-from automl.search._objective import (
-    DIRECTIONS, FAULT_ENV, TrialFailed, TrialOutcome, dataset_fingerprint, objective_names, trial_task,
-)
+from automl.evaluation import plan_validation
+from automl.search._objective import DIRECTIONS, FAULT_ENV, TrialFailed, TrialOutcome, objective_names, trial_task
 from automl.search._progress import ParetoTracker, SearchProgress, study_status
-from automl.search._space import SearchSpace, load_space, suggest
+from automl.search._space import SearchSpace, load_space, suggest_all
 from automl.search._storage import open_storage, study_dir, write_artifacts
 
 log = logging.getLogger("automl.search")
@@ -284,13 +283,12 @@ class _Stop:
         return False
 
 
-def _drive(req, study, folder, space, target, params_def, train, test, sample_scale, t_start) -> tuple[int, str]:
+def _drive(req, study, folder, space, target, data, sample_scale, t_start) -> tuple[int, str]:
     """Ask, submit, wait, tell until the budget is met; returns (trials finished by this run, stop reason)."""
     import ray
 
     remote = ray.remote(num_cpus=1, max_retries=0)(trial_task)
-    train_ref, test_ref = ray.put(train), ray.put(test)
-    data_key = dataset_fingerprint(train, test, sample_scale)
+    data_ref = ray.put(data)
     parallel = req.workers if not req.address else max(1, int(ray.cluster_resources().get("CPU", 1)))
     n_run = 0
     running: dict = {}  # ObjectRef -> (trial, t0)
@@ -302,6 +300,7 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
         while True:
             if changed:
                 status = progress.update()
+                front = progress.front_values()
                 done, failed = status["complete"], status["failed"]
                 changed = False
             out_of_time = req.timeout_s is not None and time.monotonic() - t_start >= req.timeout_s
@@ -313,10 +312,9 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
                 want = req.trials - done - failed - len(running)
             while want > 0 and len(running) < parallel:
                 trial = study.ask()
-                params = {name: suggest(trial, name, d) for name, d in params_def.items()}
-                ref = remote.remote(train_ref, test_ref, space, params, target, req.seed + trial.number,
-                                    req.study, trial.number, sample_scale, data_key, req.cache_dir,
-                                    data_seed=req.seed)
+                params = suggest_all(trial, space)
+                ref = remote.remote(data_ref, space, params, target, req.seed + trial.number, req.study,
+                                    trial.number, sample_scale, req.cache_dir, data_seed=req.seed, front=front)
                 running[ref] = (trial, time.monotonic())
                 want -= 1
             if not running:
@@ -376,6 +374,8 @@ def run_search(req: SearchRequest) -> SearchSummary:
     space = load_space(req.space_path)
     target = load_target(req.target or space.target)
     train, test, test_glob, sample_scale = load_data(req, space)
+    data = plan_validation(train, test, space.search.cv_folds, seed=req.seed, group_by=space.search.group_by,
+                           streams=space.search.validation if space.objective == "event_f1" else "captures")
     folder = study_dir(req.root, req.study)
     handler = _setup_logging(folder)
     meta = {
@@ -393,16 +393,18 @@ def run_search(req: SearchRequest) -> SearchSummary:
         "sample_rate_hz": float(train.sample_rate_hz),
         "train_captures": train.capture_names(),
         "test_captures": test.capture_names(),
+        "fixed_params": space.fixed(),
+        "group_by": list(data.group_by),
+        "folds": [{"train": list(f.train), "val": list(f.val), "streams": f.streams.capture_names()}
+                  for f in data.folds],
     }
     study = create_or_load_study(req, space, target, meta)
     requeued = requeue_interrupted(study)
     if requeued:
         log.warning("re-queued trials interrupted by a previous run: %s", requeued)
-    params_def = space.parameters()
-
     started_ray = _start_ray(req)
     try:
-        n_run, reason = _drive(req, study, folder, space, target, params_def, train, test, sample_scale, t_start)
+        n_run, reason = _drive(req, study, folder, space, target, data, sample_scale, t_start)
     finally:
         if started_ray:
             import ray

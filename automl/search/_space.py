@@ -96,8 +96,16 @@ class ModelSpace(BaseModel):
     epochs: int = Field(100, ge=1)
     batch_size: int = Field(64, ge=1)
     patience: int = Field(10, ge=1)
-    unknown_threshold: float = Field(0.0, ge=0.0, le=1.0)  # top probability below it -> unknown
     fast_training: bool = True  # compiled tiny-MLP training loop; false: plain keras fit
+
+
+class PostProcessSpace(BaseModel):
+    """What the device does after the classifier (``automl.postprocessing``), each searchable."""
+
+    model_config = ConfigDict(extra="forbid")
+    vote: Param = 1                   # majority vote over the last N window decisions (1: none)
+    refractory: Param = 0             # samples after an event output during which event outputs are suppressed
+    unknown_threshold: Param = 0.0    # top probability below it -> unknown (class id 0 on the device)
 
 
 class DataSpace(BaseModel):
@@ -112,11 +120,20 @@ class DataSpace(BaseModel):
 
 
 class SearchSettings(BaseModel):
-    """How the study searches."""
+    """How the study searches and validates."""
 
     model_config = ConfigDict(extra="forbid")
     cv_folds: int = Field(3, ge=2)
     population_size: int = Field(16, ge=2)
+    # Validation streams: "auto" assembles single-class validation captures into streams that look like
+    # deployment (event objectives only); "captures" scores the captures as they are.
+    validation: str = Field("auto", pattern="^(auto|captures)$")
+    # Folds never split a group: "capture", or metadata key(s) such as subject, session, hand.
+    group_by: Union[str, list[str]] = "capture"
+    # Training seeds of a trial that reaches (or nears) the front; its objective is their mean.
+    seeds: int = Field(3, ge=1, le=10)
+    # A trial is re-scored with `seeds` seeds unless the front beats its first score by more than this (F1).
+    rescore_margin: float = Field(0.05, ge=0.0, le=1.0)
 
 
 class SearchSpace(BaseModel):
@@ -129,6 +146,7 @@ class SearchSpace(BaseModel):
     segmentation: SegmentationSpace
     features: FeatureSpace = Field(default_factory=FeatureSpace)
     model: ModelSpace = Field(default_factory=ModelSpace)
+    postprocess: PostProcessSpace = Field(default_factory=PostProcessSpace)
     quantization: Param = "int8"
     target: str = "cortex-m4f-80mhz"
     search: SearchSettings = Field(default_factory=SearchSettings)
@@ -141,14 +159,13 @@ class SearchSpace(BaseModel):
         return self
 
     def parameters(self) -> dict[str, Param]:
-        """Flat ``{trial parameter name: definition}`` in sampling order.
+        """Flat ``{trial parameter name: definition}`` of every parameter, in sampling order.
 
-        Threshold parameters are sampled even when a trial uses the sliding
-        window, and layer widths are always sampled for 3 layers (``units_l1..units_l3``)
-        and the first ``n_layers`` are used, so the space has a fixed set of
-        parameters (better for NSGA-II crossover than a conditional space).
+        A parameter is *active* for a trial only under its condition
+        (:meth:`active`): ``thr_*`` with the threshold segmenter, ``units_l<i>``
+        when the trial has at least ``i`` layers.
         """
-        seg, thr = self.segmentation, self.segmentation.threshold
+        seg, thr, post = self.segmentation, self.segmentation.threshold, self.postprocess
         p: dict[str, Param] = {
             "segmenter": seg.kind,
             "window_size": seg.window_size,
@@ -166,12 +183,53 @@ class SearchSpace(BaseModel):
             "k": self.features.k,
             "n_layers": self.model.n_layers,
         })
-        for i in (1, 2, 3):
+        for i in range(1, _max_int(self.model.n_layers) + 1):
             p[f"units_l{i}"] = self.model.units
         p["dropout"] = self.model.dropout
         p["learning_rate"] = self.model.learning_rate
         p["quantization"] = self.quantization
+        p["vote"] = post.vote
+        p["refractory"] = post.refractory
+        p["unknown_threshold"] = post.unknown_threshold
         return p
+
+    @staticmethod
+    def active(name: str, chosen: dict) -> bool:
+        """Whether parameter ``name`` is used, given the values ``chosen`` so far (sampling order)."""
+        if name.startswith("thr_"):
+            return chosen.get("segmenter") == "threshold"
+        if name.startswith("units_l"):
+            return int(name[len("units_l"):]) <= int(chosen.get("n_layers", 0))
+        return True
+
+    def fixed(self) -> dict[str, Any]:
+        """The parameters fixed by the space (a single value), ``{name: value}``."""
+        return {n: d for n, d in self.parameters().items() if not isinstance(d, (Range, list))}
+
+    def complete(self, sampled: dict) -> dict:
+        """Every parameter a trial uses: ``sampled`` plus the active fixed ones, in sampling order.
+
+        Rebuilds a trial's full parameter set from ``trial.params`` and the
+        space (fixed values are stored with the study, not the trial).
+        """
+        out: dict[str, Any] = {}
+        for name, definition in self.parameters().items():
+            if not self.active(name, out):
+                continue
+            if name in sampled:
+                out[name] = sampled[name]
+            elif not isinstance(definition, (Range, list)):
+                out[name] = definition
+        return out
+
+
+def _max_int(definition: Param) -> int:
+    """Largest value a parameter definition allows (int), e.g. the most layers."""
+    if isinstance(definition, Range):
+        return int(definition.high)
+    if isinstance(definition, list):
+        return max(int(v) for v in definition)
+    return int(definition)
 
 
 # pydantic's union member tags in an error location, not keys of the YAML file.
@@ -195,8 +253,8 @@ def suggest(trial, name: str, definition: Param):
     """Ask an Optuna trial for one parameter according to its definition.
 
     A list becomes ``suggest_categorical``, a :class:`Range` ``suggest_int`` or
-    ``suggest_float``; a scalar is fixed, returned as it is and recorded as a
-    user attribute of the trial under the parameter's name.
+    ``suggest_float``; a scalar is fixed and returned as it is (fixed values
+    are stored once with the study: :meth:`SearchSpace.fixed`).
     """
     if isinstance(definition, Range):
         if definition.integer:
@@ -206,5 +264,17 @@ def suggest(trial, name: str, definition: Param):
                                    step=definition.step, log=definition.log)
     if isinstance(definition, list):
         return trial.suggest_categorical(name, definition)
-    trial.set_user_attr(name, definition)
     return definition
+
+
+def suggest_all(trial, space: SearchSpace) -> dict:
+    """Every parameter of one trial, sampled in order, inactive ones skipped (:meth:`SearchSpace.active`).
+
+    Returns:
+        ``{name: value}`` of the active parameters (sampled and fixed).
+    """
+    out: dict[str, Any] = {}
+    for name, definition in space.parameters().items():
+        if space.active(name, out):
+            out[name] = suggest(trial, name, definition)
+    return out

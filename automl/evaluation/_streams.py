@@ -1,0 +1,123 @@
+"""Validation streams that look like deployment.
+
+A device sees one continuous stream in which events of different classes
+follow each other. Training data often does not look like that: a session per
+class ("twenty jabs, then twenty hooks"), where a decision that lags or
+repeats is never caught because the next event is of the same class. The
+validation part of each fold is therefore scored on streams:
+
+* A capture is used **as it is** when its labelled events are of two or more
+  classes (a mixed recording: the best evidence there is) or when it has no
+  event at all (pure background: false activations).
+* The other captures (events of one class only) are **assembled** into one
+  stream per fold: each is cut into *chunks*, one cut in the middle of every
+  background gap between two consecutive events (``floor((end_i + start_{i+1}) / 2)``;
+  events that touch or overlap are never separated), so a chunk is one or more
+  whole events with the real background around them, and every sample of the
+  capture is in exactly one chunk. The chunks of all such captures of the fold
+  are put in a random order (``numpy.random.default_rng(seed).permutation``)
+  and joined.
+* **Joins.** Two sessions differ in sensor orientation, so a plain
+  concatenation would put a step into the signal that no device sees. At each
+  join the tail of one chunk and the head of the next are cross-faded
+  linearly over ``L = min(crossfade, background after the last event of the
+  first chunk, background before the first event of the next)`` samples (the
+  stream gets ``L`` samples shorter), so a join never touches an event.
+  ``crossfade`` defaults to a quarter of a second of samples (:data:`CROSSFADE_S`):
+  a join then moves no faster than a relaxed hand (about 4 Hz).
+
+If fewer than two classes occur among the single-class captures there is
+nothing to mix and they are used as they are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from automl.data import Capture, Dataset, Segment
+
+#: Cross-fade length at a join (seconds): a quarter period of a ~1 Hz movement, about a relaxed hand's pace.
+CROSSFADE_S = 0.25
+
+
+def _events(ds: Dataset) -> dict[str, list[Segment]]:
+    out: dict[str, list[Segment]] = {c.name: [] for c in ds.captures}
+    for s in ds.segments:
+        if s.label != ds.background and s.capture in out:
+            out[s.capture].append(s)
+    return {k: sorted(v, key=lambda s: (s.start, s.end)) for k, v in out.items()}
+
+
+def _chunks(cap: Capture, events: list[Segment]) -> list[tuple[np.ndarray, list[Segment], int, int]]:
+    """(samples, events relative to the chunk, background before the first event, after the last) per chunk."""
+    cuts = [0]
+    reach = events[0].end
+    for prev_end, nxt in zip([e.end for e in events[:-1]], events[1:]):
+        reach = max(reach, prev_end)
+        if nxt.start > reach:  # a background gap: cut in its middle
+            cuts.append((reach + nxt.start) // 2)
+    cuts.append(cap.n_samples)
+    out = []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        inside = [e for e in events if a <= e.start < b]
+        if not inside:
+            continue
+        rel = [Segment("", e.label, e.start - a, e.end - a) for e in inside]
+        out.append((cap.data[a:b], rel, rel[0].start, (b - a) - max(e.end for e in rel)))
+    return out
+
+
+def deployment_streams(ds: Dataset, seed: int = 0, name: str = "stream", crossfade: int | None = None) -> Dataset:
+    """The captures of ``ds`` as validation streams (see the module docstring).
+
+    Args:
+        ds: a validation fold's captures (ADC counts or sensor units) and segments.
+        seed: seed of the chunk order.
+        name: name of the assembled stream (a capture name; must not clash
+            with a capture of ``ds``).
+        crossfade: cross-fade length at joins (samples); default
+            ``round(CROSSFADE_S * ds.sample_rate_hz)``.
+
+    Returns:
+        A dataset with the captures kept as they are and at most one assembled
+        capture ``name`` (metadata ``{"assembled_from": "a,b,..."}``), with its
+        event segments; background segments are dropped (windows outside every
+        event are background anyway).
+
+    Raises:
+        ValueError: if ``name`` is the name of a capture of ``ds``.
+    """
+    if name in ds.capture_names():
+        raise ValueError(f"stream name {name!r} is already a capture name")
+    fade = int(round(CROSSFADE_S * ds.sample_rate_hz)) if crossfade is None else int(crossfade)
+    events = _events(ds)
+    single = [c for c in ds.captures if len({e.label for e in events[c.name]}) == 1]
+    if len({events[c.name][0].label for c in single}) < 2:
+        return ds
+    keep = [c for c in ds.captures if c not in single]
+    chunks = [ch for c in single for ch in _chunks(c, events[c.name])]
+    order = np.random.default_rng(seed).permutation(len(chunks))
+    parts: list[np.ndarray] = []
+    segments: list[Segment] = []
+    length, tail = 0, 0  # samples so far; background after the last event so far
+    for i in order:
+        data, rel, head, after = chunks[int(i)]
+        overlap = min(fade, tail, head) if parts else 0
+        if overlap > 0:
+            w = ((np.arange(overlap, dtype=np.float64) + 1.0) / (overlap + 1.0))[:, None]
+            prev = parts[-1]
+            blend = (1.0 - w) * prev[-overlap:] + w * data[:overlap]
+            parts[-1] = prev[:-overlap]
+            parts.append(blend.astype(prev.dtype))
+            data = data[overlap:]
+        offset = length - overlap
+        segments += [Segment(name, e.label, e.start + offset, e.end + offset) for e in rel]
+        parts.append(data)
+        length = offset + len(data) + overlap
+        tail = after
+    stream = Capture(name, np.ascontiguousarray(np.concatenate(parts)),
+                     {"assembled_from": ",".join(c.name for c in single)})
+    kept_names = {c.name for c in keep}
+    return Dataset(name=ds.name, channels=ds.channels, sample_rate_hz=ds.sample_rate_hz, captures=[*keep, stream],
+                   segments=[s for s in ds.segments if s.capture in kept_names and s.label != ds.background] + segments,
+                   background=ds.background)
