@@ -69,15 +69,11 @@ def draw_params(space, n: int, seed: int) -> list[dict]:
     """``n`` parameter sets drawn at random from the space (Optuna's RandomSampler)."""
     import optuna
 
-    from automl.search._space import suggest
+    from automl.search._space import suggest_all
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
-    out = []
-    for _ in range(n):
-        trial = study.ask()
-        out.append({name: suggest(trial, name, d) for name, d in space.parameters().items()})
-    return out
+    return [suggest_all(study.ask(), space) for _ in range(n)]
 
 
 def actual_sort_moves(fp, counts) -> float:
@@ -111,6 +107,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
     args = ap.parse_args(argv)
 
+    from automl.evaluation import plan_validation
     from automl.export import write_firmware
     from automl.pipeline import FittedPipeline
     from automl.search import SearchRequest
@@ -121,10 +118,12 @@ def main(argv=None) -> int:
     space_path = REPO / "search_spaces" / "boxing.yaml"
     space = load_space(space_path)
     space = space.model_copy(update={
-        "search": space.search.model_copy(update={"cv_folds": 2}),
+        "search": space.search.model_copy(update={"cv_folds": 2, "seeds": 1}),
         "model": space.model.model_copy(update={"epochs": args.epochs, "patience": 5})})
     req = SearchRequest(study="fidelity", space_path=space_path, data=args.data)
     train, test, _, scale = load_data(req, space)
+    data = plan_validation(train, test, space.search.cv_folds, seed=args.seed, group_by=space.search.group_by,
+                           streams=space.search.validation)
     # Budgets far above any trial: every drawn pipeline is trained and exported.
     roomy = TargetProfile(name="roomy", clock_mhz=80, flash_bytes=1 << 24, ram_bytes=1 << 24, latency_ms=1e6)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -138,7 +137,7 @@ def main(argv=None) -> int:
     t0 = time.time()
     for number, params in enumerate(draw_params(space, args.trials, args.seed)):
         try:
-            outcome = run_trial(train, test, space, params, roomy, seed=0, study="fidelity", trial_number=number,
+            outcome = run_trial(data, space, params, roomy, seed=0, study="fidelity", trial_number=number,
                                 sample_scale=scale)
         except TrialFailed as exc:
             print(f"trial {number}: failed ({exc}); skipped", flush=True)
