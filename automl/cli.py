@@ -168,7 +168,7 @@ def _objective_text(name: str, value: float) -> str:
 
 
 def resolve_trial(study: str, trial: str, root: Path, storage: str | None):
-    """Trial number from ``--trial``: an integer, or ``knee`` (the report's recommended trial).
+    """Trial number from ``--trial``: an integer, or ``recommended`` (alias ``knee``: the report's recommendation).
 
     The study is loaded once, here, and handed back for the caller to use.
 
@@ -182,16 +182,17 @@ def resolve_trial(study: str, trial: str, root: Path, storage: str | None):
     from automl.search import load_study
 
     text = trial.strip()
-    if not text.lstrip("-").isdigit() and text.lower() != "knee":
-        raise ConfigError(f"The '--trial' parameter must be a trial number or 'knee'. Got {trial!r} instead.")
+    if not text.lstrip("-").isdigit() and text.lower() not in ("recommended", "knee"):
+        raise ConfigError(f"The '--trial' parameter must be a trial number or 'recommended'. Got {trial!r} instead.")
     st, folder = load_study(root, study, storage)
-    if text.lower() == "knee":
+    if text.lower() in ("recommended", "knee"):
         from automl.report import build_report_data
 
-        rec = build_report_data(st, timeline=False, importance=False).recommended
-        if rec is None:
-            raise StudyError(f"study {study!r} has no complete trial, so there is no knee to export")
-        return int(rec.number), st, folder
+        data = build_report_data(st, timeline=False, importance=False)
+        if data.recommended is None:
+            why = data.rule.reason if data.rule is not None else "No recommendation: the study has no complete trial."
+            raise StudyError(f"study {study!r}: {why[0].lower()}{why[1:]}")
+        return int(data.recommended.number), st, folder
     number, n_trials = int(text), len(st.get_trials(deepcopy=False))
     if not 0 <= number < n_trials:
         raise StudyError(f"study {study!r} has no trial {number} (its trials are numbered 0 to {n_trials - 1})"
@@ -202,7 +203,7 @@ def resolve_trial(study: str, trial: str, root: Path, storage: str | None):
 @app.command()
 def export(
     study: StudyOpt,
-    trial: Annotated[str, typer.Option("--trial", help="Trial number to export, or 'knee' for the report's recommendation.")],
+    trial: Annotated[str, typer.Option("--trial", help="Trial number to export, or 'recommended' for the report's recommendation.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder for the firmware.")],
     root: RootOpt = Path("studies"),
     storage: StorageOpt = None,

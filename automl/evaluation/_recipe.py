@@ -136,12 +136,12 @@ def _scaled(scaler: MinMaxUint8Scaler, selector: TreeSelector, F: np.ndarray) ->
 @dataclass
 class _FoldData:
     fold: Fold
+    spec: SegmenterSpec          # the fold's segmenter (threshold from its training captures)
     x_inner: np.ndarray          # (n, k) float32 model inputs of Fold.inner_train
     y_inner: np.ndarray
     x_es: np.ndarray             # early-stopping windows (Fold.inner_val)
     y_es: np.ndarray
     x_rep: np.ndarray            # int8 calibration: the fold's training windows
-    y_rep: np.ndarray
     x_val: np.ndarray            # the fold's validation stream windows
     win_val: Windows
 
@@ -297,7 +297,7 @@ def _fold_data(p: Prepared) -> list[_FoldData]:
         inner, es = np.isin(groups, fold.inner_train), np.isin(groups, fold.inner_val)
         if not inner.any() or len(np.unique(win.y[inner])) < 2:
             inner, es = tr, np.zeros_like(tr)
-        out.append(_FoldData(fold, x[inner], win.y[inner], x[es], win.y[es], x[tr], win.y[tr],
+        out.append(_FoldData(fold, spec, x[inner], win.y[inner], x[es], win.y[es], x[tr],
                              _scaled(scaler, selector, F_val), win_val))
     p._folds = out
     return out
@@ -387,10 +387,6 @@ def cross_validate(p: Prepared, seed: int) -> SeedScore:
         result = train_mlp(fd.x_inner, fd.y_inner, n_classes, cfg.mlp(seed), fd.x_es if len(fd.x_es) else None,
                            fd.y_es if len(fd.x_es) else None, fast=cfg.fast_training)
         best_epochs.append(int(result.best_epoch))
-        import os
-        if os.environ.get("AUTOML_REFIT") and len(fd.x_es):
-            result = train_mlp(fd.x_rep, fd.y_rep, n_classes, cfg.mlp(seed), epochs=int(result.best_epoch),
-                               fast=cfg.fast_training)
         _, dec = _decide(p, convert(result.model, fd.x_rep, cfg.quantization), fd.x_val)
         voted, out = _outputs(p, fd.win_val, dec)
         decided.update(dec.tolist())

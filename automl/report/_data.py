@@ -36,6 +36,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from ._hypervolume import hypervolume, hypervolume_history
 from ._pick import PickResult, PickRule, parse_pick_rule, pick_trial
+from ._recommend import RecommendationRule, recommend
 from ._timeline import TimelineData, load_timeline
 
 DEFAULT_OBJECTIVE_NAMES = ("macro_f1", "flash_bytes", "ram_bytes", "latency_ms")
@@ -506,6 +507,7 @@ class ReportData:
     pareto: np.ndarray
     knee: int | None
     recommended: Recommendation | None
+    rule: RecommendationRule | None = None
     study_attrs_extra: dict[str, str] = field(default_factory=dict)
     feasible: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     front_feasible: bool = True
@@ -674,11 +676,12 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
     knee_index: int | None = None
     recommended = best = None
     chosen: dict[int, Recommendation] = {}
-    if front.size:
-        knee_index = int(front[knee(values[front], directions)])
-        recommended = detail(knee_index, _knee_reason(int(numbers[knee_index]), len(front),
-                                                     float(distances[knee_index]), front_feasible),
-                             front_feasible)
+    rule_result = recommend(values, feasible, [complete[i].user_attrs for i in range(len(complete))], budgets,
+                            OBJECTIVE_SHORT.get(names[0], names[0]))
+    if rule_result.row is not None:
+        knee_index = rule_result.row
+        recommended = detail(knee_index, f"Trial {int(numbers[knee_index])}: {rule_result.reason[0].lower()}"
+                             f"{rule_result.reason[1:]}", True)
         chosen[knee_index] = recommended
     if feasible.any():
         b = _best_under_budget(values, feasible, directions)
@@ -737,6 +740,7 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
         pareto=front,
         knee=knee_index,
         recommended=recommended,
+        rule=rule_result,
         study_attrs_extra=extra,
         feasible=feasible,
         front_feasible=front_feasible,

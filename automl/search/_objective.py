@@ -103,6 +103,22 @@ def config_from_params(params: dict, space: SearchSpace) -> PipelineConfig:
         raise TrialFailed(f"parameter {exc} is missing from the trial") from None
 
 
+def told_costs(cost, target: TargetProfile, resolution: float) -> list[float]:
+    """``[flash bytes, RAM bytes, latency ms]`` as told to the sampler.
+
+    With ``resolution > 0`` (``search.cost_resolution``) each cost is rounded up
+    to the next multiple of ``resolution`` times its budget, so savings too
+    small to matter on the device tie and the objective decides; 0 tells the
+    exact estimates. The exact figures are always in the trial's ``cost``
+    attribute.
+    """
+    exact = [float(cost.flash_bytes), float(cost.ram_bytes), float(cost.latency_ms)]
+    if resolution <= 0:
+        return exact
+    steps = [resolution * target.flash_bytes, resolution * target.ram_bytes, resolution * target.latency_ms]
+    return [float(np.ceil(v / st - 1e-9) * st) for v, st in zip(exact, steps)]
+
+
 def near_front(value: float, costs: list[float], front: np.ndarray | None, margin: float) -> bool:
     """Whether a first score is worth more training seeds: no front point beats it by more than ``margin``.
 
@@ -219,7 +235,7 @@ def run_trial(data: TrialData, space: SearchSpace, params: dict, target: TargetP
     base = {"objective": space.objective, "cost": cost.as_dict(), "n_windows": {"train": len(p.win_train),
                                                                                   "test": len(p.win_test)}}
     over = cost.over_budget(target)
-    costs = [float(cost.flash_bytes), float(cost.ram_bytes), float(cost.latency_ms)]
+    costs = told_costs(cost, target, space.search.cost_resolution)
     if over:
         return TrialOutcome(values=[0.0, *costs], artifacts={}, user_attrs={
             **base, "infeasible": True, "over_budget": over, "pipeline": summary,

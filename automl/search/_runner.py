@@ -150,13 +150,33 @@ def load_data(req: SearchRequest, space: SearchSpace):
     return to_counts(train, scale), to_counts(test, scale), test_glob, scale
 
 
+def make_sampler(space: SearchSpace, seed: int) -> optuna.samplers.BaseSampler:
+    """The study's sampler (``search.sampler``); every one ranks feasible trials first.
+
+    Budgets are named constraints (``<= 0`` feasible, ``trial.set_constraint``)
+    that each trial sets before ``tell``; Optuna's samplers read them from
+    the trials: NSGA-II and NSGA-III by constrained domination (Deb 2002), TPE
+    (multivariate, grouped for the conditional parameters, ``constant_liar``
+    so that parallel workers do not propose the same point) by splitting
+    feasible from infeasible trials (Watanabe & Hutter 2023).
+    """
+    kind = space.search.sampler
+    if kind == "tpe":
+        import warnings
+
+        with warnings.catch_warnings():  # multivariate / group / constant_liar are "experimental" in Optuna
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True)
+    if kind == "nsga3":
+        return optuna.samplers.NSGAIIISampler(population_size=space.search.population_size, seed=seed)
+    return optuna.samplers.NSGAIISampler(population_size=space.search.population_size, seed=seed)
+
+
 def create_or_load_study(req: SearchRequest, space: SearchSpace, target: TargetProfile, meta: dict) -> optuna.Study:
     """Open (or create) the study with an NSGA-II sampler and record its metadata."""
     folder = study_dir(req.root, req.study)
     storage = open_storage(folder, req.storage)
-    # Budgets are constraints (<= 0 feasible) that each trial sets before tell();
-    # NSGA-II ranks feasible trials first (constrained domination, Deb 2002).
-    sampler = optuna.samplers.NSGAIISampler(population_size=space.search.population_size, seed=req.seed)
+    sampler = make_sampler(space, req.seed)
     study = optuna.create_study(study_name=req.study, storage=storage, directions=list(DIRECTIONS),
                                 sampler=sampler, load_if_exists=True)
     old_space = study.user_attrs.get("space")
@@ -227,6 +247,7 @@ def _setup_logging(folder: Path) -> logging.Handler:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
+    log.propagate = False  # the study's search.log, not whatever handler a library gave the root logger
     return handler
 
 

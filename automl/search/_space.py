@@ -134,6 +134,11 @@ class SearchSettings(BaseModel):
     seeds: int = Field(3, ge=1, le=10)
     # A trial is re-scored with `seeds` seeds unless the front beats its first score by more than this (F1).
     rescore_margin: float = Field(0.05, ge=0.0, le=1.0)
+    # Optuna sampler: nsga2 (NSGAIISampler), nsga3 (NSGAIIISampler) or tpe (multivariate, grouped TPE
+    # with constant_liar for parallel trials); all handle the budget constraints.
+    sampler: str = Field("nsga2", pattern="^(nsga2|nsga3|tpe)$")
+    # Costs told to the sampler are rounded to this fraction of the target's budget (0: exact).
+    cost_resolution: float = Field(0.0, ge=0.0, le=0.5)
 
 
 class SearchSpace(BaseModel):

@@ -179,7 +179,8 @@ class TestBestWithinBudget:
         data = build_report_data(_study({"flash_bytes": 10}, [_trial([0.9, 3000, 5, 0.5], 1)]))
         assert data.best is None and not data.front_feasible
         assert data.hypervolume.value == 0.0
-        assert "No complete trial fits the budgets" in render_report(data)
+        assert "No complete trial fits the budgets" in render_report(data)  # the best-within-budget card
+        assert "No recommendation: no complete trial fits the budgets." in render_report(data)
 
 
 # --------------------------------------------------------------------------- #

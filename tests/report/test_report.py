@@ -182,14 +182,14 @@ class TestParetoAndKnee:
 
 
 class TestReportData:
-    def test_recommended_is_knee(self, study: optuna.Study) -> None:
+    def test_recommended_by_the_rule(self, study: optuna.Study) -> None:
+        # No trial records its seed spread: noise 0, so the rule keeps only the best F1 (trial 2, 0.95).
         data = build_report_data(study)
-        assert data.knee_number == KNEE
-        assert data.recommended is not None and data.recommended.number == KNEE
-        assert data.recommended.distance == pytest.approx(KNEE_DISTANCE)
-        assert data.recommended.fits_budget
+        assert data.knee_number == 2 and data.rule.noise == 0.0 and data.rule.fallback
+        assert data.recommended is not None and data.recommended.number == 2
+        assert data.recommended.distance == pytest.approx(math.sqrt(3))  # still shown: its place on the front
         assert data.recommended.export_command == (
-            "automl export --study demo --trial 1 --out build/firmware/demo-1")
+            "automl export --study demo --trial 2 --out build/firmware/demo-2")
 
     def test_counts_rows_and_budgets(self, study: optuna.Study) -> None:
         data = build_report_data(study)
@@ -206,28 +206,26 @@ class TestReportData:
         assert "n_features=2" in data.rows[0].main_params
         assert EVIL_PARAM in data.rows[5].main_params  # from Optuna params (no pipeline)
 
-    def test_knee_restricted_to_budget(self) -> None:
-        # Flash budget 15000 B leaves trials 1, 3 and 5 feasible; their front is 1 and 3
-        # (1 dominates 5). Over those two, trial 1 is best in F1 (loss 0) and worst
-        # elsewhere (1, 1, 1) -> d = sqrt(3); trial 3 is worst in F1 only -> d = 1.
-        # Knee = trial 3. (Issue 8: the front is the feasible front, as in
-        # study.best_trials under constraints; it used to be [0, 1, 2, 3].)
+    def test_recommendation_restricted_to_budget(self) -> None:
+        # Flash budget 15000 B leaves trials 1, 3 and 5 feasible; their front is 1 and 3.
+        # Without seed spreads the rule takes the best feasible F1: trial 1 (0.80).
         s = _study(target={"name": "tiny", "max_flash_bytes": 15000})
         for number in range(6):
             s.add_trial(_complete(number, VALUES[number]))
         data = build_report_data(s)
         assert data.pareto_numbers == [1, 3]
         assert data.feasible.tolist() == [False, True, False, True, False, True]
-        assert data.knee_number == 3
+        assert data.knee_number == 1
         assert data.rows[0].over_budget == ("flash_bytes",)
 
-    def test_nothing_fits_budget_falls_back_to_front(self) -> None:
+    def test_nothing_fits_budget_gives_no_recommendation(self) -> None:
         s = _study(target={"flash_bytes": 100})
         for number in range(6):
             s.add_trial(_complete(number, VALUES[number]))
         data = build_report_data(s)
-        assert data.knee_number == KNEE and not data.recommended.fits_budget
-        assert "No trial on the Pareto front fits" in render_report(data)
+        assert data.recommended is None and data.knee is None
+        assert data.rule.reason == "No recommendation: no complete trial fits the budgets."
+        assert "No recommendation: no complete trial fits the budgets." in render_report(data)
 
     def test_confusion_table(self) -> None:
         table = confusion_table({"confusion": VAL_CM, "classes": CLASSES})

@@ -9,7 +9,7 @@ import pytest
 
 from automl.errors import ConfigError
 from automl.search import SearchSpace, load_space
-from automl.search._space import Range, suggest
+from automl.search._space import Range, suggest, suggest_all
 
 SPACES = Path(__file__).resolve().parents[2] / "search_spaces"
 SEG_PARAMS = ["segmenter", "window_size", "slide", "thr_column", "thr_mode", "thr_quantile",
@@ -18,7 +18,8 @@ MODEL_PARAMS = ["magnitude", "k", "n_layers", "units_l1", "units_l2", "units_l3"
                 "quantization"]
 BOXING_FAMILIES = ["family_Statistical", "family_Shape", "family_ColumnFusion", "family_Area",
                    "family_RateOfChange", "family_Frequency"]
-PARAM_ORDER = SEG_PARAMS + BOXING_FAMILIES + MODEL_PARAMS
+POST_PARAMS = ["vote", "refractory", "unknown_threshold"]
+PARAM_ORDER = SEG_PARAMS + BOXING_FAMILIES + MODEL_PARAMS + POST_PARAMS
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -44,7 +45,7 @@ def test_boxing_space():
     assert s.features.families == {"Statistical": True, "Shape": [True, False], "ColumnFusion": [True, False],
                                    "Area": [True, False], "RateOfChange": [True, False],
                                    "Frequency": [True, False]}
-    assert s.features.frequency_bands == 4 and s.model.unknown_threshold == 0.0
+    assert s.features.frequency_bands == 4
     assert s.features.magnitude == [True, False]
     assert s.features.k == _r(4, 32)
     assert s.features.n_estimators == 100
@@ -56,6 +57,10 @@ def test_boxing_space():
     assert s.quantization == ["int8", "float32"]
     assert s.target == "cortex-m4f-80mhz"
     assert (s.search.cv_folds, s.search.population_size) == (3, 16)
+    assert (s.search.group_by, s.search.validation, s.search.seeds) == ("capture", "auto", 3)
+    assert s.postprocess.vote == [1, 3, 5, 7]
+    assert s.postprocess.refractory == _r(0, 300, step=10)  # up to 3 s at 100 Hz: longer than any punch
+    assert s.postprocess.unknown_threshold == _r(0.0, 0.8, integer=False)
     p = s.parameters()
     assert list(p) == PARAM_ORDER
     assert p["units_l1"] == p["units_l2"] == p["units_l3"] == _r(4, 32, log=True)
@@ -76,8 +81,10 @@ def test_basic_motions_space():
     assert (s.model.epochs, s.model.batch_size, s.model.patience) == (60, 32, 8)
     assert (s.search.cv_folds, s.search.population_size) == (3, 8)
     assert s.objective == "window_f1"
+    # At most 2 layers: no units_l3 parameter at all.
     assert list(s.parameters()) == SEG_PARAMS + ["family_Statistical", "family_Shape", "family_RateOfChange",
-                                                 "family_Frequency"] + MODEL_PARAMS
+                                                 "family_Frequency"] + [p for p in MODEL_PARAMS if p != "units_l3"] \
+        + POST_PARAMS
 
 
 def test_minimal_space_defaults_and_name_from_stem(tmp_path):
@@ -89,9 +96,14 @@ def test_minimal_space_defaults_and_name_from_stem(tmp_path):
         "segmenter": "sliding", "window_size": 100, "slide": 50, "thr_column": "accMag", "thr_mode": "std",
         "thr_quantile": 0.9, "thr_detection_window": 10, "thr_lookback": 20, "family_Statistical": True,
         "magnitude": True, "k": 16, "n_layers": 2,
-        "units_l1": 12, "units_l2": 12, "units_l3": 12, "dropout": 0.1, "learning_rate": 3e-3,
-        "quantization": "int8",
+        "units_l1": 12, "units_l2": 12, "dropout": 0.1, "learning_rate": 3e-3,
+        "quantization": "int8", "vote": 1, "refractory": 0, "unknown_threshold": 0.0,
     }
+    assert s.fixed() == s.parameters()  # nothing is searched
+    # The parameters a trial uses: the threshold's only with the threshold segmenter.
+    assert list(s.complete({})) == ["segmenter", "window_size", "slide", "family_Statistical", "magnitude", "k",
+                                    "n_layers", "units_l1", "units_l2", "dropout", "learning_rate", "quantization",
+                                    "vote", "refractory", "unknown_threshold"]
     assert s.target == "cortex-m4f-80mhz" and s.search.cv_folds == 3
 
 
@@ -223,18 +235,26 @@ def test_suggest_values_in_ranges_with_right_types(space):
     defs = s.parameters()
     study = _study()
     seen: dict[str, set] = {name: set() for name in defs}
+    fixed = {name for name, d in defs.items() if not isinstance(d, (list, Range))}
+    # boxing searches everything but the Statistical family; the demo uses a fixed sliding window
+    # and no post-processing.
+    thr_fixed = {"segmenter", "thr_column", "thr_mode", "thr_quantile", "thr_detection_window", "thr_lookback"}
+    demo_fixed = thr_fixed | {"vote", "refractory", "unknown_threshold"}
+    assert fixed == {"family_Statistical"} | (demo_fixed if space == "basic-motions.yaml" else set())
     for _ in range(40):
         trial = study.ask()
-        values = {name: suggest(trial, name, d) for name, d in defs.items()}
-        fixed = {name for name, d in defs.items() if not isinstance(d, (list, Range))}
-        # boxing searches everything but the Statistical family; the demo uses a fixed sliding window.
-        thr_fixed = {"segmenter", "thr_column", "thr_mode", "thr_quantile", "thr_detection_window", "thr_lookback"}
-        assert fixed == {"family_Statistical"} | (thr_fixed if space == "basic-motions.yaml" else set())
+        values = suggest_all(trial, s)
+        # Only the parameters the trial uses: thr_* with the threshold segmenter, units_l<i> up to n_layers.
+        threshold = values["segmenter"] == "threshold"
+        assert all((n in values) == threshold for n in defs if n.startswith("thr_"))
+        assert [n for n in values if n.startswith("units_l")] == [f"units_l{i}" for i in range(1, values["n_layers"] + 1)]
         assert trial.params == {n: v for n, v in values.items() if n not in fixed}
-        for name, d in defs.items():
+        assert s.complete(trial.params) == values  # the study alone rebuilds the trial's parameters
+        for name, v in values.items():
+            d = defs[name]
             if name in fixed:
+                assert v == d
                 continue
-            v = values[name]
             seen[name].add(v)
             if isinstance(d, list):
                 assert v in d, name
@@ -288,8 +308,11 @@ def test_suggest_fixed_value_is_returned_unsampled():
     assert trial.params == {}
 
 
-def test_suggest_fixed_value_is_recorded_as_user_attr():
-    study = _study()
-    trial = study.ask()
+def test_fixed_values_are_the_study_level_part_of_a_trials_parameters():
+    s = load_space(SPACES / "basic-motions.yaml")
+    assert s.fixed() == {"segmenter": "sliding", "thr_column": "accMag", "thr_mode": "std", "thr_quantile": 0.9,
+                         "thr_detection_window": 10, "thr_lookback": 20, "family_Statistical": True,
+                         "vote": 1, "refractory": 0, "unknown_threshold": 0.0}
+    trial = _study().ask()
     suggest(trial, "window_size", 100)
-    assert trial.user_attrs.get("window_size") == 100
+    assert trial.user_attrs == {} and trial.params == {}

@@ -1,0 +1,73 @@
+"""The training recipe on the real boxing data: what is fitted where, and what validation looks like."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from automl.evaluation import PipelineConfig, plan_validation, prepare
+from automl.evaluation._recipe import _fold_data
+from automl.postprocessing import PostProcessSpec
+from automl.search._runner import SearchRequest, load_data
+from automl.search._space import load_space
+from automl.segmentation import threshold_from_quantile
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def boxing(boxing_dir):
+    space = load_space(REPO / "search_spaces" / "boxing.yaml")
+    req = SearchRequest(study="t", space_path=REPO / "search_spaces" / "boxing.yaml", data=boxing_dir)
+    train, test, _, _ = load_data(req, space)
+    return plan_validation(train, test, 3, seed=0, streams="auto")
+
+
+THRESHOLD = PipelineConfig(segmenter="threshold", window_size=150, slide=150, families=("Statistical",), k=8,
+                           layers=(8,), quantization="int8", thr_column="accMag", thr_mode="std", thr_quantile=0.8,
+                           thr_detection_window=10, thr_lookback=40, post=PostProcessSpec(1, 150),
+                           objective="event_f1")
+
+
+def test_plan_keeps_held_out_early_stopping_and_validation_apart(boxing):
+    assert len(boxing.folds) == 3 and boxing.has_background
+    seen = set()
+    for f in boxing.folds:
+        assert not set(f.train) & set(f.val)
+        assert set(f.inner_train) | set(f.inner_val) == set(f.train) and f.inner_val
+        assert not set(f.inner_train) & set(f.inner_val)
+        assert not (set(f.val) | set(f.train)) & set(boxing.test.capture_names())
+        seen |= set(f.val)
+        # The boxing captures hold one punch type each: each fold's are assembled into one stream.
+        assert f.streams.capture_names() == [f"fold{f.index}-stream"]
+        assert {s.label for s in f.streams.segments} == {"hook", "jab", "uppercut"}
+        n_events = sum(1 for s in boxing.train.segments if s.capture in f.val and s.label != "NoActivity")
+        assert len(f.streams.segments) == n_events
+    assert seen == set(boxing.train.capture_names())  # every training capture validated once
+
+
+def test_fold_threshold_is_learned_without_the_validation_captures(boxing):
+    p = prepare(boxing, THRESHOLD)
+    folds = _fold_data(p)
+    assert len(folds) == 3
+    differs = 0
+    for fd in folds:
+        own = threshold_from_quantile(boxing.train.subset(fd.fold.train), "accMag", "std", 10, 0.8)
+        leaky = threshold_from_quantile(boxing.train.subset(fd.fold.train + fd.fold.val), "accMag", "std", 10, 0.8)
+        assert fd.spec.threshold == float(np.float32(own))
+        differs += fd.spec.threshold != float(np.float32(leaky))
+    assert differs == 3  # the validation captures would have moved every fold's threshold
+    # The shipped segmenter learns from every training capture, never from the held-out ones.
+    assert p.spec.threshold == float(np.float32(threshold_from_quantile(boxing.train, "accMag", "std", 10, 0.8)))
+
+
+def test_fold_inputs_come_from_the_fold_only(boxing):
+    p = prepare(boxing, THRESHOLD)
+    for fd in _fold_data(p):
+        # Early stopping and training windows are the fold's training captures; the scored windows
+        # are its validation stream's.
+        assert fd.win_val.capture_names == fd.fold.streams.capture_names()
+        assert len(fd.x_inner) and len(fd.x_es) and len(fd.x_val)
+        assert len(fd.x_inner) + len(fd.x_es) <= len(fd.x_rep)
