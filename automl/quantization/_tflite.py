@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import sys
+import tempfile
 import warnings
 
 import numpy as np
@@ -77,7 +81,40 @@ def convert(model, representative: np.ndarray, kind: str) -> bytes:
         # warning is always benign here.
         warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected",
                                 category=UserWarning)
-        return bytes(converter.convert())
+        with _stderr_without(_CONVERTER_NOISE):
+            return bytes(converter.convert())
+
+
+#: Lines TensorFlow's C++ converter writes straight to the process's stderr for every int8
+#: conversion ("fully_quantize: 0, inference_type: 6, input_inference_type: INT8, ..."), past
+#: TF_CPP_MIN_LOG_LEVEL: a settings echo, never an error (24 such lines in one benchmark run).
+_CONVERTER_NOISE = re.compile(rb"^fully_quantize: \d+, inference_type: ")
+
+
+@contextlib.contextmanager
+def _stderr_without(pattern: re.Pattern):
+    """Hold back the lines of file descriptor 2 that match ``pattern`` for the block; pass the others on.
+
+    The C++ code writes to the descriptor, not to ``sys.stderr``, so the
+    descriptor is pointed at a temporary file for the block and what was
+    written is copied back afterwards without the matching lines (an error
+    message of the converter still reaches the user, after the block).
+    """
+    fd = 2  # what the C++ code writes to, whatever sys.stderr is
+    if sys.stderr is not None:
+        sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            tmp.seek(0)
+            kept = b"".join(line for line in tmp if not pattern.match(line))
+            if kept:
+                os.write(fd, kept)
 
 
 def _frozen_mlp(model):

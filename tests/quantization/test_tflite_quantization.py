@@ -311,3 +311,24 @@ def test_int8_conversion_is_quiet(keras_model):
         warnings.simplefilter("always")
         convert(keras_model, rep, "int8")
     assert not [w for w in caught if "Statistics for quantized inputs" in str(w.message)]
+
+
+def test_int8_conversion_prints_nothing_to_stderr(keras_model, capfd):
+    # TensorFlow's C++ converter echoes "fully_quantize: 0, inference_type: 6, ..." on file descriptor 2 at
+    # every int8 conversion (issue 18, item 8); convert() holds that line back and passes anything else on.
+    rep = np.random.default_rng(5).uniform(0.0, 1.0, (16, N_IN)).astype(np.float32)
+    capfd.readouterr()
+    convert(keras_model, rep, "int8")
+    assert "fully_quantize" not in capfd.readouterr().err
+
+
+def test_stderr_filter_passes_other_lines_on(capfd):
+    import os
+    import re
+
+    from automl.quantization._tflite import _stderr_without
+
+    capfd.readouterr()
+    with _stderr_without(re.compile(rb"^noise ")):
+        os.write(2, b"noise 1\nerror: kept\nnoise 2\n")
+    assert capfd.readouterr().err == "error: kept\n"
