@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,6 +151,19 @@ def load_data(req: SearchRequest, space: SearchSpace):
     return to_counts(train, scale), to_counts(test, scale), test_glob, scale
 
 
+def study_classes(train, has_background: bool) -> list[str]:
+    """The class names a study's models can have: ``train.labels()`` without the background
+    class when no training sample is background (BasicMotions: every sample is in a labelled
+    segment, so its models have no ``NoActivity`` class).
+
+    Args:
+        train: the training :class:`automl.data.Dataset`.
+        has_background: some training sample is background
+            (:attr:`automl.evaluation.TrialData.has_background`).
+    """
+    return [c for c in train.labels() if c != train.background or has_background]
+
+
 def make_sampler(space: SearchSpace, seed: int) -> optuna.samplers.BaseSampler:
     """The study's sampler (``search.sampler``); every one ranks feasible trials first.
 
@@ -162,8 +176,6 @@ def make_sampler(space: SearchSpace, seed: int) -> optuna.samplers.BaseSampler:
     """
     kind = space.search.sampler
     if kind == "tpe":
-        import warnings
-
         with warnings.catch_warnings():  # multivariate / group / constant_liar are "experimental" in Optuna
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True)
@@ -173,12 +185,25 @@ def make_sampler(space: SearchSpace, seed: int) -> optuna.samplers.BaseSampler:
 
 
 def create_or_load_study(req: SearchRequest, space: SearchSpace, target: TargetProfile, meta: dict) -> optuna.Study:
-    """Open (or create) the study with an NSGA-II sampler and record its metadata."""
+    """Open (or create) the study with the space's sampler; record its metadata and objective names.
+
+    The objective names (``study.metric_names``, e.g. ``["event_f1", "flash_bytes", "ram_bytes",
+    "latency_ms"]``) are set once, so optuna-dashboard labels the axes; ``meta`` is
+    recorded only when the study is new.
+
+    Raises:
+        ConfigError: if the study exists with a different search space.
+    """
     folder = study_dir(req.root, req.study)
     storage = open_storage(folder, req.storage)
     sampler = make_sampler(space, req.seed)
-    study = optuna.create_study(study_name=req.study, storage=storage, directions=list(DIRECTIONS),
-                                sampler=sampler, load_if_exists=True)
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "[I ...] A new study created" line among ours
+    try:
+        study = optuna.create_study(study_name=req.study, storage=storage, directions=list(DIRECTIONS),
+                                    sampler=sampler, load_if_exists=True)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
     old_space = study.user_attrs.get("space")
     if old_space is not None and old_space != space.model_dump(mode="json"):
         raise ConfigError(f"study {req.study!r} already exists with a different search space; "
@@ -186,6 +211,10 @@ def create_or_load_study(req: SearchRequest, space: SearchSpace, target: TargetP
     if old_space is None:
         for key, value in meta.items():
             study.set_user_attr(key, value)
+    with warnings.catch_warnings():  # metric names are "experimental" in Optuna
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if study.metric_names is None:  # optuna-dashboard and study.trials_dataframe() name the objectives
+            study.set_metric_names(list(meta.get("objective_names") or objective_names(space)))
     return study
 
 
@@ -406,7 +435,7 @@ def run_search(req: SearchRequest) -> SearchSummary:
         "space_path": str(Path(req.space_path).resolve()),
         "target": target.model_dump(mode="json"),
         "test_glob": test_glob,
-        "classes": train.labels(),
+        "classes": study_classes(train, data.has_background),
         "objective_names": objective_names(space),
         "objective": space.objective,
         "sample_scale": sample_scale,
