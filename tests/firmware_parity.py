@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from automl.data import Capture, Dataset, to_counts
+from automl.export import device_ids  # noqa: F401  (re-exported for the tests)
+from automl.export import parse_stream as _parse_stream
 from automl.pipeline import PipelineRun
 
 MAKE = shutil.which("make")
@@ -35,35 +37,12 @@ class CRun:
 
 
 def parse_stream(stdout: str, int8: bool) -> CRun:
-    rows = [line.split() for line in stdout.splitlines() if line.startswith("window ")]
-
-    def ints(text, dtype):
-        return np.array([int(v) for v in text.split(",")], dtype)
-
-    def f32(text):
-        return np.array([int(v, 16) for v in text.split(",")], np.uint32).view(np.float32)
-
-    def out(text):  # logits and model output: int8 decimals or float32 bits
-        return ints(text, np.int8) if int8 else f32(text)
-
-    summary = [line.split() for line in stdout.splitlines() if line.startswith("summary ")]
-    assert len(summary) == 1 and int(summary[0][4]) == len(rows), stdout[-500:]
-    insns = None
-    for line in stdout.splitlines():
-        if line.startswith("insns "):
-            v = line.split()
-            insns = {"classify": (int(v[2]), int(v[3]), int(v[4])), "idle": (int(v[6]), int(v[7]), int(v[8]))}
-    return CRun(
-        start=np.array([int(r[1]) for r in rows], np.int64),
-        cls=np.array([int(r[2]) for r in rows], np.int64),
-        emitted=np.array([int(r[3]) for r in rows], np.int64),
-        scaled=np.stack([ints(r[4], np.uint8) for r in rows]) if rows else np.zeros((0, 0), np.uint8),
-        features=np.stack([f32(r[5]).view(np.uint32) for r in rows]) if rows else np.zeros((0, 0), np.uint32),
-        logits=np.stack([out(r[6]) for r in rows]) if rows else np.zeros((0, 0)),
-        output=np.stack([out(r[7]) for r in rows]) if rows else np.zeros((0, 0)),
-        samples=int(summary[0][2]),
-        insns=insns,
-    )
+    """kp_stream's output as a :class:`CRun`, read by the package's one parser (automl.export.parse_stream)."""
+    run = _parse_stream(stdout, int8)
+    insns = None if run.insns is None else {k: (run.insns[k]["calls"], run.insns[k]["max"], run.insns[k]["mean"])
+                                              for k in ("classify", "idle")}
+    return CRun(start=run.start, cls=run.decision, emitted=run.emitted, scaled=run.scaled, features=run.features,
+                logits=run.logits, output=run.output, samples=run.samples, insns=insns)
 
 
 def softmax_rtol(n_classes: int) -> float:
@@ -90,13 +69,6 @@ def assert_same_windows(c: CRun, py: PipelineRun, int8: bool) -> None:
         assert np.all(err <= softmax_rtol(t.shape[1]) * t + 2.0 ** -140)
     np.testing.assert_array_equal(c.cls, np.where(py.predicted < 0, 0, py.predicted + 1))
     np.testing.assert_array_equal(c.emitted, device_ids(py.outputs))
-
-
-def device_ids(outputs: np.ndarray) -> np.ndarray:
-    """What kp_add_sample returns for ``PipelineRun.outputs``: class id = output + 1, -1 where nothing is emitted."""
-    from automl.postprocessing import NO_OUTPUT
-
-    return np.where(outputs == NO_OUTPUT, -1, outputs + 1)
 
 
 def counts_of(ds: Dataset, sample_scale: dict, n: int | None = None) -> tuple[Dataset, np.ndarray]:

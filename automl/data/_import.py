@@ -46,7 +46,8 @@ def detect_format(path: str | Path, **options: Any) -> str:
 
     1. A file ending in ``.dcli`` or ``.dai`` (any case): ``dcli``.
     2. A ``.json`` file: ``dcli`` if it is a list whose first item has
-       ``file_name`` and ``sessions``, otherwise ``label-studio``.
+       ``file_name`` and ``sessions``, otherwise ``label-studio``. A ``.csv``
+       file: ``label-column`` (one capture).
     3. A folder holding a ``captures/`` folder: ``canonical``.
     4. A folder, with the option ``pattern`` or ``mapping``: ``per-file``.
     5. A folder holding exactly one ``.dcli``/``.dai`` file (a Data Capture
@@ -67,10 +68,11 @@ def detect_format(path: str | Path, **options: Any) -> str:
             return "dcli"
         if suffix == ".json":
             return "dcli" if _looks_like_dcli(p) else "label-studio"
-        hint = " (a single capture: give the folder that holds the CSV files)" if suffix == ".csv" else ""
+        if suffix == ".csv":
+            return "label-column"
         raise DataError(
-            f"{p}: cannot tell the format from the extension {p.suffix or '(none)'!r}{hint}; expected a folder, "
-            f"a .dcli/.dai or a .json file, or pass fmt= (one of {list(READERS)})"
+            f"{p}: cannot tell the format from the extension {p.suffix or '(none)'!r}; expected a folder, "
+            f"a .csv, a .dcli/.dai or a .json file, or pass fmt= (one of {list(READERS)})"
         )
     if (p / "captures").is_dir():
         return "canonical"

@@ -426,8 +426,9 @@ def read_labelled_csv_folder(
     label_column: str = "label",
     channels: Sequence[str] | None = None,
     background: str = "NoActivity",
+    require_labels: bool = True,
 ) -> Dataset:
-    """Read a folder of capture CSVs that carry a label on every row.
+    """Read a folder of capture CSVs (or one such CSV) that carry a label on every row.
 
     This is the boxing-punches format: columns ``timestamp`` (ns, int),
     ``seconds_elapsed`` (s), ``accZ, accY, accX`` (m/s^2), ``gyrZ, gyrY,
@@ -451,11 +452,13 @@ def read_labelled_csv_folder(
       must agree within 5 %.
 
     Args:
-        path: the folder.
+        path: the folder, or one ``.csv`` file (a dataset of that one capture).
         label_column: name of the per-sample label column.
         channels: channel columns to read, in this order; ``None`` for all
             numeric columns as above.
         background: name of the background class (e.g. ``NoActivity``).
+        require_labels: ``False`` reads a file without the label column as
+            an unlabelled capture (no segments), e.g. a recording to replay.
 
     Returns:
         A :class:`Dataset` named after the folder; ``Capture.data`` is
@@ -470,10 +473,11 @@ def read_labelled_csv_folder(
         ConfigError: ``channels`` empty, repeated, or naming the label or a
             time column.
     """
-    root = _require_dir(path)
+    single = Path(path).is_file() and Path(path).suffix.lower() == ".csv"
+    root = Path(path) if single else _require_dir(path)
     reserved = {label_column, *_TIME_NAMES}
     wanted = _check_channels_arg(channels, reserved)
-    files = _csv_files(root)
+    files = [root] if single else _csv_files(root)
     if not files:
         hint = ""
         if (root / "captures").is_dir():
@@ -487,7 +491,8 @@ def read_labelled_csv_folder(
     for file in files:
         table = _read_table(file)
         _time_column(table)
-        labels = table.require(label_column, " (the per-sample label)")
+        labels = table.require(label_column, " (the per-sample label)") \
+            if require_labels or label_column in table.columns else None
         _check_not_empty(table)
 
         others = [c for c in table.header if c not in reserved]
@@ -510,7 +515,7 @@ def read_labelled_csv_folder(
         channel_order = first[1]
 
         data = np.column_stack([_parse_float(table, c) for c in channel_order]).astype(np.float32)
-        for i, value in enumerate(labels):
+        for i, value in enumerate(labels or ()):
             if not value.strip():
                 raise DataError(
                     f"{_where(file, table.rows[i], label_column)}: empty cell; every sample needs a label "
@@ -528,11 +533,12 @@ def read_labelled_csv_folder(
                 if value and not _mostly_numeric((value,)):
                     metadata[c] = value
         captures.append(Capture(name=file.stem, data=data, metadata=metadata))
-        segments.extend(_label_runs(file.stem, [v.strip() for v in labels]))
+        if labels is not None:
+            segments.extend(_label_runs(file.stem, [v.strip() for v in labels]))
 
     assert first is not None
     return Dataset(
-        name=root.resolve().name,
+        name=root.resolve().stem if single else root.resolve().name,
         channels=first[1],
         sample_rate_hz=_check_rates(rates),
         captures=captures,

@@ -10,6 +10,8 @@ header-only runtime from ``firmware/runtime``, the ``.tflite`` as an aligned
 array, a streaming program (``kp_stream.c``), QEMU start-up files, a
 ``Makefile`` (host, Cortex-M4, QEMU) and ``sizes.json`` (library size and
 instructions per sample, measured with ``arm-none-eabi-gcc`` and QEMU).
+:func:`run_stream` builds and runs an export's ``kp_stream`` on a recording
+written by :func:`write_counts`, and :func:`parse_stream` reads its output.
 
 The exporter only formats numbers; it never changes them: the C computes the
 same windows, features, scaler outputs, logits and classes as
@@ -18,5 +20,7 @@ same windows, features, scaler outputs, logits and classes as
 """
 
 from ._export import MANIFEST_NAME, SIZES_NAME, ExportResult, export_trial, firmware_dir, write_firmware
+from ._stream import COUNTS_MARK, StreamRun, device_ids, parse_stream, run_stream, write_counts
 
-__all__ = ["MANIFEST_NAME", "SIZES_NAME", "ExportResult", "export_trial", "firmware_dir", "write_firmware"]
+__all__ = ["COUNTS_MARK", "MANIFEST_NAME", "SIZES_NAME", "ExportResult", "StreamRun", "device_ids", "export_trial",
+           "firmware_dir", "parse_stream", "run_stream", "write_counts", "write_firmware"]

@@ -518,6 +518,7 @@ def test_per_file_mapping_not_found(tmp_path: Path) -> None:
         ("per_file/captures", {"pattern": WALK_PATTERN}, "per-file"),
         ("per_file/captures", {"mapping": "m.csv"}, "per-file"),
         ("label_column", {}, "label-column"),
+        ("label_column/sit_01.csv", {}, "label-column"),
         ("canonical", {}, "canonical"),
     ],
 )
@@ -536,6 +537,27 @@ def test_import_label_column_and_canonical() -> None:
     canonical = import_dataset(FIXTURES / "canonical", fmt="canonical")
     assert canonical.segments == [Segment("tap_01", "tap", 1, 4)]
     assert import_dataset(FIXTURES / "canonical").segments == canonical.segments
+
+
+def test_one_labelled_csv_is_a_dataset_of_one_capture(tmp_path: Path) -> None:
+    # automl replay reads a single recording: the capture as read from its folder, labels included.
+    one = import_dataset(FIXTURES / "label_column" / "sit_01.csv", background="rest")
+    assert one.name == "sit_01" and one.capture_names() == ["sit_01"]
+    assert one.segments == [Segment("sit_01", "rest", 0, 2), Segment("sit_01", "sit", 2, 5),
+                            Segment("sit_01", "rest", 5, 6)]
+    folder = import_dataset(FIXTURES / "label_column", background="rest")
+    np.testing.assert_array_equal(one.captures[0].data, folder.captures[0].data)
+    assert one.sample_rate_hz == pytest.approx(50.0)  # 0.02 s between rows
+    # Without its label column the same file is an unlabelled capture, only when asked for.
+    unlabelled = tmp_path / "field.csv"
+    lines = (FIXTURES / "label_column" / "sit_01.csv").read_text().splitlines()
+    col = lines[0].split(",").index("label")
+    unlabelled.write_text("\n".join(",".join(c for i, c in enumerate(ln.split(",")) if i != col) for ln in lines))
+    with pytest.raises(DataError) as exc:
+        import_dataset(unlabelled)
+    _assert_names(exc, str(unlabelled), "missing column 'label'")
+    field = import_dataset(unlabelled, require_labels=False)
+    assert field.segments == [] and field.captures[0].data.shape == one.captures[0].data.shape
 
 
 def test_import_dataset_returns_datasets_for_every_format() -> None:
