@@ -1,4 +1,4 @@
-"""The ``automl`` command: search, status, report, export.
+"""The ``automl`` command: search, status, report, export, replay.
 
 Exit codes: 0 ok, 1 runtime error (bad data, missing study, failed build),
 2 usage error (bad option), 3 nothing fits the budget.
@@ -16,7 +16,8 @@ import typer
 
 from automl.errors import AutomlError, ConfigError, StudyError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+# Plain click help (rich_markup_mode=None): flags without a "<bool>" placeholder, long help wrapped, not cut.
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="AutoML for IMU sensor models that must fit on a Cortex-M4.")
 
 EXIT_RUNTIME, EXIT_USAGE, EXIT_NO_FIT = 1, 2, 3
@@ -26,6 +27,9 @@ RootOpt = Annotated[Path, typer.Option("--root", help="Folder holding study fold
 StorageOpt = Annotated[Optional[str], typer.Option(
     "--storage", help="Optuna storage URL (sqlite:///…, postgresql://…); default: journal file in the study folder.")]
 StudyOpt = Annotated[str, typer.Option("--study", help="Study name (a folder under --root).")]
+#: The shipped target profiles (search_spaces/targets/*.yaml), named in --target's help; a test keeps this
+#: list equal to automl.cost.list_targets() (importing automl.cost here would add 2 s to every command).
+TARGETS = ("cortex-m4f-80mhz", "nrf52840", "nrf52840-tflm", "stm32l4")
 
 
 def _fail(exc: BaseException) -> None:
@@ -35,9 +39,25 @@ def _fail(exc: BaseException) -> None:
     raise typer.Exit(EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_RUNTIME)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        import automl
+
+        typer.echo(f"automl (tinyml-automl) {automl.__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
-    """AutoML for IMU sensor models that must fit on a Cortex-M4."""
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """AutoML for IMU sensor models that must fit on a Cortex-M4.
+
+    search -> status -> report -> export -> replay; `automl COMMAND --help` for each.
+    Exit codes: 0 ok, 1 runtime error, 2 usage error, 3 nothing fits the budget.
+    """
     global _DEBUG
     _DEBUG = debug
 
@@ -61,25 +81,30 @@ def parse_duration(text: str | None) -> float | None:
 def search(
     study: StudyOpt,
     space: Annotated[Path, typer.Option("--space", help="Search space YAML (see search_spaces/).")],
-    data: Annotated[Optional[Path], typer.Option("--data", help="Folder of labelled capture CSVs.")] = None,
+    data: Annotated[Optional[Path], typer.Option(
+        "--data", help="Labelled captures: a folder of CSVs with a label column, a canonical folder, a SensiML "
+                       ".dcli/.dai file, a Label Studio .json export or a per-file folder (see --format).")] = None,
     dataset: Annotated[Optional[str], typer.Option("--dataset", help="Built-in data set: basic-motions.")] = None,
     data_format: Annotated[str, typer.Option(
         "--format", help="Format of --data: auto, label-column, canonical, dcli, label-studio, per-file.")] = "auto",
     trials: Annotated[Optional[int], typer.Option(
         "--trials", help="Finished trials to reach in the study; default 60, or no limit when --timeout is given.")] = None,
     timeout: Annotated[Optional[str], typer.Option("--timeout", help="Wall budget for this run, e.g. 8h, 20m.")] = None,
-    workers: Annotated[int, typer.Option("--workers", help="Parallel trials (Ray CPUs); default: all cores.")] = 0,
+    workers: Annotated[Optional[int], typer.Option(
+        "--workers", help="Parallel trials (Ray CPUs). Default: all cores.", show_default=False)] = None,
     address: Annotated[Optional[str], typer.Option("--address", help="Join a Ray cluster: auto or ray://host:port.")] = None,
     test_glob: Annotated[Optional[str], typer.Option("--test-glob", help="Held-out captures (glob on capture names).")] = None,
-    target: Annotated[Optional[str], typer.Option("--target", help="Target profile name or YAML path.")] = None,
+    target: Annotated[Optional[str], typer.Option(
+        "--target", help=f"Target profile: {', '.join(TARGETS)} (search_spaces/targets/), or a YAML path. "
+                         "Default: the search space's target.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Sampler and training seed.")] = 0,
     trial_timeout: Annotated[Optional[str], typer.Option("--trial-timeout", help="Stop a trial after this long.")] = None,
     root: RootOpt = Path("studies"),
     storage: StorageOpt = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar.")] = True,
 ) -> None:
-    """Run (or resume) a multi-objective search: macro F1 vs flash, RAM and latency."""
-    from automl.search import DEFAULT_TRIALS, SearchRequest, run_search
+    """Run (or resume) a multi-objective search: validation F1 vs flash, RAM and latency."""
+    from automl.search import DEFAULT_TRIALS, SearchRequest, load_study, run_search
 
     try:
         req = SearchRequest(
@@ -96,14 +121,23 @@ def search(
              "signal": "stopped by Ctrl-C/SIGTERM; run the same command to resume"}[summary.stop_reason]
     typer.echo(f"study {study!r}: {summary.n_complete} complete, {summary.n_failed} failed "
                f"({summary.n_run} run now in {summary.wall_s:.0f} s; {ended}); Pareto trials: {summary.pareto}")
+    if summary.n_complete:
+        data = _summary_data(*load_study(root, study, storage))
+        typer.echo(_recommendation_line(data))
     typer.echo(f"study folder: {summary.study_dir}")
     if summary.n_complete == 0:
         raise typer.Exit(EXIT_RUNTIME)
+    root_opt = "" if root == Path("studies") else f" --root {root}"
+    typer.echo(f"next: automl report --study {study}{root_opt}; "
+               f"automl export --study {study}{root_opt} --trial recommended --out build/firmware/{study}")
 
 
 @app.command()
 def status(study: StudyOpt, root: RootOpt = Path("studies"), storage: StorageOpt = None) -> None:
-    """Print a study's progress from its storage (works while a search runs elsewhere)."""
+    """Print a study's progress, its best and its recommended trial (works while a search runs elsewhere).
+
+    Reads the whole study (about 1 s per 1,000 trials on top of start-up).
+    """
     from automl.search import load_study, study_status
 
     try:
@@ -111,9 +145,12 @@ def status(study: StudyOpt, root: RootOpt = Path("studies"), storage: StorageOpt
     except AutomlError as exc:
         _fail(exc)
     s = study_status(st)
-    best = "-" if s["best_f1"] is None else f"{s['best_f1']:.4f}"
+    data = _summary_data(st)
+    metric = data.objective_short(0) if data.objective_names else "F1"
+    best = "-" if data.best is None else f"trial {data.best.number} ({metric} {data.best.values[0]:.4f})"
     typer.echo(f"study {study!r}: {s['complete']} complete, {s['failed']} failed, {s['running']} running; "
-               f"best F1 {best}; Pareto size {s['pareto_size']}")
+               f"Pareto size {s['pareto_size']}; best {metric} within budget: {best}")
+    typer.echo(_recommendation_line(data))
 
 
 @app.command()
@@ -159,6 +196,29 @@ def report(
         raise typer.Exit(EXIT_NO_FIT)
 
 
+def _summary_data(study, folder=None):
+    """The study's report data without importance and timeline (what the terminal lines need)."""
+    from automl.report import build_report_data
+
+    return build_report_data(study, timeline=False, importance=False)
+
+
+def _values_text(data, values) -> str:
+    """``"event F1 0.912, flash 4,449 B, RAM 3,398 B, latency 1.411 ms"``."""
+    return ", ".join(f"{data.objective_short(i)} {_objective_text(data.objective_names[i], v)}"
+                     for i, v in enumerate(values))
+
+
+def _recommendation_line(data) -> str:
+    """``recommended: trial 5 (values): <the rule's sentence>``, or why there is none."""
+    if data.recommended is None:
+        why = data.rule.reason if data.rule is not None else "No recommendation: the study has no complete trial."
+        return f"recommended: none. {why}"
+    r = data.recommended
+    reason = data.rule.reason if data.rule is not None else ""
+    return f"recommended: trial {r.number} ({_values_text(data, r.values)}). {reason}".rstrip()
+
+
 def _objective_text(name: str, value: float) -> str:
     if name.endswith("_bytes"):
         return f"{value:,.0f} B"
@@ -173,7 +233,9 @@ def resolve_trial(study: str, trial: str, root: Path, storage: str | None):
     The study is loaded once, here, and handed back for the caller to use.
 
     Returns:
-        ``(trial number, optuna.Study, study folder)``.
+        ``(trial number, optuna.Study, study folder, why)``: ``why`` is the
+        recommendation line (:func:`_recommendation_line`) for ``recommended``,
+        else ``""``.
 
     Raises:
         ConfigError: if ``trial`` is neither an integer nor ``knee`` (checked before the study is read).
@@ -192,12 +254,12 @@ def resolve_trial(study: str, trial: str, root: Path, storage: str | None):
         if data.recommended is None:
             why = data.rule.reason if data.rule is not None else "No recommendation: the study has no complete trial."
             raise StudyError(f"study {study!r}: {why[0].lower()}{why[1:]}")
-        return int(data.recommended.number), st, folder
+        return int(data.recommended.number), st, folder, _recommendation_line(data)
     number, n_trials = int(text), len(st.get_trials(deepcopy=False))
     if not 0 <= number < n_trials:
         raise StudyError(f"study {study!r} has no trial {number} (its trials are numbered 0 to {n_trials - 1})"
                          if n_trials else f"study {study!r} has no trials yet")
-    return number, st, folder
+    return number, st, folder, ""
 
 
 @app.command()
@@ -209,15 +271,101 @@ def export(
     storage: StorageOpt = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing export folder.")] = False,
 ) -> None:
-    """Write the chosen trial as firmware: C arrays, constants and a Makefile."""
+    """Write the chosen trial as firmware: a C99 library, its Makefile and README (prints which trial and why)."""
     from automl.export import export_trial
 
     try:
-        number, _, folder = resolve_trial(study, trial, root, storage)
+        number, st, folder, why = resolve_trial(study, trial, root, storage)
         result = export_trial(folder, number, out, overwrite=overwrite)
     except AutomlError as exc:
         _fail(exc)
-    typer.echo(str(getattr(result, "out_dir", out)))
+    typer.echo(f"exported trial {number} of study {study!r} to {result.out_dir}")
+    typer.echo(f"  {why}" if why else f"  trial {number}: {_trial_values_text(st, number)}")
+    trial_opt = "recommended" if why else str(number)
+    root_opt = "" if root == Path("studies") else f" --root {root}"
+    typer.echo(f"  build and print its model information: make -C {out} run")
+    typer.echo(f"  firmware vs Python on a recording: automl replay --study {study}{root_opt} --trial {trial_opt} "
+               f"RECORDING.csv --firmware {out}")
+
+
+def _trial_values_text(st, number: int) -> str:
+    """The trial's objective values, or its state when it has none."""
+    t = next((t for t in st.get_trials(deepcopy=False) if t.number == number), None)
+    if t is None or t.values is None:
+        return "no objective values" if t is None else f"{t.state.name.lower()}, no objective values"
+    names = st.user_attrs.get("objective_names") or ["F1", "flash_bytes", "ram_bytes", "latency_ms"]
+    from automl.report._data import OBJECTIVE_SHORT
+
+    over = " (over budget: not trained)" if t.user_attrs.get("infeasible") else ""
+    return ", ".join(f"{OBJECTIVE_SHORT.get(n, n)} {_objective_text(n, v)}" for n, v in zip(names, t.values)) + over
+
+
+@app.command()
+def replay(
+    recordings: Annotated[list[Path], typer.Argument(
+        help="Recordings: a capture CSV (a label column is optional), or a file/folder in any --format; each "
+             "capture is one stream.", metavar="RECORDING...", show_default=False)],
+    study: StudyOpt,
+    trial: Annotated[str, typer.Option("--trial", help="Trial number, or 'recommended'.")],
+    on: Annotated[str, typer.Option(
+        "--on", help="host: the gcc build; qemu: the Cortex-M4 build under QEMU mps2-an386, with instructions "
+                     "per classification.")] = "host",
+    data_format: Annotated[str, typer.Option(
+        "--format", help="Format of the recordings: auto, label-column, canonical, dcli, label-studio, "
+                         "per-file.")] = "auto",
+    firmware: Annotated[Optional[Path], typer.Option(
+        "--firmware", help="An export of this trial (automl export --out). Default: the trial is exported into a "
+                           "temporary folder.", show_default=False)] = None,
+    html: Annotated[Optional[Path], typer.Option(
+        "--html", help="Also write the replay as a timeline page (an .html file).", show_default=False)] = None,
+    write_counts: Annotated[Optional[Path], typer.Option(
+        "--write-counts", help="Keep the int16 counts the firmware read: a .csv file that `make stream "
+                               "RECORDING=...` and `make qemu RECORDING=...` of the export take (a folder, one "
+                               "<capture>.csv each, for several captures).", show_default=False)] = None,
+    table: Annotated[bool, typer.Option("--table/--no-table", help="Print the per-event table.")] = True,
+    root: RootOpt = Path("studies"),
+    storage: StorageOpt = None,
+) -> None:
+    """Run the exported firmware and the Python pipeline on recordings and compare them, event by event.
+
+    Prints every window that emitted an event class (time, label, firmware output, Python output), labelled
+    events with no output of their class, and per recording the agreement (window starts, class decisions and
+    emitted outputs), the device event metric of the search against the recording's labels (precision,
+    recall, F1, false activations per hour of background) and, with --on qemu, instructions per
+    classification. Exit code 1 if the firmware and Python disagree anywhere.
+    """
+    from automl.replay import replay_lines, replay_trial
+
+    try:
+        number, st, folder, _ = resolve_trial(study, trial, root, storage)
+        for path in (html, write_counts):
+            _refuse_inside(path, folder)
+        result = replay_trial(folder, number, recordings, study_name=study, study_attrs=st.user_attrs,
+                              fmt=data_format, on=on, firmware=firmware, write_counts_to=write_counts)
+        page = None
+        if html is not None:
+            from automl.report import write_replay_page
+
+            page = write_replay_page(result, html)
+    except AutomlError as exc:
+        _fail(exc)
+    for line in replay_lines(result, table=table):
+        typer.echo(line)
+    if write_counts is not None:
+        typer.echo(f"counts: {write_counts} (make -C EXPORT stream RECORDING=<that file>)")
+    if page is not None:
+        typer.echo(f"timeline page: {page}")
+    if not result.identical:
+        raise typer.Exit(EXIT_RUNTIME)
+
+
+def _refuse_inside(path: Path | None, folder: Path) -> None:
+    """ConfigError if ``path`` is inside the study folder (its journal and artifacts are never written over)."""
+    if path is None:
+        return
+    target, study = Path(path).absolute().resolve(), Path(folder).absolute().resolve()
+    if target == study or study in target.parents:
+        raise ConfigError(f"{str(path)!r} is inside the study folder {str(folder)!r}; choose a path outside it")
 
 
 if __name__ == "__main__":  # pragma: no cover

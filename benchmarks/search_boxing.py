@@ -62,8 +62,8 @@ def main() -> None:
     if hv is not None and hv.normalised is not None:
         print(f"hypervolume of the feasible front (normalised): {hv.normalised:.4f}, "
               f"reference {dict(zip(data.objective_names, hv.reference))}")
-    if data.knee is not None:
-        t = study.trials[int(data.numbers[data.knee])]
+    if data.recommended_row is not None:
+        t = study.trials[int(data.numbers[data.recommended_row])]
         tm = t.user_attrs.get("test_events") or t.user_attrs.get("test_metrics") or {}
         print(f"knee: trial {t.number}, val {data.objective_names[0]} {t.values[0]:.4f}, "
               f"held-out test F1 {tm.get('f1', tm.get('macro_f1', float('nan'))):.4f}")

@@ -108,7 +108,7 @@ def test_knee_trial_firmware_equals_python_on_a_held_out_recording(searched, box
     assert exp.exit_code == 0, exp.output
     from automl.cli import resolve_trial
 
-    knee, _, _ = resolve_trial(name, "knee", root, None)
+    knee, _, _, _ = resolve_trial(name, "knee", root, None)
     assert f"trial {knee}" in (out / "kp.h").read_text().splitlines()[0]
     fp = FittedPipeline.load(folder / study.trials[knee].user_attrs["artifact_dir"])
     counts, data = counts_of(load_dataset(boxing_dir).subset(["acc_gyr_experiment_all_right"]), fp.sample_scale)

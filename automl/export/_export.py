@@ -120,7 +120,7 @@ def _check_out_dir(out_dir: Path, overwrite: bool) -> None:
         raise ConfigError(
             f"Refusing to replace {str(out_dir)!r}: it is not empty and was not written by the "
             f"exporter (no {MANIFEST_NAME}). Choose an empty or new folder, or pass "
-            "overwrite=True to delete its content."
+            "--overwrite (overwrite=True) to delete its content."
         )
 
 

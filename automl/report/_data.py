@@ -59,6 +59,10 @@ STATE_ORDER = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
 
 #: Fewest complete trials for a parameter importance estimate.
 MIN_IMPORTANCE_TRIALS = 5
+#: Below this many trained trials the importance chart says it is a rough guess. Optuna's fANOVA
+#: evaluator fits a random forest to the trials; with 8 trials of a 12-parameter space every split
+#: rests on one or two points (a demo run gave importance 0.13 to a parameter no trial used).
+RELIABLE_IMPORTANCE_TRIALS = 30
 
 #: At most this many parameters are drawn as parallel-coordinate axes.
 MAX_PARCOORDS_PARAMS = 8
@@ -221,6 +225,11 @@ class TrialRow:
             (``False`` for other states).
         duration_s: wall seconds of the trial (user_attr ``duration_s``, else
             Optuna's start-to-complete time), or ``None``.
+        trained: a COMPLETE trial whose model was trained (an over-budget
+            trial is recorded untrained, with F1 0, which is not a score).
+        seed_scores: objective 0 per training seed (the value is their mean).
+        f1_std: their standard deviation, or ``None`` (one seed).
+        flags: :func:`trial_flags` of the trial.
     """
 
     number: int
@@ -234,6 +243,20 @@ class TrialRow:
     over_budget: tuple[str, ...] = ()
     feasible: bool = False
     duration_s: float | None = None
+    trained: bool = False
+    seed_scores: tuple[float, ...] = ()
+    f1_std: float | None = None
+    flags: tuple[str, ...] = ()
+
+    @property
+    def note(self) -> str:
+        """What the table's note column says: the failure, "not trained", or the flags."""
+        if self.fail_reason is not None:
+            return self.fail_reason
+        parts = []
+        if self.state == "COMPLETE" and not self.trained:
+            parts.append(f"not trained: over budget ({', '.join(self.over_budget) or 'a constraint'})")
+        return "; ".join(parts + list(self.flags))
 
 
 @dataclass(frozen=True)
@@ -323,7 +346,7 @@ class PipelineView:
 
 @dataclass(frozen=True)
 class Recommendation:
-    """One trial shown in detail (the knee, the best under budget, a pick, any Pareto trial).
+    """One trial shown in detail (the recommended, the best under budget, a pick, any Pareto trial).
 
     Attributes:
         number: trial number.
@@ -349,6 +372,9 @@ class Recommendation:
         view: the pipeline as shown, or ``None`` without a ``pipeline`` attr.
         duration_s: wall seconds of the trial, or ``None``.
         artifact_dir: the artifact folder relative to the study folder, or ``None``.
+        seed_scores: objective 0 per training seed (``values[0]`` is their mean).
+        f1_std: their standard deviation (``ddof=1``), or ``None`` with one seed.
+        flags: :func:`trial_flags` of the trial.
     """
 
     number: int
@@ -373,6 +399,28 @@ class Recommendation:
     view: PipelineView | None = None
     duration_s: float | None = None
     artifact_dir: str | None = None
+    seed_scores: tuple[float, ...] = ()
+    f1_std: float | None = None
+    flags: tuple[str, ...] = ()
+
+
+#: user_attr -> what the report says about a trial that has it (issue 15: never recommended).
+FLAGS = {
+    "collapsed": "collapsed: one class for every validation window",
+    "collapsed_test": "collapsed on the held-out windows: one class for all",
+    "no_background": "no background class although the data has one",
+}
+
+
+def trial_flags(user_attrs: Mapping[str, Any]) -> tuple[str, ...]:
+    """The warnings a trial carries (:data:`FLAGS` whose user attribute is true), in that order."""
+    return tuple(text for key, text in FLAGS.items() if user_attrs.get(key))
+
+
+def _seeds(user_attrs: Mapping[str, Any]) -> tuple[tuple[float, ...], float | None]:
+    scores = tuple(float(v) for v in user_attrs.get("seed_scores") or () if _is_number(v))
+    std = user_attrs.get("f1_std")
+    return scores, float(std) if _is_number(std) else None
 
 
 @dataclass(frozen=True)
@@ -420,13 +468,25 @@ class ImportanceInfo:
         values: ``(n_params, n_objectives) float64`` importance fractions
             (each objective's column sums to 1), or shape ``(0, n_objectives)``.
         note: why there are no importances ("" when there are).
-        n_trials: complete trials the estimate used.
+        n_trials: complete trials the estimate used (for objective 0: the trained ones).
+        n_trained: trained trials among them (the F1 column's sample).
     """
 
     params: tuple[str, ...]
     values: np.ndarray
     note: str
     n_trials: int
+    n_trained: int | None = None
+
+    @property
+    def caveat(self) -> str:
+        """A sentence when the estimate rests on too few trials to rank parameters ("" otherwise)."""
+        n = self.n_trials if self.n_trained is None else min(self.n_trials, self.n_trained)
+        if not self.params or n >= RELIABLE_IMPORTANCE_TRIALS:
+            return ""
+        return (f"Only {n} trained trials: fANOVA fits its forest to that few points, so these importances are "
+                f"a rough guess (values like 0.1 are within the noise); read them from about "
+                f"{RELIABLE_IMPORTANCE_TRIALS} trained trials on.")
 
 
 @dataclass(frozen=True)
@@ -439,12 +499,14 @@ class ParamAxis:
             ``ticktext`` for categorical parameters.
         ticktext: category labels (categorical), else ``None``.
         log: the parameter was searched on a log scale.
+        integer: an integer parameter (its axis gets whole-number ticks).
     """
 
     name: str
     values: np.ndarray
     ticktext: tuple[str, ...] | None = None
     log: bool = False
+    integer: bool = False
 
 
 @dataclass(frozen=True)
@@ -469,14 +531,17 @@ class ReportData:
         pareto: ``(n_front,) int64`` indices into ``numbers`` / ``values`` of the
             Pareto front of the feasible trials (of all complete trials when
             none is feasible, see ``front_feasible``).
-        knee: index into ``numbers`` / ``values`` of the recommended trial, or ``None``.
-        recommended: the knee of the front, or ``None`` without complete trials.
+        recommended_row: index into ``numbers`` / ``values`` of the recommended trial, or ``None``.
+        recommended: the trial :mod:`automl.report._recommend` recommends (its
+            reason in ``rule``), or ``None`` when none qualifies.
         study_attrs_extra: other displayable study facts (``space_path``, ``test_glob``).
         feasible: ``(n_complete,) bool`` meets every Optuna constraint and budget.
+        trained: ``(n_complete,) bool`` the trial's model was trained (over-budget
+            trials are recorded untrained, with F1 0: drawn nowhere F1 is plotted).
         front_feasible: ``pareto`` is the front of feasible trials.
         best: the feasible trial with the highest F1 (ties: less flash), or ``None``.
         pick: what the ``--pick`` rule selects, or ``None`` without a rule.
-        details: every Pareto trial plus the knee, best and pick, ascending number.
+        details: every Pareto trial plus the recommended, best and pick, ascending number.
         hypervolume: of the feasible front, or ``None`` without complete trials.
         importance: parameter importances per objective.
         parcoords: parameters drawn as parallel-coordinate axes.
@@ -484,8 +549,11 @@ class ReportData:
         started, finished: those two instants, or ``None``.
         complete_s: ``(n_complete,) float64`` completion time of each complete
             trial (s since ``started``; NaN if unknown).
-        space_rows: ``(parameter, searched values)`` of the search space.
-        timeline: the knee replayed on a held-out capture, or ``None``.
+        space_rows: ``(parameter, searched values)`` of the search space: the
+            searched ones from the trials' distributions (a conditional one says
+            in how many complete trials it was used), then the fixed ones
+            (study attribute ``fixed_params``).
+        timeline: the recommended trial replayed on a held-out capture, or ``None``.
         timeline_note: why ``timeline`` is ``None`` ("" otherwise).
         export_root: ``--root`` for the export command (``None``: the default ``studies``).
         snapshot: when the trials were read (local time).
@@ -505,11 +573,12 @@ class ReportData:
     numbers: np.ndarray
     values: np.ndarray
     pareto: np.ndarray
-    knee: int | None
+    recommended_row: int | None
     recommended: Recommendation | None
     rule: RecommendationRule | None = None
     study_attrs_extra: dict[str, str] = field(default_factory=dict)
     feasible: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    trained: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     front_feasible: bool = True
     best: Recommendation | None = None
     pick: PickResult | None = None
@@ -541,13 +610,19 @@ class ReportData:
         return self.n_complete - self.n_feasible
 
     @property
+    def n_untrained(self) -> int:
+        """Complete trials recorded without training (over budget)."""
+        return self.n_complete - int(np.sum(self.trained)) if self.trained.shape[0] == self.n_complete else 0
+
+    @property
     def pareto_numbers(self) -> list[int]:
         """Trial numbers on the Pareto front, ascending."""
         return [int(self.numbers[i]) for i in self.pareto]
 
     @property
-    def knee_number(self) -> int | None:
-        return None if self.knee is None else int(self.numbers[self.knee])
+    def recommended_number(self) -> int | None:
+        """Trial number of the recommended trial, or None."""
+        return None if self.recommended_row is None else int(self.numbers[self.recommended_row])
 
     def objective_label(self, i: int) -> str:
         name = self.objective_names[i]
@@ -595,7 +670,7 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
             and to name ``--root`` in the export commands; without it the
             timeline section says so.
         pick: a ``--pick`` rule (text or parsed), e.g. ``"F1>=0.9,flash<=16k"``.
-        timeline: replay the knee on a held-out capture (reads the data and
+        timeline: replay the recommended trial on a held-out capture (reads the data and
             the model; set ``False`` to skip).
         timeline_capture: the held-out capture to replay (default: the first).
         importance: estimate fANOVA parameter importances (seconds at 1,000
@@ -605,7 +680,7 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
 
     Returns:
         The report data. A study without complete trials gives an empty front,
-        ``knee=None`` and ``recommended=None``.
+        ``recommended_row=None`` and ``recommended=None``.
 
     Raises:
         ValueError: if the study's objective names and directions disagree in number.
@@ -647,6 +722,7 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
 
     feasible = np.array([not over(t.values) and all(c <= 0.0 for c in t.constraints.values())
                          for t in complete], dtype=bool)
+    trained = np.array([not t.user_attrs.get("infeasible") for t in complete], dtype=bool)
     front_feasible = bool(feasible.any()) or not complete
     pool_rows = np.flatnonzero(feasible) if feasible.any() else np.arange(len(complete))
     front = pool_rows[pareto_front(values[pool_rows], directions)] if len(complete) else \
@@ -673,16 +749,16 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
                                reason=reason, feasible=bool(feasible[i]), over_budget=over(values[i]),
                                root=root_text)
 
-    knee_index: int | None = None
+    rec_row: int | None = None
     recommended = best = None
     chosen: dict[int, Recommendation] = {}
     rule_result = recommend(values, feasible, [complete[i].user_attrs for i in range(len(complete))], budgets,
                             OBJECTIVE_SHORT.get(names[0], names[0]))
     if rule_result.row is not None:
-        knee_index = rule_result.row
-        recommended = detail(knee_index, f"Trial {int(numbers[knee_index])}: {rule_result.reason[0].lower()}"
+        rec_row = rule_result.row
+        recommended = detail(rec_row, f"Trial {int(numbers[rec_row])}: {rule_result.reason[0].lower()}"
                              f"{rule_result.reason[1:]}", True)
-        chosen[knee_index] = recommended
+        chosen[rec_row] = recommended
     if feasible.any():
         b = _best_under_budget(values, feasible, directions)
         best = detail(b, _best_reason(int(numbers[b]), values, feasible, b, names, budgets,
@@ -711,7 +787,7 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
 
     hv = _hypervolume_info(values, feasible, numbers, complete_s, directions, names, budgets) \
         if complete else None
-    importance = _importances(study, complete, names) if importance else None
+    importance = _importances(study, complete, names, trained) if importance else None
     timeline_data, timeline_note = None, ""
     if recommended is None:
         timeline_note = "No complete trial, so there is no model to replay."
@@ -738,23 +814,24 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
         numbers=numbers,
         values=values,
         pareto=front,
-        knee=knee_index,
+        recommended_row=rec_row,
         recommended=recommended,
         rule=rule_result,
         study_attrs_extra=extra,
         feasible=feasible,
+        trained=trained,
         front_feasible=front_feasible,
         best=best,
         pick=pick_result,
         details=[details[i] for i in sorted(details, key=lambda i: int(numbers[i]))],
         hypervolume=hv,
         importance=importance,
-        parcoords=_parcoords_axes(complete, importance),
+        parcoords=_parcoords_axes([t for t, ok in zip(complete, trained) if ok], importance),
         wall_s=wall_s,
         started=started,
         finished=finished,
         complete_s=complete_s,
-        space_rows=_space_rows(trials),
+        space_rows=_space_rows(trials, attrs.get("fixed_params")),
         timeline=timeline_data,
         timeline_note=timeline_note,
         export_root=root_text,
@@ -771,13 +848,6 @@ def _best_under_budget(values: np.ndarray, feasible: np.ndarray, directions: Seq
         flash = values[top, 1]
         top = top[flash <= flash.min()]
     return int(top[0])
-
-
-def _knee_reason(number: int, n_front: int, distance: float, feasible: bool) -> str:
-    where = "feasible Pareto front" if feasible else "Pareto front (no trial fits the budgets)"
-    return (f"Trial {number} is the knee of the {where} of {n_front} trial{'s' if n_front != 1 else ''}: "
-            f"with every objective scaled over the front to 0 (best) .. 1 (worst), it is the closest "
-            f"(distance {distance:.3f}) to the ideal point, the most balanced trade-off between F1 and cost.")
 
 
 def _best_reason(number: int, values: np.ndarray, feasible: np.ndarray, row: int,
@@ -840,8 +910,15 @@ def _hypervolume_info(values: np.ndarray, feasible: np.ndarray, numbers: np.ndar
     )
 
 
-def _importances(study: optuna.Study, complete: list[FrozenTrial], names: Sequence[str]) -> ImportanceInfo:
+def _importances(study: optuna.Study, complete: list[FrozenTrial], names: Sequence[str],
+                 trained: np.ndarray | None = None) -> ImportanceInfo:
     """fANOVA importances per objective over the snapshot's complete trials.
+
+    Objective 0 (F1) is estimated over the trained trials only: an over-budget
+    trial is recorded with F1 0 without training, and those zeros would make
+    the parameters that drive cost look important for F1. Only parameters
+    used by every trial in the estimate are ranked (Optuna's rule), so a
+    conditional parameter (``units_l3`` with at most 2 layers) never appears.
 
     The trials are copied into an in-memory study so the estimate uses exactly
     the snapshot (the live study may have gained trials since). The forest is
@@ -855,25 +932,37 @@ def _importances(study: optuna.Study, complete: list[FrozenTrial], names: Sequen
     if len(complete) < MIN_IMPORTANCE_TRIALS:
         return ImportanceInfo((), empty, f"Parameter importance needs at least {MIN_IMPORTANCE_TRIALS} "
                                          f"complete trials; the study has {len(complete)}.", len(complete))
-    storage = optuna.storages.InMemoryStorage()
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study created in memory" line
-    try:
-        storage.create_new_study(directions=list(study.directions), study_name="report-snapshot")
-    finally:
-        optuna.logging.set_verbosity(verbosity)
-    snapshot = optuna.Study(study_name="report-snapshot", storage=storage)
-    # Only what the estimate reads: copying every trial's attributes would take seconds.
-    snapshot.add_trials([optuna.trial.create_trial(values=t.values, params=t.params, distributions=t.distributions)
-                         for t in complete])
+    trained = np.ones(len(complete), bool) if trained is None else np.asarray(trained, bool)
+    n_trained = int(trained.sum())
+
+    def snapshot_of(trials: list[FrozenTrial]) -> optuna.Study:
+        storage = optuna.storages.InMemoryStorage()
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study created in memory" line
+        try:
+            storage.create_new_study(directions=list(study.directions), study_name="report-snapshot")
+        finally:
+            optuna.logging.set_verbosity(verbosity)
+        snap = optuna.Study(study_name="report-snapshot", storage=storage)
+        # Only what the estimate reads: copying every trial's attributes would take seconds.
+        snap.add_trials([optuna.trial.create_trial(values=t.values, params=t.params, distributions=t.distributions)
+                         for t in trials])
+        return snap
+
+    everything = snapshot_of(complete)
+    scored = everything if n_trained == len(complete) else snapshot_of([t for t, ok in zip(complete, trained) if ok])
     result: list[dict[str, float]] = []
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for i in range(n_obj):
+                snap = scored if i == 0 else everything
+                if i == 0 and n_trained < MIN_IMPORTANCE_TRIALS:
+                    result.append({})
+                    continue
                 evaluator = optuna.importance.FanovaImportanceEvaluator(n_trees=16, max_depth=6, seed=0)
                 result.append(optuna.importance.get_param_importances(
-                    snapshot, evaluator=evaluator, target=lambda t, i=i: t.values[i]))
+                    snap, evaluator=evaluator, target=lambda t, i=i: t.values[i]))
     except (ValueError, RuntimeError) as exc:
         return ImportanceInfo((), empty, f"Parameter importance could not be estimated: {exc}", len(complete))
     params = sorted({p for r in result for p in r})
@@ -882,7 +971,7 @@ def _importances(study: optuna.Study, complete: list[FrozenTrial], names: Sequen
                                          "cannot be estimated.", len(complete))
     table = np.array([[float(r.get(p, 0.0)) for r in result] for p in params])
     order = np.argsort(-table.mean(axis=1), kind="stable")
-    return ImportanceInfo(tuple(params[i] for i in order), table[order], "", len(complete))
+    return ImportanceInfo(tuple(params[i] for i in order), table[order], "", len(complete), n_trained)
 
 
 def _parcoords_axes(complete: list[FrozenTrial], importance: ImportanceInfo | None) -> list[ParamAxis]:
@@ -910,18 +999,38 @@ def _parcoords_axes(complete: list[FrozenTrial], importance: ImportanceInfo | No
                                   tuple(_fmt_value(c) for c in choices)))
         else:
             log = bool(getattr(dist, "log", False))
-            axes.append(ParamAxis(name, np.array([float(v) for v in raw]), None, log))
+            axes.append(ParamAxis(name, np.array([float(v) for v in raw]), None, log,
+                                  integer=isinstance(dist, IntDistribution)))
         if len(axes) >= MAX_PARCOORDS_PARAMS:
             break
     return axes
 
 
-def _space_rows(trials: Sequence[FrozenTrial]) -> list[tuple[str, str]]:
-    """``(parameter, what was searched)`` from the trials' distributions (last seen wins)."""
+def _space_rows(trials: Sequence[FrozenTrial], fixed: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
+    """``(parameter, what was searched)`` from the trials' distributions (last seen wins), then the fixed ones.
+
+    A conditional parameter (one some complete trials did not use, e.g.
+    ``units_l2`` of one-layer networks or the threshold segmenter's ``thr_*``)
+    says in how many of the complete trials it was used.
+    """
     dists: dict[str, Any] = {}
+    used: dict[str, int] = {}
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
     for t in trials:
         dists.update(t.distributions)
-    return [(name, describe_distribution(dists[name])) for name in sorted(dists)]
+    for t in complete:
+        for name in t.params:
+            used[name] = used.get(name, 0) + 1
+    rows = []
+    for name in sorted(dists):
+        text = describe_distribution(dists[name])
+        if complete and used.get(name, 0) < len(complete):
+            text += f" (used by {used.get(name, 0)} of {len(complete)} complete trials)"
+        rows.append((name, text))
+    if isinstance(fixed, Mapping):
+        rows += [(str(name), f"fixed: {_fmt_value(value)}") for name, value in sorted(fixed.items(), key=str)
+                 if name not in dists]
+    return rows
 
 
 def describe_distribution(dist: Any) -> str:
@@ -1085,6 +1194,9 @@ def _recommendation(trial: FrozenTrial, study_name: str, distance: float, fits: 
         view=pipeline_view(pipe, len(study_classes) or None),
         duration_s=float(duration) if _is_number(duration) else None,
         artifact_dir=_opt_str(ua.get("artifact_dir")),
+        seed_scores=_seeds(ua)[0],
+        f1_std=_seeds(ua)[1],
+        flags=trial_flags(ua),
     )
 
 
@@ -1111,6 +1223,10 @@ def _row(trial: FrozenTrial, on_front: bool, over, feasible: bool = False, event
         over_budget=over(vals) if trial.state == TrialState.COMPLETE else (),
         feasible=feasible,
         duration_s=float(duration) if _is_number(duration) else None,
+        trained=trial.state == TrialState.COMPLETE and not ua.get("infeasible"),
+        seed_scores=_seeds(ua)[0],
+        f1_std=_seeds(ua)[1],
+        flags=trial_flags(ua),
     )
 
 

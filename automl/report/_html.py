@@ -33,10 +33,12 @@ from plotly.subplots import make_subplots
 import automl
 
 from ._data import Recommendation, ReportData
+from ._timeline import UNKNOWN, TimelineData
 
 #: Folder of the report templates and assets (``reports/`` at the repository top level).
 REPORTS_DIR = Path(automl.__file__).resolve().parents[1] / "reports"
 TEMPLATE_NAME = "report.html.j2"
+REPLAY_TEMPLATE_NAME = "replay.html.j2"
 SCRIPT_NAME = "report.js"
 
 _PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
@@ -96,6 +98,28 @@ def render_report(data: ReportData) -> str:
     return _strip_indent(page)
 
 
+def render_replay_page(page) -> str:
+    """Render an :class:`automl.report._replay_page.ReplayPage` to one offline HTML document.
+
+    Same figure drawing, script and style as the report: one timeline figure
+    per recording (:func:`timeline_figure`), its event table and summary.
+    """
+    figures = {}
+    for k, section in enumerate(page.sections):
+        tl = section.timeline
+        colors = {c: ("#9aa3b2" if i == 0 and c == tl.background else _CLASS_COLORS[i % len(_CLASS_COLORS)])
+                  for i, c in enumerate(tl.classes)}
+        d = timeline_figure(tl, colors).to_plotly_json()
+        d["layout"].pop("template", None)
+        figures[f"fig-replay-{k}"] = {"data": d["data"], "layout": d["layout"]}
+    payload = {"template": pio.templates[_TEMPLATE].to_plotly_json(), "config": _PLOTLY_CONFIG,
+               "figures": figures, "hover": {}}
+    text = _environment().get_template(REPLAY_TEMPLATE_NAME).render(
+        page=page, figures_json=Markup(to_json_plotly(payload)), app_js=Markup(_app_js()),
+        plotly_js=Markup(_plotly_js()) if figures else None, automl_version=automl.__version__)
+    return _strip_indent(text)
+
+
 # --------------------------------------------------------------------------- #
 # Figures: plain dicts {div id: {"data": [...], "layout": {...}}}
 # --------------------------------------------------------------------------- #
@@ -127,13 +151,19 @@ def build_figures(data: ReportData) -> dict[str, dict[str, Any]]:
 
 
 def _groups(data: ReportData) -> list[tuple[str, np.ndarray, dict]]:
-    """(legend name, row indices, marker) for the scatter plots, drawn in this order."""
+    """(legend name, row indices, marker) for the scatter plots, drawn in this order.
+
+    Untrained trials (over budget, recorded with F1 0 without a model) are in
+    no group: an F1 they never had would be drawn as a score.
+    """
     n = data.n_complete
     on_front = np.zeros(n, dtype=bool)
     on_front[data.pareto] = True
     feasible = data.feasible if data.feasible.shape[0] == n else np.ones(n, bool)
+    trained = data.trained if data.trained.shape[0] == n else np.ones(n, bool)
+    on_front &= trained | feasible
     return [
-        ("over budget", np.flatnonzero(~feasible & ~on_front),
+        ("over budget", np.flatnonzero(~feasible & ~on_front & trained),
          dict(color=_COLOR_INFEASIBLE, size=7, symbol="x")),
         ("dominated", np.flatnonzero(feasible & ~on_front), dict(color=_COLOR_OTHER, size=7, symbol="circle")),
         ("Pareto front", np.flatnonzero(on_front),
@@ -145,8 +175,8 @@ def _highlights(data: ReportData) -> list[tuple[str, int, dict]]:
     """(legend name, row index, marker) of the knee, the best under budget and the pick."""
     index = {int(n): i for i, n in enumerate(data.numbers.tolist())}
     out = []
-    if data.knee is not None:
-        out.append(("recommended: knee", data.knee,
+    if data.recommended_row is not None:
+        out.append(("recommended", data.recommended_row,
                     dict(color=_COLOR_KNEE, size=16, symbol="star", line=dict(color="black", width=1))))
     if data.best is not None:
         out.append(("best F1 within budget", index[data.best.number],
@@ -174,7 +204,8 @@ def _pareto_2d(data: ReportData) -> go.Figure:
                 showlegend=(col == 1), marker=marker, **_trial_hover(numbers[[i]]),
             ), row=1, col=col)
         budget = data.budgets[j]
-        top = float(np.max(data.values[:, j])) if data.n_complete else 0.0
+        drawn = np.concatenate([idx for _, idx, _ in _groups(data)])
+        top = float(np.max(data.values[drawn, j])) if drawn.size else 0.0
         if budget is not None and budget <= 1.25 * top:
             fig.add_vline(x=budget, line=dict(color="#888", dash="dash", width=1),
                           annotation_text="budget", annotation_position="top", row=1, col=col)
@@ -195,8 +226,9 @@ def _pareto_3d(data: ReportData) -> go.Figure:
     v = data.values
     lat = data.values[:, 3] if data.values.shape[1] > 3 else None
     fig = go.Figure()
-    cmin = float(np.min(lat)) if lat is not None and lat.size else None
-    cmax = float(np.max(lat)) if lat is not None and lat.size else None
+    drawn = np.concatenate([idx for _, idx, _ in _groups(data)])
+    cmin = float(np.min(lat[drawn])) if lat is not None and drawn.size else None
+    cmax = float(np.max(lat[drawn])) if lat is not None and drawn.size else None
     for k, (name, idx, marker) in enumerate(_groups(data)):
         m: dict[str, Any] = dict(size=3.5 if name == "dominated" else 5,
                                  # "x" is drawn as a font glyph in 3-D, missing from some fonts
@@ -207,7 +239,7 @@ def _pareto_3d(data: ReportData) -> go.Figure:
         elif lat is not None:
             m.update(color=lat[idx], colorscale="Viridis", cmin=cmin, cmax=cmax,
                      showscale=(name == "Pareto front"),
-                     colorbar=dict(title=dict(text=data.objective_label(3)), len=0.7))
+                     colorbar=dict(title=dict(text=data.objective_label(3)), len=0.75, x=0.9, xanchor="left"))
             if name == "dominated":
                 m["opacity"] = 0.5
         fig.add_trace(go.Scatter3d(
@@ -217,32 +249,45 @@ def _pareto_3d(data: ReportData) -> go.Figure:
     for name, i, marker in _highlights(data):
         fig.add_trace(go.Scatter3d(
             x=[v[i, 1]], y=[v[i, 2]], z=[v[i, 0]], mode="markers", name=name,
-            marker=dict(size=9, symbol="diamond" if "knee" in name else marker["symbol"],
+            marker=dict(size=9, symbol="diamond" if name == "recommended" else marker["symbol"],
                         color=marker["color"]),
             **_trial_hover(data.numbers[[i]]),
         ))
+    # The scene fills the figure left of the colour bar, and the camera stands back far enough (eye
+    # 1.9 from the centre instead of plotly's 2.2 at a steeper angle) that the whole cube, its tick
+    # labels and axis titles stay inside the figure at 1400 px wide (issue 18: clipped at the
+    # bottom, left half empty, with the default camera and a full-width scene).
     fig.update_layout(
-        height=560, margin=dict(l=0, r=0, t=30, b=0), legend=dict(orientation="h", y=1.05, x=0),
+        height=600, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0),
         scene=dict(xaxis_title=data.objective_short(1) + " [B]", yaxis_title=data.objective_short(2) + " [B]",
-                   zaxis_title=data.objective_short(0)),
+                   zaxis_title=data.objective_short(0), domain=dict(x=[0.0, 0.86], y=[0.0, 1.0]),
+                   aspectmode="manual", aspectratio=dict(x=1.25, y=1.25, z=0.8),
+                   camera=dict(eye=dict(x=1.45, y=1.45, z=0.75), center=dict(x=0, y=0, z=-0.08))),
     )
     return fig
 
 
 def _parcoords(data: ReportData) -> go.Figure:
-    """The objectives and the main parameters; colour: over budget / dominated / Pareto / knee."""
+    """The objectives and the main parameters of the trained trials; colour: over budget / dominated /
+    Pareto / recommended. Integer parameters get whole-number ticks."""
     n = data.n_complete
     group = np.where(data.feasible, 1.0, 0.0) if data.feasible.shape[0] == n else np.ones(n)
     group[data.pareto] = 2.0
-    if data.knee is not None:
-        group[data.knee] = 3.0
+    if data.recommended_row is not None:
+        group[data.recommended_row] = 3.0
+    keep = data.trained if data.trained.shape[0] == n else np.ones(n, bool)
+    group = group[keep]
     dims = []
     for j in range(len(data.objective_names)):
-        dims.append(dict(label=data.objective_short(j), values=data.values[:, j]))
+        dims.append(dict(label=data.objective_short(j), values=data.values[keep, j]))
     # Plotly draws labels and tick texts as pseudo-HTML and decodes entities: escape user strings.
-    for axis in data.parcoords:
+    for axis in data.parcoords:  # axes of the trained trials already
         name = html.escape(axis.name)
-        if axis.ticktext is not None:
+        lo, hi = (float(axis.values.min()), float(axis.values.max())) if axis.values.size else (0.0, 0.0)
+        if axis.integer and not axis.log and hi - lo <= 12:
+            ticks = list(range(int(lo), int(hi) + 1))
+            dims.append(dict(label=name, values=axis.values, tickvals=ticks, ticktext=[str(t) for t in ticks]))
+        elif axis.ticktext is not None:
             dims.append(dict(label=name, values=axis.values, tickvals=list(range(len(axis.ticktext))),
                              ticktext=[html.escape(t) for t in axis.ticktext]))
         elif axis.log and np.all(axis.values > 0):
@@ -276,15 +321,26 @@ def _hypervolume_figure(data: ReportData) -> go.Figure:
     fig.add_trace(go.Scatter(x=hv.numbers, y=hv.by_number, mode="lines+markers", line_shape="hv",
                              marker=dict(size=4), name="by trial number",
                              hovertemplate="trial %{x}<br>hypervolume %{y:.4f}<extra></extra>"), row=1, col=1)
-    hours = hv.seconds / 3600.0
-    fig.add_trace(go.Scatter(x=hours, y=hv.by_time, mode="lines+markers", line_shape="hv",
+    unit, per = time_unit(float(np.nanmax(hv.seconds)) if hv.seconds.size else 0.0)
+    fig.add_trace(go.Scatter(x=hv.seconds / per, y=hv.by_time, mode="lines+markers", line_shape="hv",
                              marker=dict(size=4), name="by completion time",
-                             hovertemplate="%{x:.2f} h<br>hypervolume %{y:.4f}<extra></extra>"), row=1, col=2)
+                             hovertemplate=f"%{{x:.2f}} {unit}<br>hypervolume %{{y:.4f}}<extra></extra>"),
+                  row=1, col=2)
     fig.update_xaxes(title_text="trial number (feasible trials)", row=1, col=1)
-    fig.update_xaxes(title_text="hours since the first trial started", row=1, col=2)
+    fig.update_xaxes(title_text=f"{ {'s': 'seconds', 'min': 'minutes', 'h': 'hours'}[unit]} since the first "
+                                "trial started", row=1, col=2)
     fig.update_yaxes(title_text="hypervolume (fraction of the reference box)", row=1, col=1)
     fig.update_layout(height=360, showlegend=False, margin=dict(l=60, r=20, t=40, b=50))
     return fig
+
+
+def time_unit(seconds: float) -> tuple[str, float]:
+    """``(unit, seconds per unit)`` for an axis spanning ``seconds``: s below 2 min, min below 2 h, else h."""
+    if seconds < 120:
+        return "s", 1.0
+    if seconds < 7200:
+        return "min", 60.0
+    return "h", 3600.0
 
 
 def _importance_figure(data: ReportData) -> go.Figure:
@@ -305,9 +361,20 @@ def _importance_figure(data: ReportData) -> go.Figure:
 
 
 def _timeline_figure(data: ReportData) -> go.Figure:
-    tl = data.timeline
-    colors = _class_color_map(data)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.62, 0.38])
+    return timeline_figure(data.timeline, _class_color_map(data))
+
+
+def timeline_figure(tl: TimelineData, colors: dict[str, str]) -> go.Figure:
+    """A recording, its labelled segments, the class decision of every window and what the device emitted.
+
+    Top: the signal with the labelled segments shaded. Bottom (one row per
+    class): the labelled segments as grey bars; the class decision of every
+    window at the window's centre (black dot, red ✕ when it is not the label);
+    the event outputs emitted after post-processing at the window's end
+    (triangles; when the firmware ran, its outputs as open diamonds and red
+    squares where firmware and Python differ).
+    """
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.58, 0.42])
     fig.add_trace(go.Scatter(x=tl.t, y=tl.signal, mode="lines", name=html.escape(tl.signal_name),
                              line=dict(color="#333", width=1), hoverinfo="skip"), row=1, col=1)
     seen = set()
@@ -319,7 +386,7 @@ def _timeline_figure(data: ReportData) -> go.Figure:
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"labelled {html.escape(label)}",
                                      marker=dict(symbol="square", size=12, color=colors.get(label, "#999"),
                                                  opacity=0.5)), row=1, col=1)
-    # Row 2: labelled class as thick bars, predicted class per window as markers.
+    # Row 2: labelled class as thick bars, class decision per window, emitted outputs.
     xs: list[float | None] = []
     ys: list[str | None] = []
     for start, end, label in tl.segments:
@@ -330,22 +397,47 @@ def _timeline_figure(data: ReportData) -> go.Figure:
                                  line=dict(color="rgba(60,60,60,0.35)", width=10), hoverinfo="skip"), row=2, col=1)
     mid = (tl.window_start + tl.window_end) / 2.0
     correct = np.array([p == t for p, t in zip(tl.predicted, tl.truth)], dtype=bool)
-    for ok, name, marker in ((True, "prediction = label", dict(color="#222", size=7, symbol="circle")),
-                             (False, "prediction ≠ label", dict(color="#d62728", size=9, symbol="x"))):
+    for ok, name, marker in ((True, "decision = label", dict(color="#222", size=6, symbol="circle")),
+                             (False, "decision ≠ label", dict(color="#d62728", size=8, symbol="x"))):
         idx = np.flatnonzero(correct == ok)
         fig.add_trace(go.Scatter(
             x=mid[idx], y=[html.escape(tl.predicted[i]) for i in idx], mode="markers", name=name,
             marker=marker,
             hovertext=[f"window {tl.window_start[i]:.2f}–{tl.window_end[i]:.2f} s<br>"
-                       f"predicted: {html.escape(tl.predicted[i])}<br>label: {html.escape(tl.truth[i])}"
+                       f"decision: {html.escape(tl.predicted[i])}<br>label: {html.escape(tl.truth[i])}"
                        for i in idx],
             hoverinfo="text"), row=2, col=1)
-    categories = [html.escape(c) for c in tl.classes] + (["unknown"] if "unknown" in tl.predicted else [])
-    fig.update_yaxes(title_text=html.escape(tl.signal_name), row=1, col=1)
-    fig.update_yaxes(type="category", categoryorder="array", categoryarray=categories, row=2, col=1)
+
+    def event(name: str) -> bool:
+        return bool(name) and name not in (tl.background, UNKNOWN)
+
+    outputs = [("emitted (Python)", tl.emitted, dict(color="#1f6fd1", size=11, symbol="triangle-down")),
+               ("emitted (firmware)", tl.firmware, dict(color="#e4572e", size=15, symbol="diamond-open",
+                                                        line=dict(width=2)))]
+    for name, values, marker in outputs:
+        idx = [i for i, v in enumerate(values) if event(v)]
+        if values:
+            fig.add_trace(go.Scatter(
+                x=tl.window_end[idx], y=[html.escape(values[i]) for i in idx], mode="markers", name=name,
+                marker=marker, hovertext=[f"{name} at {tl.window_end[i]:.2f} s: {html.escape(values[i])}"
+                                          for i in idx], hoverinfo="text"), row=2, col=1)
+    bad = [i for i, a in enumerate(tl.agree) if not a]
+    if bad:
+        fig.add_trace(go.Scatter(
+            x=tl.window_end[bad], y=[html.escape(tl.firmware[i] or tl.predicted[i]) for i in bad], mode="markers",
+            name="firmware ≠ Python", marker=dict(color="#d62728", size=18, symbol="square-open", line=dict(width=3)),
+            hovertext=[f"window {i}: firmware {html.escape(tl.firmware[i] or '-')}, Python "
+                       f"{html.escape(tl.emitted[i] or '-')}" for i in bad], hoverinfo="text"), row=2, col=1)
+    categories = [html.escape(c) for c in tl.classes]
+    if UNKNOWN in tl.predicted or UNKNOWN in tl.emitted or UNKNOWN in tl.firmware:
+        categories.append(UNKNOWN)
+    fig.update_yaxes(title_text=html.escape(tl.signal_name), title_font=dict(size=11), row=1, col=1)
+    # Half a row of room above and below: the lowest class label stays clear of the time axis.
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=categories,
+                     range=[-0.6, len(categories) - 0.4], row=2, col=1)
     fig.update_xaxes(title_text="time in the recording [s]", row=2, col=1)
-    fig.update_layout(height=520, margin=dict(l=80, r=20, t=40, b=50), hovermode="closest",
-                      legend=dict(orientation="h", y=1.1, x=0))
+    fig.update_layout(height=540, margin=dict(l=90, r=20, t=60, b=50), hovermode="closest",
+                      legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0))
     return fig
 
 
@@ -413,10 +505,10 @@ def _app_js() -> str:
 # --------------------------------------------------------------------------- #
 
 def _roles(data: ReportData) -> dict[int, list[str]]:
-    """Badges per detailed trial number: knee, best within budget, pick."""
+    """Badges per detailed trial number: recommended, best within budget, pick."""
     roles: dict[int, list[str]] = {}
     if data.recommended is not None:
-        roles.setdefault(data.recommended.number, []).append("knee")
+        roles.setdefault(data.recommended.number, []).append("recommended")
     if data.best is not None:
         roles.setdefault(data.best.number, []).append("best F1 within budget")
     if data.pick is not None and data.pick.number is not None:
@@ -560,8 +652,8 @@ def _flatten(mapping: Any, prefix: str = "") -> list[tuple[str, str]]:
 
 
 def _fmt_rate(x: Any) -> str:
-    """A per-minute rate with two decimals, or an em dash."""
-    return "\u2014" if x is None else f"{float(x):.2f}"
+    """A rate (per minute or per hour) with two decimals, or an en dash."""
+    return "–" if _missing(x) else f"{float(x):.2f}"
 
 
 def _metric_rows(data: ReportData) -> list[tuple[str, str, str]]:
@@ -592,8 +684,8 @@ def metric_rows(rec: Recommendation, per_class_rates: bool = True) -> list[tuple
             ("event precision", _fmt_pct(ve.get("precision"), True), _fmt_pct(te.get("precision"), True)),
             ("event recall", _fmt_pct(ve.get("recall"), True), _fmt_pct(te.get("recall"), True)),
             ("event F1", _fmt_f1(ve.get("f1")), _fmt_f1(te.get("f1"))),
-            ("false triggers / min of background", _fmt_rate(ve.get("false_triggers_per_minute")),
-             _fmt_rate(te.get("false_triggers_per_minute"))),
+            ("false activations / h of background", _fmt_rate(ve.get("false_activations_per_hour")),
+             _fmt_rate(te.get("false_activations_per_hour"))),
             ("labelled events", _fmt_num(ve.get("n_events")), _fmt_num(te.get("n_events"))),
         ]
     diag = rec.trigger_diagnostics or {}

@@ -40,11 +40,18 @@ class TimelineData:
             background, ascending start (end exclusive).
         window_start / window_end: ``(n_windows,) float64`` seconds; a window
             covers ``[start, end)``.
-        predicted: ``n_windows`` predicted class names (``"unknown"`` below the
-            unknown threshold).
+        predicted: ``n_windows`` predicted class names (the class decision;
+            ``"unknown"`` below the unknown threshold).
         truth: ``n_windows`` class names the segmenter gave each window.
         classes: the model's classes (background first).
         background: the background class name.
+        emitted: ``n_windows`` device outputs after post-processing (what
+            ``kp_add_sample`` returns): a class name, ``"unknown"``, or ``""``
+            when the output was suppressed; empty when not known.
+        firmware: the exported firmware's outputs on the same windows, same
+            encoding (``automl replay``); empty when the firmware did not run.
+        agree: ``n_windows`` firmware and Python agree on the window (start,
+            decision, output); empty when the firmware did not run.
     """
 
     trial: int
@@ -62,6 +69,9 @@ class TimelineData:
     truth: tuple[str, ...]
     classes: tuple[str, ...]
     background: str
+    emitted: tuple[str, ...] = ()
+    firmware: tuple[str, ...] = ()
+    agree: tuple[bool, ...] = ()
 
     @property
     def n_windows(self) -> int:
@@ -125,7 +135,8 @@ def decimate_minmax(y: np.ndarray, max_points: int = MAX_SIGNAL_POINTS) -> tuple
 def timeline_data(trial: int, capture, channels: Sequence[str], sample_rate_hz: float,
                   segments: Sequence, background: str, classes: Sequence[str],
                   window_start: np.ndarray, window_size: int, predicted: np.ndarray,
-                  truth: np.ndarray, max_points: int = MAX_SIGNAL_POINTS) -> TimelineData:
+                  truth: np.ndarray, max_points: int = MAX_SIGNAL_POINTS, outputs: np.ndarray | None = None,
+                  firmware: np.ndarray | None = None, agree: np.ndarray | None = None) -> TimelineData:
     """Plain timeline data of one capture.
 
     Args:
@@ -142,6 +153,11 @@ def timeline_data(trial: int, capture, channels: Sequence[str], sample_rate_hz: 
         predicted: ``(n_windows,) int64`` class index into ``classes``, -1 = unknown.
         truth: ``(n_windows,) int64`` labelled class index of each window.
         max_points: bound on drawn signal points.
+        outputs: ``(n_windows,) int64`` device outputs after post-processing
+            (:attr:`automl.pipeline.PipelineRun.outputs`: class index, -1 unknown,
+            -2 nothing emitted), or None.
+        firmware: ``(n_windows,) int64`` the firmware's outputs, same encoding, or None.
+        agree: ``(n_windows,) bool`` firmware and Python agree on the window, or None.
 
     Returns:
         The :class:`TimelineData`.
@@ -157,13 +173,17 @@ def timeline_data(trial: int, capture, channels: Sequence[str], sample_rate_hz: 
     def name_of(i: int) -> str:
         return names[i] if 0 <= i < len(names) else UNKNOWN
 
+    def output_names(values) -> tuple[str, ...]:
+        return () if values is None else tuple("" if int(i) == -2 else name_of(int(i)) for i in np.asarray(values))
+
     return TimelineData(
         trial=int(trial), capture=str(capture.name), sample_rate_hz=rate, n_samples=int(y.shape[0]),
         signal_name=name, t=index / rate, signal=values, decimation=int(bucket), segments=segs,
         window_start=start / rate, window_end=(start + int(window_size)) / rate,
         predicted=tuple(name_of(int(i)) for i in np.asarray(predicted)),
         truth=tuple(name_of(int(i)) for i in np.asarray(truth)),
-        classes=tuple(names), background=str(background),
+        classes=tuple(names), background=str(background), emitted=output_names(outputs),
+        firmware=output_names(firmware), agree=() if agree is None else tuple(bool(a) for a in agree),
     )
 
 
@@ -221,7 +241,8 @@ def load_timeline(study_dir: Path | None, study_attrs: Mapping[str, Any], trial:
     cap = one.captures[0]
     return timeline_data(trial, cap, one.channels, one.sample_rate_hz,
                          [s for s in one.segments if s.capture == wanted], background, pipe.classes,
-                         run.start, pipe.segmenter.window_size, run.predicted, run.y_true, max_points), ""
+                         run.start, pipe.segmenter.window_size, run.predicted, run.y_true, max_points,
+                         outputs=run.outputs), ""
 
 
 def _load_source(source: str, background: str, label_column: Any):

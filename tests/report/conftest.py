@@ -123,7 +123,7 @@ def synthetic_trials(n_trials: int = 1000, seed: int = 0, n_fail: int = 20, n_pr
                 "dropout": p["dropout"], "learning_rate": p["learning_rate"], "epochs": 40,
                 "tflite_bytes": model, "n_features_total": len(_FEATURES),
             }
-            events = {"precision": f1, "recall": f1, "f1": f1, "false_triggers_per_minute": 1.0, "n_events": 240,
+            events = {"precision": f1, "recall": f1, "f1": f1, "false_activations_per_hour": 1.0, "n_events": 240,
                       "per_class": {c: {"recall": f1} for c in SYNTH_CLASSES[1:]}}
             attrs = {
                 "val_metrics": _metrics(rng, f1, 1200), "test_metrics": _metrics(rng, max(0.05, f1 - 0.05), 260),

@@ -71,7 +71,7 @@ def small_report(tmp_path_factory, study_factory):
     cap = Capture("acc_gyr_experiment_all_left", rng.normal(9.8, 2.0, size=(n, 3)).astype(np.float32))
     segments = [Segment(cap.name, EVIL if k % 2 else "jab", 200 + 400 * k, 350 + 400 * k) for k in range(7)]
     starts = np.arange(0, n - 120, 30)
-    tl = timeline_data(data.knee_number, cap, ("accX", "accY", "accZ"), 100.0, segments, "NoActivity",
+    tl = timeline_data(data.recommended_number, cap, ("accX", "accY", "accZ"), 100.0, segments, "NoActivity",
                        ["NoActivity", EVIL, "jab"], starts, 120, rng.integers(-1, 3, len(starts)),
                        rng.integers(0, 3, len(starts)))
     data = dataclasses.replace(data, timeline=tl, timeline_note="")
@@ -83,7 +83,7 @@ def small_report(tmp_path_factory, study_factory):
 def test_rendered_dom_has_figures_and_tables(small_report, chromium, tmp_path: Path) -> None:
     data, page = small_report
     other = next(int(n) for n in data.numbers if int(n) not in data.pareto_numbers)
-    chosen = next(n for n in data.pareto_numbers if n != data.knee_number)
+    chosen = next(n for n in data.pareto_numbers if n != data.recommended_number)
     probed = tmp_path / "probed.html"
     probe = _PROBE.replace("CLICK_PARETO", str(chosen)).replace("CLICK_OTHER", str(other))
     probed.write_text(page.read_text(encoding="utf-8").replace("</body>", probe + "</body>"), encoding="utf-8")
@@ -120,7 +120,7 @@ def test_rendered_dom_has_figures_and_tables(small_report, chromium, tmp_path: P
 
 def test_hash_selects_a_trial(small_report, chromium, tmp_path: Path) -> None:
     data, page = small_report
-    chosen = next(n for n in data.pareto_numbers if n != data.knee_number)
+    chosen = next(n for n in data.pareto_numbers if n != data.recommended_number)
     result = _run(chromium(tmp_path / "profile") + ["--virtual-time-budget=15000", "--dump-dom",
                                                     page.as_uri() + f"#trial-{chosen}"])
     assert result.returncode == 0

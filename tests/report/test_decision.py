@@ -147,7 +147,7 @@ class TestHypervolumeOfStudy:
     def test_knee_and_best(self, data) -> None:
         # Over the feasible front {A, B} each is best in two objectives and worst in two:
         # distances sqrt(2) and sqrt(2) -> tie -> lowest trial number (0).
-        assert data.knee_number == 0
+        assert data.recommended_number == 0
         assert data.recommended.distance == pytest.approx(math.sqrt(2))
         # Trial 2 has the highest F1 (0.9) but is over budget: best within budget = A.
         assert data.best.number == 0

@@ -55,7 +55,7 @@ class TestThousandTrials:
     def test_counts_and_sections(self, big) -> None:
         data, page, *_ = big
         assert data.state_counts == {"COMPLETE": 965, "PRUNED": 10, "FAIL": 20, "RUNNING": 5, "WAITING": 0}
-        assert f"complete 965 ({data.n_feasible} feasible, {data.n_infeasible} infeasible)" in page
+        assert f"complete 965 ({data.n_feasible} feasible, {data.n_infeasible} over budget)" in page
         assert "failed 20, pruned 10, running 5" in page
         assert "5 running trials are counted but not drawn" in page
         for fid in ("pareto-front", "pareto-3d", "pareto-parcoords", "fig-hypervolume", "fig-importance"):

@@ -185,7 +185,7 @@ class TestReportData:
     def test_recommended_by_the_rule(self, study: optuna.Study) -> None:
         # No trial records its seed spread: noise 0, so the rule keeps only the best F1 (trial 2, 0.95).
         data = build_report_data(study)
-        assert data.knee_number == 2 and data.rule.noise == 0.0 and data.rule.fallback
+        assert data.recommended_number == 2 and data.rule.noise == 0.0 and data.rule.fallback
         assert data.recommended is not None and data.recommended.number == 2
         assert data.recommended.distance == pytest.approx(math.sqrt(3))  # still shown: its place on the front
         assert data.recommended.export_command == (
@@ -215,7 +215,7 @@ class TestReportData:
         data = build_report_data(s)
         assert data.pareto_numbers == [1, 3]
         assert data.feasible.tolist() == [False, True, False, True, False, True]
-        assert data.knee_number == 1
+        assert data.recommended_number == 1
         assert data.rows[0].over_budget == ("flash_bytes",)
 
     def test_nothing_fits_budget_gives_no_recommendation(self) -> None:
@@ -223,7 +223,7 @@ class TestReportData:
         for number in range(6):
             s.add_trial(_complete(number, VALUES[number]))
         data = build_report_data(s)
-        assert data.recommended is None and data.knee is None
+        assert data.recommended is None and data.recommended_row is None
         assert data.rule.reason == "No recommendation: no complete trial fits the budgets."
         assert "No recommendation: no complete trial fits the budgets." in render_report(data)
 
@@ -295,7 +295,7 @@ class TestHtml:
         s = _study(name="empty")
         s.add_trial(create_trial(state=TrialState.FAIL, user_attrs={"fail_reason": "boom"}))
         data = build_report_data(s)
-        assert data.n_complete == 0 and data.knee is None and data.recommended is None
+        assert data.n_complete == 0 and data.recommended_row is None and data.recommended is None
         out = write_report(s, tmp_path / "r" / "report.html")
         page = out.read_text(encoding="utf-8")
         assert "No complete trials yet" in page and "boom" in page
@@ -320,12 +320,12 @@ class TestHtml:
 
 
 def test_event_metrics_of_the_recommended_trial_are_shown():
-    """Trigger problems: event precision / recall / F1 / false triggers per minute, val vs test."""
+    """Trigger problems: event precision / recall / F1 / false activations per hour, val vs test."""
     s = _study("events")
     trial = _complete(0, VALUES[0])
-    events = {"precision": 0.75, "recall": 0.6, "f1": 2 * 0.75 * 0.6 / 1.35, "false_triggers_per_minute": 1.234,
+    events = {"precision": 0.75, "recall": 0.6, "f1": 2 * 0.75 * 0.6 / 1.35, "false_activations_per_hour": 1.234,
               "n_events": 40}
-    test_events = dict(events, precision=0.5, recall=1.0, f1=2 * 0.5 / 1.5, false_triggers_per_minute=0.5,
+    test_events = dict(events, precision=0.5, recall=1.0, f1=2 * 0.5 / 1.5, false_activations_per_hour=0.5,
                        n_events=51)
     attrs = dict(trial.user_attrs, val_events=events, test_events=test_events,
                  trigger_diagnostics={"train": {"missed_per_minute": 0.25, "false_triggers_per_minute": 3.0},
@@ -338,7 +338,7 @@ def test_event_metrics_of_the_recommended_trial_are_shown():
     assert rows["event precision"] == ("75.0%", "50.0%")
     assert rows["event recall"] == ("60.0%", "100.0%")
     assert rows["event F1"] == ("0.667", "0.667")  # 2PR/(P+R): 0.9/1.35 and 1/1.5
-    assert rows["false triggers / min of background"] == ("1.23", "0.50")
+    assert rows["false activations / h of background"] == ("1.23", "0.50")
     assert rows["labelled events"] == ("40", "51")
     assert rows["segmenter: missed events / min"] == ("0.25", "0.00")
     assert "event F1" in render_report(build_report_data(s))

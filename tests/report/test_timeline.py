@@ -103,7 +103,7 @@ class TestLoadTimeline:
                 seen["captures"] = dataset.capture_names()
                 seen["data"] = dataset.captures[0].data
                 return SimpleNamespace(start=np.array([0, 50, 100, 150]), predicted=np.array([0, 0, 1, -1]),
-                                       y_true=np.array([0, 0, 1, 1]))
+                                       y_true=np.array([0, 0, 1, 1]), outputs=np.array([0, 0, 1, -2]))
 
         from automl.pipeline import FittedPipeline
 
@@ -120,6 +120,7 @@ class TestLoadTimeline:
         assert (start, end, label) == (pytest.approx(1.2), pytest.approx(1.6), "jab")
         assert tl.signal[:2].tolist() == [4.0, 4.0] and tl.signal[130] == pytest.approx(5.0)
         assert tl.predicted == ("NoActivity", "NoActivity", "jab", "unknown")
+        assert tl.emitted == ("NoActivity", "NoActivity", "jab", "")  # -2: nothing emitted (suppressed)
         assert tl.window_end.tolist() == pytest.approx([0.5, 1.0, 1.5, 2.0])
         # An unknown capture is named.
         note = load_timeline(tmp_path, attrs, 5, "artifacts/trial-5", capture="nope")[1]

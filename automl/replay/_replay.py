@@ -1,0 +1,398 @@
+"""Run a trial's exported firmware and its Python pipeline on the same recording and compare them.
+
+SensiML's "Explore Model" and Test App, on the desk: a recording in any
+import format is converted to the trial's int16 counts, streamed through the
+exported ``kp_stream`` (host build, or the Cortex-M4 build under QEMU with
+instruction counts) and through :meth:`automl.pipeline.FittedPipeline.run`,
+window by window. Both the class decisions and the emitted outputs (after
+post-processing) must agree; the outputs are scored against the recording's
+labels with the search's device event metric.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from automl.data import Capture, Dataset, import_dataset, to_counts
+from automl.errors import ConfigError, DataError, StudyError
+from automl.export import MANIFEST_NAME, StreamRun, device_ids, export_trial, parse_stream, run_stream, write_counts
+from automl.metrics import device_event_metrics
+from automl.pipeline import FittedPipeline, PipelineRun
+from automl.postprocessing import NO_OUTPUT, UNKNOWN
+
+#: A recording's sample rate may differ from the trial's by at most this fraction (as between training captures).
+RATE_TOLERANCE = 0.05
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One line of the per-event table.
+
+    Attributes:
+        time_s: when the output is emitted: the window's last sample + 1, in
+            seconds since the start of the recording (for a missed event: its start).
+        window: window index in the capture (-1 for a missed event).
+        label: the labelled class the window overlaps most (background if none).
+        firmware, python: the emitted output (class name, ``unknown``, or
+            ``-`` when nothing was emitted), with the decision in parentheses
+            when post-processing suppressed it.
+        note: ``"firmware != Python"``, ``"missed"`` (a labelled event with no
+            detection of its class), or ``""``.
+    """
+
+    time_s: float
+    window: int
+    label: str
+    firmware: str
+    python: str
+    note: str = ""
+
+
+@dataclass
+class CaptureReplay:
+    """One capture (one continuous stream) of a replay.
+
+    Attributes:
+        capture: capture name.
+        n_samples: samples streamed.
+        sample_rate_hz: the recording's rate (Hz).
+        labelled: the recording has labelled event segments (so events are scored).
+        python: the Python pipeline's run (per window; ``outputs`` after post-processing).
+        firmware: what ``kp_stream`` printed.
+        agree: ``(n_windows,) bool`` window start, decision and emitted output equal
+            (all False when the two produced different numbers of windows).
+        events: device event metrics of the Python outputs (= the firmware's when they
+            agree), or None when the recording has no labels.
+        firmware_events: the same for the firmware's outputs, or None.
+        rows: the per-event table.
+        counts: ``(n_samples, n_channels) int16`` what both were fed.
+        segments: the recording's labelled segments (:class:`automl.data.Segment`).
+    """
+
+    capture: str
+    n_samples: int
+    sample_rate_hz: float
+    labelled: bool
+    python: PipelineRun
+    firmware: StreamRun
+    agree: np.ndarray
+    events: dict | None
+    firmware_events: dict | None
+    rows: list[EventRow]
+    counts: np.ndarray = field(repr=False)
+    segments: list = field(default_factory=list, repr=False)
+
+    @property
+    def n_windows(self) -> int:
+        return int(self.python.start.shape[0])
+
+    @property
+    def identical(self) -> bool:
+        """Firmware and Python classified the same windows and agree on every one."""
+        return bool(self.firmware.start.shape[0] == self.n_windows and self.agree.all())
+
+
+@dataclass
+class Replay:
+    """A replay of one trial on one or more recordings.
+
+    Attributes:
+        study, trial: the trial replayed.
+        on: ``"host"`` or ``"qemu"``.
+        firmware_dir: the export that ran (a temporary one is gone afterwards).
+        pipeline: the trial's fitted pipeline.
+        captures: one :class:`CaptureReplay` per capture, in recording order.
+        events: device event metrics over all labelled captures together, or None.
+    """
+
+    study: str
+    trial: int
+    on: str
+    firmware_dir: str
+    pipeline: FittedPipeline = field(repr=False)
+    captures: list[CaptureReplay]
+    events: dict | None
+
+    @property
+    def identical(self) -> bool:
+        """Firmware and Python agree on every window of every capture."""
+        return all(c.identical for c in self.captures)
+
+
+def replay_trial(study_dir: Path, trial: int, recordings: Sequence[Path], *, study_name: str = "",
+                 study_attrs: Mapping[str, Any] | None = None, fmt: str = "auto", on: str = "host",
+                 firmware: Path | None = None, write_counts_to: Path | None = None,
+                 timeout: float = 1800.0) -> Replay:
+    """Replay trial ``trial`` of the study in ``study_dir`` on ``recordings``.
+
+    Args:
+        study_dir: the study folder (holds ``artifacts/trial-<n>``).
+        trial: trial number.
+        recordings: files or folders in any import format
+            (:func:`automl.data.import_dataset`; a single ``.csv`` is one capture);
+            each capture is one stream. Labels are optional.
+        study_name: for messages and the counts files.
+        study_attrs: the study's user attributes (``space.data.background`` and
+            ``label_column`` are used to read the recordings).
+        fmt: import format of the recordings (``auto`` detects it).
+        on: ``"host"`` (gcc) or ``"qemu"`` (the Cortex-M4 build under QEMU, with
+            instruction counts).
+        firmware: an existing export of this trial; default: the trial is exported
+            into a temporary folder (without measuring) and deleted afterwards.
+        write_counts_to: keep the int16 counts streamed: a ``.csv`` file for one
+            capture, else a folder holding ``<capture>.csv`` per capture.
+        timeout: seconds allowed for the firmware on each capture.
+
+    Returns:
+        The :class:`Replay`.
+
+    Raises:
+        StudyError: the trial has no artifacts, or ``firmware`` is not an export of it.
+        DataError: a recording cannot be read, lacks a channel of the trial, or
+            has another sample rate.
+        ConfigError: bad ``on``, ``fmt`` or ``write_counts_to``.
+        AutomlError: the firmware failed to build or run.
+    """
+    if on not in ("host", "qemu"):
+        raise ConfigError(f"The '--on' parameter must be 'host' or 'qemu'. Got {on!r} instead.")
+    if not recordings:
+        raise ConfigError("give at least one recording to replay")
+    pipe = FittedPipeline.load(Path(study_dir) / "artifacts" / f"trial-{int(trial)}")
+    data_opts = _data_options(study_attrs or {})
+    captures = _read_recordings(recordings, fmt, pipe, data_opts)
+    if write_counts_to is not None:
+        write_counts_to = Path(write_counts_to)
+        if len(captures) > 1 and (write_counts_to.suffix.lower() == ".csv" or write_counts_to.is_file()):
+            raise ConfigError(f"--write-counts {str(write_counts_to)!r}: the recordings hold {len(captures)} "
+                              "captures; give a folder (one <capture>.csv each)")
+    work = Path(tempfile.mkdtemp(prefix="automl-replay-"))
+    try:
+        if firmware is None:
+            fw = work / "firmware"
+            export_trial(study_dir, int(trial), fw, measure=False)
+            shown = "a temporary export"
+        else:
+            fw = Path(firmware).absolute()
+            _check_export(fw, int(trial))
+            shown = str(firmware)
+        results = []
+        for k, ds in enumerate(captures):
+            cap = ds.captures[0]
+            counts = cap.data.astype(np.int16)
+            note = f"study {study_name or Path(study_dir).name}, trial {trial}, recording {cap.name}"
+            if write_counts_to is not None:
+                target = write_counts_to if len(captures) == 1 else write_counts_to / f"{cap.name}.csv"
+                rec = write_counts(target.absolute(), counts, pipe.channels, note)
+            else:
+                rec = write_counts(work / f"counts-{k}.csv", counts, pipe.channels, note)
+            if on == "qemu" and rec != Path(str(rec).replace(" ", "").replace(",", "")):
+                rec = Path(shutil.copy(rec, work / f"counts-{k}.csv"))  # QEMU's command line: no spaces, commas
+            out = run_stream(fw, rec, work / "build", on=on, timeout=timeout)
+            results.append(_compare(ds, pipe, parse_stream(out, pipe.quantization == "int8"), counts))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    labelled = [c for c in results if c.labelled]
+    events = None
+    if labelled:
+        events = device_event_metrics(
+            {c.capture: c.python.start for c in labelled}, {c.capture: c.python.outputs for c in labelled},
+            pipe.segmenter.window_size, [s for c in labelled for s in c.segments], pipe.classes,
+            pipe.sample_rate_hz, {c.capture: c.n_samples for c in labelled})
+    return Replay(study=study_name or Path(study_dir).name, trial=int(trial), on=on, firmware_dir=shown,
+                  pipeline=pipe, captures=results, events=events)
+
+
+def _data_options(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    space = attrs.get("space") if isinstance(attrs.get("space"), Mapping) else {}
+    data = space.get("data") if isinstance(space.get("data"), Mapping) else {}
+    return {"background": data.get("background"), "label_column": data.get("label_column")}
+
+
+def _read_recordings(recordings: Sequence[Path], fmt: str, pipe: FittedPipeline,
+                     data_opts: Mapping[str, Any]) -> list[Dataset]:
+    """Each capture of every recording as a one-capture dataset of the trial's int16 counts."""
+    from automl.data import detect_format
+
+    background = pipe.background or data_opts.get("background") or "NoActivity"
+    out: list[Dataset] = []
+    seen: set[str] = set()
+    for path in recordings:
+        path = Path(path)
+        chosen = detect_format(path) if fmt == "auto" else fmt
+        options: dict[str, Any] = {"background": background}
+        if chosen == "label-column":
+            options["require_labels"] = False  # a field recording may have no labels
+            if data_opts.get("label_column"):
+                options["label_column"] = data_opts["label_column"]
+        ds = import_dataset(path, chosen, **options)
+        missing = [c for c in pipe.channels if c not in ds.channels]
+        if missing:
+            raise DataError(f"{path}: no channel {missing[0]!r}; trial {pipe.trial} reads {list(pipe.channels)} "
+                            f"and the recording has {list(ds.channels)}")
+        if abs(ds.sample_rate_hz - pipe.sample_rate_hz) > RATE_TOLERANCE * pipe.sample_rate_hz:
+            raise DataError(f"{path}: sampled at {ds.sample_rate_hz:.4g} Hz; trial {pipe.trial} was trained at "
+                            f"{pipe.sample_rate_hz:.4g} Hz (more than {RATE_TOLERANCE:.0%} apart): resample it first")
+        order = [ds.channels.index(c) for c in pipe.channels]
+        for cap in ds.captures:
+            if cap.name in seen:
+                raise DataError(f"{path}: capture {cap.name!r} is given twice")
+            seen.add(cap.name)
+            one = Dataset(ds.name, tuple(pipe.channels), ds.sample_rate_hz,
+                          [Capture(cap.name, np.ascontiguousarray(cap.data[:, order]), dict(cap.metadata))],
+                          [s for s in ds.segments if s.capture == cap.name], background)
+            out.append(to_counts(one, pipe.sample_scale))
+    return out
+
+
+def _check_export(folder: Path, trial: int) -> None:
+    try:
+        first = (folder / MANIFEST_NAME).read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, IndexError):
+        raise StudyError(f"--firmware {str(folder)!r} is not an export (no {MANIFEST_NAME}); export the trial "
+                         "with `automl export` or leave --firmware out") from None
+    if f", trial {trial}." not in first:
+        raise StudyError(f"--firmware {str(folder)!r} is not an export of trial {trial} ({first.lstrip('# ')})")
+
+
+def _names(ids: np.ndarray, classes: Sequence[str]) -> list[str]:
+    """Firmware class ids (0 unknown, -1 nothing) as names."""
+    return ["-" if i < 0 else ("unknown" if i == 0 else classes[i - 1]) for i in ids.tolist()]
+
+
+def _compare(ds: Dataset, pipe: FittedPipeline, fw: StreamRun, counts: np.ndarray) -> CaptureReplay:
+    cap = ds.captures[0]
+    py = pipe.run(ds, counts=True)
+    n = py.start.shape[0]
+    py_dec = np.where(py.predicted < 0, 0, py.predicted + 1)
+    py_out = device_ids(py.outputs)
+    if fw.start.shape[0] == n:
+        agree = (fw.start == py.start) & (fw.decision == py_dec) & (fw.emitted == py_out)
+    else:
+        agree = np.zeros(n, bool)
+    events_segments = [s for s in ds.segments if s.label in pipe.classes and s.label != ds.background]
+    labelled = bool(events_segments)
+    events = fw_events = None
+    if labelled:
+        common = (pipe.segmenter.window_size, ds.segments, pipe.classes, ds.sample_rate_hz,
+                  {cap.name: cap.n_samples})
+        events = device_event_metrics({cap.name: py.start}, {cap.name: py.outputs}, *common)
+        fw_out = np.where(fw.emitted < 0, NO_OUTPUT, np.where(fw.emitted == 0, UNKNOWN, fw.emitted - 1))
+        fw_events = device_event_metrics({cap.name: fw.start}, {cap.name: fw_out}, *common)
+    rows = _rows(ds, pipe, py, fw, agree, events_segments)
+    return CaptureReplay(cap.name, cap.n_samples, ds.sample_rate_hz, labelled, py, fw, agree, events, fw_events,
+                         rows, counts, list(ds.segments))
+
+
+def _rows(ds: Dataset, pipe: FittedPipeline, py: PipelineRun, fw: StreamRun, agree: np.ndarray,
+          events_segments: list) -> list[EventRow]:
+    """Windows that emitted an event class (firmware or Python) or where they disagree, and missed events."""
+    classes, rate, w = list(pipe.classes), float(ds.sample_rate_hz), int(pipe.segmenter.window_size)
+    background = pipe.background_index
+    n = py.start.shape[0]
+    same_count = fw.start.shape[0] == n
+    py_dec = np.where(py.predicted < 0, 0, py.predicted + 1)
+    py_ids = device_ids(py.outputs)
+
+    def shown(emitted: int, decided: int) -> str:
+        name = _names(np.array([emitted]), classes)[0]
+        if emitted < 0:  # suppressed: say what was decided
+            return f"- ({_names(np.array([decided]), classes)[0]} suppressed)"
+        return name
+
+    def is_event(cid: int) -> bool:
+        return cid >= 1 and (background is None or cid - 1 != background)
+
+    segs = [(s.start, s.end, s.label) for s in ds.segments if s.label != ds.background]
+    rows: list[EventRow] = []
+    detected: set[int] = set()
+    for i in range(n):
+        fw_e, fw_d = (int(fw.emitted[i]), int(fw.decision[i])) if same_count else (-1, -1)
+        py_e, py_d = int(py_ids[i]), int(py_dec[i])
+        if not (is_event(py_e) or is_event(fw_e) or not agree[i]):
+            continue
+        a, b = int(py.start[i]), int(py.start[i]) + w
+        over = [(min(b, e) - max(a, s), k) for k, (s, e, _) in enumerate(segs) if min(b, e) > max(a, s)]
+        label = segs[max(over)[1]][2] if over else ds.background
+        if is_event(py_e):  # an output of the event's class overlaps it: not missed
+            detected.update(k for _, k in over if segs[k][2] == classes[py_e - 1])
+        rows.append(EventRow(b / rate, i, label, shown(fw_e, fw_d) if same_count else "(no window)",
+                             shown(py_e, py_d), "" if agree[i] else "firmware != Python"))
+    event_labels = {s.label for s in events_segments}
+    for k, (s, _e, label) in enumerate(segs):
+        if k not in detected and label in event_labels:
+            rows.append(EventRow(s / rate, -1, label, "", "", "missed"))
+    rows.sort(key=lambda r: (r.time_s, r.window))
+    return rows
+
+
+# --------------------------------------------------------------------------- #
+# Text for the terminal
+# --------------------------------------------------------------------------- #
+
+def _events_text(m: Mapping[str, Any]) -> str:
+    return (f"precision {m['precision']:.3f} ({m['tp']}/{m['n_detections']}), recall {m['recall']:.3f} "
+            f"({m['tp']}/{m['n_events']}), F1 {m['f1']:.3f}; false activations {m['false_activations']} "
+            f"({m['false_activations_per_hour']:.1f} per hour of background)")
+
+
+def replay_lines(replay: Replay, table: bool = True) -> list[str]:
+    """The terminal output of ``automl replay``: per capture the event table and a summary.
+
+    Args:
+        replay: from :func:`replay_trial`.
+        table: include the per-event tables.
+
+    Returns:
+        Lines without trailing newlines.
+    """
+    pipe = replay.pipeline
+    where = "host build (gcc)" if replay.on == "host" else "Cortex-M4 build under QEMU mps2-an386"
+    lines = [f"trial {replay.trial} of study {replay.study!r}: firmware ({where}, {replay.firmware_dir}) vs Python; "
+             f"{pipe.segmenter.kind} windows of {pipe.segmenter.window_size} samples, vote {pipe.vote}, "
+             f"refractory {pipe.refractory} samples"]
+    for c in replay.captures:
+        lines.append("")
+        lines.append(f"{c.capture}: {c.n_samples:,} samples ({c.n_samples / c.sample_rate_hz:.1f} s at "
+                     f"{c.sample_rate_hz:.4g} Hz), {c.n_windows} windows classified"
+                     + ("" if c.labelled else "; no labelled events (not scored)"))
+        if table:
+            width = max([5, *(len(r.label) for r in c.rows)])
+            cols = max([8, *(len(r.firmware) for r in c.rows)])
+            lines.append(f"  {'time [s]':>8}  {'window':>6}  {'label':<{width}}  {'firmware':<{cols}}  python")
+            for r in c.rows:
+                win = "" if r.window < 0 else str(r.window)
+                tail = f"  <- {r.note}" if r.note else ""
+                lines.append(f"  {r.time_s:8.2f}  {win:>6}  {r.label:<{width}}  {r.firmware:<{cols}}  {r.python}{tail}")
+            if not c.rows:
+                lines.append("  (no event output and no labelled event)")
+        n_fw = c.firmware.start.shape[0]
+        if n_fw != c.n_windows:
+            lines.append(f"  DISAGREE: the firmware classified {n_fw} windows, Python {c.n_windows}")
+        else:
+            lines.append(f"  agreement: {int(c.agree.sum())} of {c.n_windows} windows have the same start, class "
+                         f"decision and emitted output" + ("" if c.identical else "  DISAGREE"))
+        if c.events is not None:
+            lines.append(f"  events (device metric of the search): {_events_text(c.events)}")
+            if c.firmware_events is not None and c.firmware_events != c.events:
+                lines.append(f"  events of the firmware's outputs: {_events_text(c.firmware_events)}")
+        insns = c.firmware.insns
+        if insns is not None:
+            lines.append(f"  instructions per classification (QEMU): mean {insns['classify']['mean']:,}, "
+                         f"max {insns['classify']['max']:,} over {insns['classify']['calls']} windows; per other "
+                         f"sample: mean {insns['idle']['mean']:,}, max {insns['idle']['max']:,} "
+                         f"(resolution {insns['per_tick']} instructions)")
+    lines.append("")
+    if replay.events is not None and len([c for c in replay.captures if c.labelled]) > 1:
+        lines.append(f"all recordings: events {_events_text(replay.events)}")
+    n_agree = sum(int(c.agree.sum()) for c in replay.captures)
+    n_all = sum(c.n_windows for c in replay.captures)
+    lines.append(f"firmware = Python on {n_agree} of {n_all} windows" if replay.identical else
+                 f"DISAGREEMENT: firmware and Python differ ({n_agree} of {n_all} windows agree)")
+    return lines
