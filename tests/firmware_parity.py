@@ -15,9 +15,11 @@ import numpy as np
 from automl.data import Capture, Dataset, to_counts
 from automl.export import device_ids  # noqa: F401  (re-exported for the tests)
 from automl.export import parse_stream as _parse_stream
-from automl.pipeline import PipelineRun
+from automl.pipeline import FittedPipeline, PipelineRun, SegmenterSpec
 
 MAKE = shutil.which("make")
+SCALE = {"accZ": 512.0, "accY": 512.0, "accX": 512.0, "gyrZ": 2048.0, "gyrY": 2048.0, "gyrX": 2048.0}
+ALL_FAMILIES = ["Statistical", "Shape", "ColumnFusion", "Area", "RateOfChange", "Frequency"]
 
 
 # ------------------------------------------------------------ kp_stream I/O
@@ -97,5 +99,66 @@ def qemu_stream(fw: Path, rec: Path) -> str:
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     return proc.stdout
+
+
+
+
+# ------------------------------------------------------------ hand-built pipelines
+def write_study(root: Path, trial: int, fp: FittedPipeline) -> Path:
+    art = root / "artifacts" / f"trial-{trial}"
+    art.mkdir(parents=True)
+    (art / "pipeline.json").write_text(fp.to_json())
+    (art / "model.tflite").write_bytes(fp.tflite)
+    return root
+
+
+# Every family, both magnitudes, pairs, sorted copies, DFT tables, dt and fs.
+FAST_FEATURES = [
+    "Statistical.std[accMag]", "Statistical.p25[gyrX]", "Statistical.median[accZ]", "Statistical.kurtosis[gyrMag]",
+    "Shape.peak_count[accY]", "Shape.stderr[gyrZ]", "ColumnFusion.correlation[accZ-accX]",
+    "ColumnFusion.range_diff[gyrY-gyrX]", "Area.abs_area_dc[accX]", "RateOfChange.std[gyrMag]",
+    "Frequency.dominant_freq[accMag]", "Frequency.band_energy_2of4[gyrZ]", "Statistical.iqr[accMag]",
+]
+
+
+def fast_pipeline(ds_counts: Dataset, seg: SegmenterSpec, quant: str, unknown: float,
+                  post: tuple[int, int, str]) -> FittedPipeline:
+    """A hand-built pipeline on ``ds_counts``: real features of every family, a briefly trained 10-6 MLP."""
+    from automl.features import FeatureExtractor
+    from automl.model import MLPConfig, train_mlp
+    from automl.quantization import convert
+    from automl.segmentation import threshold_from_quantile
+
+    if seg.kind == "threshold":
+        thr = threshold_from_quantile(ds_counts, seg.column, seg.mode, seg.detection_window or 1, 0.9)
+        seg = SegmenterSpec(**{**seg.__dict__, "threshold": float(np.float32(thr)), "quantile": 0.9})
+    classes = ds_counts.labels()
+    fx = FeatureExtractor(list(ds_counts.channels), families=tuple(ALL_FAMILIES), magnitude=True,
+                          sample_rate_hz=ds_counts.sample_rate_hz, frequency_bands=4)
+    names = fx.feature_names()
+    windows = seg.build().transform(ds_counts, classes)
+    F = fx.compute_selected(windows.X, FAST_FEATURES)
+    # A range narrower than the data: the scaler clips at 0 and 255 too.
+    lo, hi = np.percentile(F, 5, axis=0).astype(np.float32), np.percentile(F, 95, axis=0).astype(np.float32)
+    fp = FittedPipeline(
+        channels=list(ds_counts.channels), sample_rate_hz=float(ds_counts.sample_rate_hz), sample_scale=dict(SCALE),
+        classes=classes, segmenter=seg, families=list(ALL_FAMILIES), magnitude=True, frequency_bands=4,
+        feature_names=names, selected=[names.index(n) for n in FAST_FEATURES], selected_names=list(FAST_FEATURES),
+        importances=[1.0 / len(FAST_FEATURES)] * len(FAST_FEATURES), scaler_min=lo.tolist(), scaler_max=hi.tolist(),
+        layers=[10, 6], quantization=quant, unknown_threshold=unknown, vote=post[0], refractory=post[1],
+        background=post[2], study="parity", trial=0, dataset="boxing")
+    x = fp.scale(F).astype(np.float32) / np.float32(255.0)
+    model = train_mlp(x, windows.y, len(classes), MLPConfig(layers=(10, 6), dropout=0.0, epochs=40,
+                                                              learning_rate=0.02, seed=3)).model
+    tflite = convert(model, x, quant)
+    fp.tflite = tflite
+    fp.tflite_bytes = len(tflite)
+    if quant == "int8":
+        from automl.quantization import TFLiteModel
+
+        t = TFLiteModel(tflite)
+        fp.input_scale, fp.input_zero_point = t.input_scale, int(t.input_zero_point)
+        fp.output_scale, fp.output_zero_point = t.output_scale, int(t.output_zero_point)
+    return fp
 
 

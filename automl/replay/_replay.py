@@ -43,8 +43,10 @@ class EventRow:
         firmware, python: the emitted output (class name, ``unknown``, or
             ``-`` when nothing was emitted), with the decision in parentheses
             when post-processing suppressed it.
-        note: ``"firmware != Python"``, ``"missed"`` (a labelled event with no
-            detection of its class), or ``""``.
+        note: ``"firmware != Python"``; for an event output, ``"wrong class"``
+            (it overlaps an event of another class) or ``"false activation"``
+            (it overlaps no labelled event); ``"missed"`` (a labelled event no
+            output of its class overlaps); else ``""``.
     """
 
     time_s: float
@@ -322,8 +324,11 @@ def _rows(ds: Dataset, pipe: FittedPipeline, py: PipelineRun, fw: StreamRun, agr
         label = segs[max(over)[1]][2] if over else ds.background
         if is_event(py_e):  # an output of the event's class overlaps it: not missed
             detected.update(k for _, k in over if segs[k][2] == classes[py_e - 1])
+        note = "firmware != Python" if not agree[i] else ""
+        if not note and is_event(py_e) and label != classes[py_e - 1]:
+            note = "false activation" if label == ds.background else "wrong class"
         rows.append(EventRow(b / rate, i, label, shown(fw_e, fw_d) if same_count else "(no window)",
-                             shown(py_e, py_d), "" if agree[i] else "firmware != Python"))
+                             shown(py_e, py_d), note))
     event_labels = {s.label for s in events_segments}
     for k, (s, _e, label) in enumerate(segs):
         if k not in detected and label in event_labels:

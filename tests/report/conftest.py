@@ -10,7 +10,6 @@ metrics, cost with its breakdown, the pipeline summary, constraints.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -174,19 +173,3 @@ def synthetic_study() -> optuna.Study:
 def study_factory():
     """:func:`make_synthetic_study`, for tests that need their own (e.g. journal-backed) study."""
     return make_synthetic_study
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    """A function ``profile_dir -> argv`` of headless chromium; skips the test when chromium is absent."""
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.skip("chromium is not installed")
-
-    def argv(profile: Path) -> list[str]:
-        # No network side channels, a fresh profile, console messages on stderr.
-        return [path, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-                "--hide-scrollbars", "--enable-logging=stderr", "--v=0"]
-
-    return argv

@@ -1,0 +1,179 @@
+"""automl replay: the exported firmware against the Python pipeline on a held-out boxing recording.
+
+The trial is a hand-built pipeline (threshold segmenter on |acc| std, every feature family, a small int8
+MLP, vote 3, refractory 150 samples) trained on the held-out session ``acc_gyr_experiment_all_left`` and
+replayed on the other one, ``acc_gyr_experiment_all_right``, which it never saw. The slow end-to-end test
+(tests/test_end_to_end.py) replays a trial of a real search.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+from optuna.trial import create_trial
+from typer.testing import CliRunner
+
+from automl.cli import app
+from automl.data import load_dataset, to_counts
+from automl.export import COUNTS_MARK, device_ids, export_trial, parse_stream
+from automl.metrics import window_device_metrics
+from automl.pipeline import FittedPipeline, SegmenterSpec
+from automl.replay import replay_trial, replay_lines
+from automl.search import open_storage
+
+from firmware_parity import SCALE, counts_of, fast_pipeline, write_study  # noqa: E402  (tests/ on sys.path)
+
+LEFT, RIGHT = "acc_gyr_experiment_all_left", "acc_gyr_experiment_all_right"
+TRIAL = 3
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def study(boxing_dir, tmp_path_factory) -> tuple[Path, FittedPipeline]:
+    """``(study folder, pipeline)``: study ``s`` whose trial 3 is the hand-built pipeline trained on LEFT."""
+    counts, _ = counts_of(load_dataset(boxing_dir).subset([LEFT]), SCALE)
+    fp = fast_pipeline(counts, SegmenterSpec("threshold", 100, 40, column="accMag", mode="std", detection_window=10,
+                                             lookback=30), "int8", 0.6, (3, 150, "NoActivity"))
+    fp.study, fp.trial = "s", TRIAL
+    folder = tmp_path_factory.mktemp("replay") / "studies" / "s"
+    write_study(folder, TRIAL, fp)
+    st = optuna.create_study(study_name="s", storage=open_storage(folder),
+                             directions=["maximize", "minimize", "minimize", "minimize"])
+    st.set_user_attr("space", {"data": {"background": "NoActivity", "label_column": "label"}})
+    for n in range(TRIAL + 1):
+        st.add_trial(create_trial(values=[0.5 + 0.1 * n, 4000.0, 3000.0, 0.5],
+                                  user_attrs={"artifact_dir": f"artifacts/trial-{n}"}))
+    return folder, fp
+
+
+def _punches(csv_path: Path) -> int:
+    """Labelled events in a boxing CSV, counted from its label column (runs of one non-background label)."""
+    with open(csv_path, newline="") as fh:
+        labels = [row["label"] for row in csv.DictReader(fh)]
+    return sum(1 for i, v in enumerate(labels) if v != "NoActivity" and (i == 0 or labels[i - 1] != v))
+
+
+def test_replay_agrees_with_python_and_scores_like_the_search(study, boxing_dir):
+    folder, fp = study
+    r = replay_trial(folder, TRIAL, [boxing_dir / f"{RIGHT}.csv"], study_name="s")
+    (c,) = r.captures
+    assert r.identical and c.identical and c.n_windows > 30
+    np.testing.assert_array_equal(c.firmware.start, c.python.start)
+    np.testing.assert_array_equal(c.firmware.emitted, device_ids(c.python.outputs))
+    assert (c.firmware.emitted == -1).any()  # the refractory period suppressed outputs: post-processing is compared
+    # The events are the search's metric on the search's windows (window_device_metrics), and count the
+    # punches of the recording's label column.
+    right = to_counts(load_dataset(boxing_dir).subset([RIGHT]), SCALE)
+    windows = fp.segmenter.build().transform(right, fp.classes)
+    assert c.events == window_device_metrics(windows, fp.run(right, counts=True).outputs, right) == r.events
+    assert c.events["n_events"] == _punches(boxing_dir / f"{RIGHT}.csv") > 20
+    # One table row per emitted event output, plus the events no output of their class overlaps.
+    events = [row for row in c.rows if row.window >= 0 and row.python not in ("NoActivity", "unknown")
+              and not row.python.startswith("-")]
+    assert len(events) == c.events["n_detections"]
+    assert sum(row.note == "missed" for row in c.rows) <= c.events["fn"]
+    assert all(row.python == row.firmware and row.note != "firmware != Python" for row in c.rows)
+    text = "\n".join(replay_lines(r))
+    assert f"agreement: {c.n_windows} of {c.n_windows} windows" in text
+    assert f"F1 {c.events['f1']:.3f}" in text and f"firmware = Python on {c.n_windows} of {c.n_windows}" in text
+
+
+def test_cli_replay_writes_counts_for_make_stream_and_a_page(study, boxing_dir, tmp_path, require):
+    require("make", "gcc")
+    folder, fp = study
+    counts_file, page = tmp_path / "right-counts.csv", tmp_path / "replay.html"
+    argv = ["replay", "--study", "s", "--root", str(folder.parent), "--trial", str(TRIAL),
+            str(boxing_dir / f"{RIGHT}.csv"), "--write-counts", str(counts_file), "--html", str(page)]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    assert "agreement:" in result.stdout and "events (device metric of the search): precision" in result.stdout
+    assert "time [s]" in result.stdout and f"timeline page: {page}" in result.stdout
+    # The counts file: a marked header, then the int16 counts in the pipeline's channel order.
+    lines = counts_file.read_text().splitlines()
+    assert lines[0].startswith(COUNTS_MARK) and lines[1] == ",".join(fp.channels)
+    expected = counts_of(load_dataset(boxing_dir).subset([RIGHT]), SCALE)[1]
+    np.testing.assert_array_equal(np.loadtxt(counts_file, delimiter=",", skiprows=2, dtype=np.int64), expected)
+    # ... which `make stream RECORDING=` of the export reads (issue 18: no command wrote one).
+    fw = tmp_path / "fw"
+    export_trial(folder, TRIAL, fw, measure=False)
+    out = subprocess.run(["make", "-s", "-C", str(fw), "stream", f"RECORDING={counts_file}"], capture_output=True,
+                         text=True, timeout=300, check=True).stdout
+    assert out.startswith("# kp_stream: one line per classified window: window <start> <class> <emitted>")
+    run = fp.run(to_counts(load_dataset(boxing_dir).subset([RIGHT]), SCALE), counts=True)
+    np.testing.assert_array_equal(parse_stream(out, True).emitted, device_ids(run.outputs))
+    # The page: a generated timeline page; running again replaces our own files, never a foreign one.
+    html = page.read_text()
+    assert html.startswith("<!DOCTYPE html>\n<!-- Generated by automl") and 'id="fig-replay-0"' in html
+    assert RIGHT in html and "firmware = Python" in html
+    assert runner.invoke(app, argv).exit_code == 0
+    foreign = tmp_path / "notes.html"
+    foreign.write_text("mine")
+    refused = runner.invoke(app, argv[:-1] + [str(foreign)])
+    assert refused.exit_code == 2 and "Refusing to replace" in refused.stderr and foreign.read_text() == "mine"
+
+
+def test_cli_replay_on_qemu_counts_instructions(study, boxing_dir, require):
+    require("make", "arm-none-eabi-gcc", "qemu-system-arm")
+    folder, _ = study
+    result = runner.invoke(app, ["replay", "--study", "s", "--root", str(folder.parent), "--trial", str(TRIAL),
+                                 str(boxing_dir / f"{RIGHT}.csv"), "--on", "qemu", "--no-table"])
+    assert result.exit_code == 0, result.output
+    assert "Cortex-M4 build under QEMU" in result.stdout and "time [s]" not in result.stdout
+    m = re.search(r"instructions per classification \(QEMU\): mean ([\d,]+), max ([\d,]+) over (\d+) windows; "
+                  r"per other sample: mean ([\d,]+), max ([\d,]+) \(resolution 40 instructions\)", result.stdout)
+    assert m, result.stdout
+    mean, top, calls, idle_mean, idle_max = (int(g.replace(",", "")) for g in m.groups())
+    windows = int(re.search(r"(\d+) windows classified", result.stdout).group(1))
+    assert calls == windows > 30  # every classified window was timed
+    assert top % 40 == 0 and idle_max % 40 == 0  # SysTick ticks of 40 instructions (docs/FIRMWARE.md)
+    assert idle_mean <= idle_max < mean <= top  # classifying a window costs more than buffering a sample
+    assert f"firmware = Python on {windows} of {windows} windows" in result.stdout
+
+
+def test_disagreement_is_exit_1(study, boxing_dir, tmp_path, require):
+    require("make", "gcc")
+    folder, _ = study
+    fw = tmp_path / "fw"
+    export_trial(folder, TRIAL, fw, measure=False)
+    kp_h = fw / "kp.h"
+    kp_h.write_text(kp_h.read_text().replace("#define KP_REFRACTORY 150", "#define KP_REFRACTORY 0"))
+    result = runner.invoke(app, ["replay", "--study", "s", "--root", str(folder.parent), "--trial", str(TRIAL),
+                                 str(boxing_dir / f"{RIGHT}.csv"), "--firmware", str(fw)])
+    assert result.exit_code == 1, result.output
+    assert "DISAGREEMENT: firmware and Python differ" in result.stdout
+    assert "<- firmware != Python" in result.stdout
+
+
+def test_unlabelled_recording_is_replayed_without_scores(study, boxing_dir, tmp_path):
+    folder, _ = study
+    src = (boxing_dir / f"{RIGHT}.csv").read_text().splitlines()
+    col = src[0].split(",").index("label")
+    field = tmp_path / "field.csv"
+    field.write_text("\n".join(",".join(c for i, c in enumerate(ln.split(",")) if i != col) for ln in src) + "\n")
+    r = replay_trial(folder, TRIAL, [field], study_name="s")
+    assert r.identical and r.events is None and r.captures[0].events is None and not r.captures[0].labelled
+    assert "no labelled events (not scored)" in "\n".join(replay_lines(r))
+
+
+def test_bad_inputs_are_one_line(study, boxing_dir, tmp_path):
+    folder, _ = study
+    base = ["replay", "--study", "s", "--root", str(folder.parent), "--trial", str(TRIAL)]
+    src = (boxing_dir / f"{RIGHT}.csv").read_text().replace("gyrX", "gyroX", 1)
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text(src)
+    result = runner.invoke(app, base + [str(renamed)])
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert "no channel 'gyrX'" in result.stderr and str(renamed) in result.stderr
+    other = tmp_path / "other-fw"
+    export_trial(folder, TRIAL, other, measure=False)
+    (other / "tinyml-automl-export.txt").write_text('# Generated by tinyml-automl 0.1.0 from study "s", trial 2.\n')
+    result = runner.invoke(app, base + [str(boxing_dir / f"{RIGHT}.csv"), "--firmware", str(other)])
+    assert result.exit_code == 1 and "is not an export of trial 3" in result.stderr
+    result = runner.invoke(app, base + [str(boxing_dir / f"{RIGHT}.csv"), "--html", str(folder / "r.html")])
+    assert result.exit_code == 2 and "inside the study folder" in result.stderr and not (folder / "r.html").exists()
