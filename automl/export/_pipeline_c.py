@@ -11,6 +11,8 @@ never changes a number.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 import automl
@@ -188,6 +190,10 @@ def pipeline_context(spec: FirmwareSpec, mlp: MlpC, prefix: str, class_macros: l
         "version": _cgen.CText(automl.__version__),
         "study": spec.study,
         "trial": spec.trial,
+        # The study name as a shell word in the README's `automl replay` line; a name automl would not
+        # create (pipeline.json is user text) is shown as STUDY instead of being quoted into a code block.
+        "study_word": _cgen.CText(spec.study if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", spec.study)
+                                  else "STUDY"),
         "dataset": spec.dataset,
         "dataset_text": spec.dataset if spec.dataset is not None else "",
         "p": _cgen.CText(p),

@@ -177,3 +177,26 @@ def test_bad_inputs_are_one_line(study, boxing_dir, tmp_path):
     assert result.exit_code == 1 and "is not an export of trial 3" in result.stderr
     result = runner.invoke(app, base + [str(boxing_dir / f"{RIGHT}.csv"), "--html", str(folder / "r.html")])
     assert result.exit_code == 2 and "inside the study folder" in result.stderr and not (folder / "r.html").exists()
+
+
+def test_export_readme_explains_every_line_make_stream_prints(study, boxing_dir, tmp_path, require):
+    # Issue 18, item 2: the README said `make stream RECORDING=recording.csv` with no way to write one, the
+    # --synthetic default was only in the Makefile, and the output lines were not explained.
+    require("make", "gcc")
+    folder, _ = study
+    fw = tmp_path / "fw"
+    export_trial(folder, TRIAL, fw, measure=False)
+    readme = (fw / "README.md").read_text()
+    section = readme[readme.index("### What `make stream` and `make qemu` print"):readme.index("## The pipeline")]
+    out = subprocess.run(["make", "-s", "-C", str(fw), "stream"], capture_output=True, text=True, timeout=300,
+                         check=True).stdout  # no RECORDING=: the synthetic stream
+    kinds = {line.split()[0] for line in out.splitlines()}
+    assert kinds == {"#", "window", "class", "summary"}
+    for kind in ("`#`", "`window", "`class <id>", "`summary samples", "`insns classify"):
+        assert kind in section, kind
+    fields = ["start", "class", "emitted", "uint8 features", "float features", "logits", "output"]
+    rows = [ln.split("|")[1].strip() for ln in section.splitlines() if ln.startswith("| ") and "---" not in ln]
+    assert [r.split(" (")[0] for r in rows[2:]] == fields  # one row per field of a window line, in order
+    assert len(out.splitlines()[2].split()) == 1 + len(fields)
+    assert f"automl replay --study s --trial {TRIAL} RECORDING.csv --firmware THIS_FOLDER" in readme
+    assert "--write-counts counts.csv" in readme and "RECORDING=--synthetic" in readme
