@@ -159,3 +159,99 @@ def test_search_needs_a_budget(tmp_path):
         run_search(SearchRequest(study="s", space_path=SPACES / "basic-motions.yaml", dataset="basic-motions",
                                  root=tmp_path, trials=None, timeout_s=None))
     assert list(tmp_path.iterdir()) == []
+
+
+# -- what the commands say (issue 18) ---------------------------------------
+
+
+def _help(*argv: str) -> str:
+    result = runner.invoke(app, [*argv, "--help"], terminal_width=100)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_help_has_no_type_placeholders_and_says_the_defaults():
+    # Item 6: "--workers ... default: all cores. [default: 0]" and flags shown as "--debug <bool>".
+    for verb in ((), ("search",), ("status",), ("report",), ("export",), ("replay",)):
+        text = _help(*verb)
+        assert "<bool>" not in text, verb  # options that take a value still name its type (<int>, <path>)
+    search = _help("search")
+    workers = search[search.index("--workers"):search.index("--address")]
+    assert "Default: all cores." in workers and "[default: 0]" not in workers
+    assert "  --debug " in _help() and "  --overwrite " in _help("export")
+
+
+def test_help_names_the_data_formats_and_the_target_profiles():
+    from automl.cli import TARGETS
+    from automl.cost import list_targets
+
+    search = " ".join(_help("search").split())  # the words, however click wraps them
+    assert ".dcli/.dai" in search and "Label Studio" in search and "canonical" in search
+    assert tuple(list_targets()) == TARGETS  # the help's list of shipped profiles is complete
+    assert f"Target profile: {', '.join(TARGETS)} (search_spaces/targets/), or a YAML path." in search
+
+
+def test_report_help_shows_the_whole_pick_example():
+    # Item 6: the rich help table cut the example off at the terminal width.
+    assert "'F1>=0.9,flash<=16k,ram<=4k,latency<=5ms'" in _help("report")
+
+
+def test_version():
+    import automl
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout == f"automl (tinyml-automl) {automl.__version__}\n"
+
+
+def _journal_study(root: Path, name: str = "s"):
+    """A journal study of 6 trials: trained ones with seed scores, one over budget (untrained), one failed."""
+    import optuna
+    from optuna.trial import TrialState, create_trial
+
+    from automl.search import open_storage, study_dir
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # its handler may hold a closed CliRunner stream
+    st = optuna.create_study(study_name=name, storage=open_storage(study_dir(root, name)),
+                             directions=["maximize", "minimize", "minimize", "minimize"])
+    st.set_user_attr("objective_names", ["event_f1", "flash_bytes", "ram_bytes", "latency_ms"])
+    st.set_user_attr("target", {"name": "t", "flash_bytes": 65536, "ram_bytes": 16384, "latency_ms": 10.0})
+    trained = [(0.70, 8000.0), (0.90, 12000.0), (0.89, 6000.0), (0.60, 3000.0)]
+    for f1, flash in trained:  # RAM 1,000 of 16,384 B: flash is the budget each comes closest to
+        st.add_trial(create_trial(values=[f1, flash, 1000.0, 1.0], user_attrs={
+            "seed_scores": [f1 - 0.01, f1, f1 + 0.01], "f1_std": 0.01, "n_seeds": 3, "infeasible": False}))
+    st.add_trial(create_trial(values=[0.0, 90000.0, 1000.0, 1.0], user_attrs={"infeasible": True}))
+    st.add_trial(create_trial(state=TrialState.FAIL, user_attrs={"fail_reason": "TrialFailed: no windows"}))
+    return st
+
+
+def test_status_says_the_best_and_the_recommended_trial(tmp_path):
+    # Item 8: status gave counts and a best F1 but no trial.
+    _journal_study(tmp_path)
+    result = runner.invoke(app, ["status", "--study", "s", "--root", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    first, second = result.stdout.splitlines()
+    assert first == ("study 's': 5 complete, 1 failed, 0 running; Pareto size 3; "
+                     "best event F1 within budget: trial 1 (event F1 0.9000)")
+    # Noise = median seed sd 0.01: trials 1 (0.90) and 2 (0.89) are within it; trial 2 uses 9 % of the flash
+    # budget (6,000 / 65,536 B), trial 1 18 %.
+    assert second == ("recommended: trial 2 (event F1 0.890, flash 6,000 B, RAM 1,000 B, latency 1.000 ms). "
+                      "The cheapest trial (it uses at most 10% of any budget) of the 2 whose validation event F1, "
+                      "averaged over 3 training seeds, is within the seed noise (0.010) of the best (0.900).")
+
+
+def test_search_summary_names_the_recommended_trial(tmp_path, monkeypatch):
+    # Item 1: the search summary listed the Pareto trials but not the one to export.
+    import automl.search
+    from automl.search import SearchSummary
+
+    _journal_study(tmp_path)
+    monkeypatch.setattr(automl.search, "run_search", lambda req: SearchSummary(
+        study_dir=tmp_path / "s", n_complete=5, n_failed=1, n_run=6, wall_s=12.0, pareto=[1, 2, 3]))
+    result = runner.invoke(app, ["search", "--study", "s", "--root", str(tmp_path), "--dataset", "basic-motions",
+                                 "--space", str(SPACES / "basic-motions.yaml")])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "study 's': 5 complete, 1 failed (6 run now in 12 s; reached --trials); Pareto trials: [1, 2, 3]"
+    assert lines[1].startswith("recommended: trial 2 (event F1 0.890")
+    assert lines[-1] == (f"next: automl report --study s --root {tmp_path}; "
+                         f"automl export --study s --root {tmp_path} --trial recommended --out build/firmware/s")

@@ -200,3 +200,34 @@ def test_export_readme_explains_every_line_make_stream_prints(study, boxing_dir,
     assert len(out.splitlines()[2].split()) == 1 + len(fields)
     assert f"automl replay --study s --trial {TRIAL} RECORDING.csv --firmware THIS_FOLDER" in readme
     assert "--write-counts counts.csv" in readme and "RECORDING=--synthetic" in readme
+
+
+def test_cli_export_says_which_trial_it_exported_and_why(study, tmp_path):
+    # Issue 18, item 1: `automl export --trial knee` printed only the folder.
+    folder, _ = study
+    out = tmp_path / "fw"
+    result = runner.invoke(app, ["export", "--study", "s", "--root", str(folder.parent), "--trial", "recommended",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"exported trial {TRIAL} of study 's' to {out.resolve()}"
+    # The fixture's trials cost the same; the rule takes the best of them: trial 3 (F1 0.8).
+    assert lines[1].startswith(f"  recommended: trial {TRIAL} (F1 0.800, flash 4,000 B, RAM 3,000 B, latency 0.500 ms)")
+    assert "The cheapest trial" in lines[1]
+    assert f"automl replay --study s --root {folder.parent} --trial recommended RECORDING.csv --firmware {out}" \
+        in result.stdout
+    again = runner.invoke(app, ["export", "--study", "s", "--root", str(folder.parent), "--trial", str(TRIAL),
+                                "--out", str(out)])
+    assert again.exit_code == 0 and f"  trial {TRIAL}: F1 0.800, flash 4,000 B" in again.stdout
+
+
+def test_cli_export_into_a_foreign_folder_names_the_overwrite_flag(study, tmp_path):
+    # Issue 18, item 3: the message said "pass overwrite=True"; the command's flag is --overwrite.
+    folder, _ = study
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.md").write_text("mine")
+    result = runner.invoke(app, ["export", "--study", "s", "--root", str(folder.parent), "--trial", str(TRIAL),
+                                 "--out", str(docs)])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert "pass --overwrite" in result.stderr and (docs / "notes.md").read_text() == "mine"
