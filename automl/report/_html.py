@@ -327,8 +327,8 @@ def _hypervolume_figure(data: ReportData) -> go.Figure:
                              hovertemplate=f"%{{x:.2f}} {unit}<br>hypervolume %{{y:.4f}}<extra></extra>"),
                   row=1, col=2)
     fig.update_xaxes(title_text="trial number (feasible trials)", row=1, col=1)
-    fig.update_xaxes(title_text=f"{ {'s': 'seconds', 'min': 'minutes', 'h': 'hours'}[unit]} since the first "
-                                "trial started", row=1, col=2)
+    words = {"s": "seconds", "min": "minutes", "h": "hours"}
+    fig.update_xaxes(title_text=f"{words[unit]} since the first trial started", row=1, col=2)
     fig.update_yaxes(title_text="hypervolume (fraction of the reference box)", row=1, col=1)
     fig.update_layout(height=360, showlegend=False, margin=dict(l=60, r=20, t=40, b=50))
     return fig

@@ -231,3 +231,22 @@ def test_cli_export_into_a_foreign_folder_names_the_overwrite_flag(study, tmp_pa
                                  "--out", str(docs)])
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
     assert "pass --overwrite" in result.stderr and (docs / "notes.md").read_text() == "mine"
+
+
+def test_replay_page_draws_in_a_browser(study, boxing_dir, tmp_path, chromium, require):
+    require("make", "gcc")
+    from automl.report import write_replay_page
+
+    folder, _ = study
+    page = write_replay_page(replay_trial(folder, TRIAL, [boxing_dir / f"{RIGHT}.csv"], study_name="s"),
+                             tmp_path / "replay.html")
+    result = subprocess.run(chromium(tmp_path / "profile") + ["--virtual-time-budget=15000", "--dump-dom",
+                                                              page.as_uri()], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0
+    errors = [ln for ln in result.stderr.splitlines() if ":CONSOLE" in ln and
+              re.search(r"Uncaught|TypeError|ReferenceError|SyntaxError|could not be drawn|is missing", ln)]
+    assert errors == []
+    dom = result.stdout
+    assert 'data-report-ready="1"' in dom and 'class="main-svg"' in dom[dom.index('id="fig-replay-0"'):]
+    assert re.search(r'<pre id="js-errors" class="note" hidden="">\s*</pre>', dom)

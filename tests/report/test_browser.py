@@ -1,6 +1,8 @@
 """Issue 8: the report in headless Chromium: no console errors, the figures and
 tables exist in the rendered DOM, clicking a point / sorting / filtering work,
-and a screenshot is saved in the test's temporary folder.
+and a screenshot is saved in the test's temporary folder. Issue 18: at a
+1400 x 1000 window the 3-D view and the timeline are drawn inside their boxes
+(screenshots of each in the test's temporary folder, checked with Pillow).
 
 Skipped when chromium is not installed. The page is loaded from a file: URL
 with networking features off; it must need nothing else.
@@ -151,3 +153,50 @@ def test_thousand_trial_page_in_chromium(synthetic_study, chromium, tmp_path: Pa
     for fid in FIGURES[:-1]:
         assert 'class="main-svg"' in dom[dom.index(f'id="{fid}"'):][:400_000], fid
     assert dom.count('<tr id="row-') == 1000
+
+
+# Shifts the page so that one figure starts 10 px below the top of the window, then writes its box
+# (viewport pixels) into <body> for --dump-dom; the same page is then screenshotted.
+_BOX_PROBE = """
+<script>
+window.addEventListener("load", function () {
+  setTimeout(function () {
+    var nav = document.querySelector("nav.top"); if (nav) { nav.style.display = "none"; }
+    var e = document.getElementById("FIGURE");
+    document.body.style.marginTop = (-(e.getBoundingClientRect().top + window.scrollY - 10)) + "px";
+    var r = e.getBoundingClientRect();
+    document.body.setAttribute("data-box", [r.left, r.top, r.right, r.bottom].map(Math.round).join(","));
+  }, 1000);
+});
+</script>
+"""
+
+
+@pytest.mark.parametrize("figure", ["pareto-3d", "fig-timeline"])
+def test_figure_is_drawn_inside_its_box(small_report, chromium, tmp_path: Path, figure: str) -> None:
+    # Issue 18, item 5: the 3-D view was clipped at the bottom with its left half empty; the timeline's
+    # lowest row label sat on the time axis. Drawn content must stay clear of the box's bottom, left and right
+    # edges, and the 3-D view must use both halves of its box.
+    from PIL import Image
+
+    _, page = small_report
+    probed = tmp_path / f"{figure}.html"
+    probed.write_text(page.read_text(encoding="utf-8").replace("</body>", _BOX_PROBE.replace("FIGURE", figure)
+                                                                + "</body>"), encoding="utf-8")
+    argv = chromium(tmp_path / "profile") + ["--virtual-time-budget=20000", "--window-size=1400,1000"]
+    dom = _run(argv + ["--dump-dom", probed.as_uri()])
+    assert dom.returncode == 0 and _page_errors(dom.stderr) == []
+    left, top, right, bottom = (int(v) for v in re.search(r'data-box="([-\d,]+)"', dom.stdout).group(1).split(","))
+    assert top == 10 and bottom <= 1000 and right - left > 1000, (left, top, right, bottom)
+    shot = tmp_path / f"{figure}.png"
+    assert _run(argv + [f"--screenshot={shot}", probed.as_uri()]).returncode == 0
+    print(f"\n{figure} at 1400 x 1000: {shot}")
+    img = np.asarray(Image.open(shot).convert("L"), dtype=np.int16)
+    box = img[top:bottom, left:right]
+    ink = box < 235  # anything drawn (white background 255; light grid lines ~235-245 are not ink)
+    edge = 4
+    assert not ink[-edge:, :].any(), f"{figure}: drawn up to its bottom edge (clipped)"
+    assert not ink[:, :edge].any() and not ink[:, -edge:].any(), f"{figure}: drawn up to a side edge (clipped)"
+    if figure == "pareto-3d":
+        half = ink.shape[1] // 2
+        assert ink[:, :half].mean() > 0.01 and ink[:, half:].mean() > 0.01, "3-D view: one half is empty"
