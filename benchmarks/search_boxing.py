@@ -1,7 +1,7 @@
 """Benchmark: a search on the real boxing-punches data, by trial count or wall budget.
 
 Prints the trial counts (complete, infeasible, failed), the median seconds per
-trial, trials per hour, the held-out test F1 of the recommended (knee) trial,
+trial, trials per hour, the held-out test F1 of the recommended trial,
 the normalised hypervolume of the feasible front, and the feasible Pareto
 front (F1, flash, RAM, latency), all measured in this one run and computed
 with the report's own functions (``automl.report.build_report_data``).
@@ -65,7 +65,7 @@ def main() -> None:
     if data.recommended_row is not None:
         t = study.trials[int(data.numbers[data.recommended_row])]
         tm = t.user_attrs.get("test_events") or t.user_attrs.get("test_metrics") or {}
-        print(f"knee: trial {t.number}, val {data.objective_names[0]} {t.values[0]:.4f}, "
+        print(f"recommended: trial {t.number}, val {data.objective_names[0]} {t.values[0]:.4f}, "
               f"held-out test F1 {tm.get('f1', tm.get('macro_f1', float('nan'))):.4f}")
     print(f"Pareto front ({'feasible' if data.front_feasible else 'all'} trials): "
           "number  val_F1  test_F1  flash_B  RAM_B  latency_ms  tflite_B  segmenter  layers  k  quant")
