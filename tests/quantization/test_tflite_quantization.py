@@ -311,3 +311,33 @@ def test_int8_conversion_is_quiet(keras_model):
         warnings.simplefilter("always")
         convert(keras_model, rep, "int8")
     assert not [w for w in caught if "Statistics for quantized inputs" in str(w.message)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_calibration_on_the_extreme_rows_gives_the_same_flatbuffer(seed):
+    """Calibrating on the rows :func:`calibration_rows` keeps equals calibrating on every row, byte for byte."""
+    import tensorflow as tf
+
+    from automl.model import MLPConfig, build_mlp
+    from automl.quantization import _tflite
+
+    rng = np.random.default_rng(seed)
+    layers = [(12, 8), (6,), (16, 12, 4), (5, 5)][seed % 4]
+    n_in, n_cls = int(rng.integers(3, 20)), int(rng.integers(2, 6))
+    model = build_mlp(n_in, n_cls, MLPConfig(layers=layers, seed=seed))
+    for layer in model.layers:  # trained-looking weights of any scale
+        if hasattr(layer, "kernel"):
+            layer.kernel.assign(rng.normal(0, 1.5, layer.kernel.shape).astype(np.float32))
+            layer.bias.assign(rng.normal(0, 0.5, layer.bias.shape).astype(np.float32))
+    x = rng.random((1500, n_in)).astype(np.float32) ** 2
+    kept = _tflite.calibration_rows(model, x)
+    assert 2 < len(kept) < 100
+    with_kept = _tflite.convert(model, x, "int8")  # calibrates on the kept rows
+    original = _tflite.calibration_rows
+    try:
+        _tflite.calibration_rows = lambda m, r: np.asarray(r, np.float32)  # every row
+        with_all = _tflite.convert(model, x, "int8")
+    finally:
+        _tflite.calibration_rows = original
+    assert with_kept == with_all
+    del tf
