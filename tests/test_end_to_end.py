@@ -55,13 +55,18 @@ def test_search_summary_names_the_recommended_trial(searched):
     assert lines[-1].startswith(f"next: automl report --study {name} --root {root}; automl export")
 
 
-def test_study_has_complete_trials_with_four_objectives(searched):
+def test_study_has_complete_trials_with_four_objectives(searched, boxing_dir):
+    from automl.data import load_dataset
+
     root, name = searched
     # Loaded with Optuna's own API, as optuna-dashboard would.
     path = str(root / name / "journal.log")
     storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
     study = optuna.load_study(study_name=name, storage=storage)
     complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    n_train_events = sum(1 for s in load_dataset(boxing_dir).segments
+                         if s.label != "NoActivity" and s.capture in study.user_attrs["train_captures"])
+    assert n_train_events == 292 - 51  # 292 punches in all, 51 in the two held-out mixed sessions
     assert len(complete) + len(study.get_trials(states=(optuna.trial.TrialState.FAIL,))) >= 8
     assert len(complete) >= 6
     trained = [t for t in complete if not t.user_attrs["infeasible"]]
@@ -69,8 +74,10 @@ def test_study_has_complete_trials_with_four_objectives(searched):
     for t in trained:
         f1, flash, ram, latency = t.values
         assert 0.0 <= f1 <= 1.0 and flash > 0 and ram > 0 and latency > 0
-        cm = np.array(t.user_attrs["val_metrics"]["confusion"])
-        assert cm.sum() == t.user_attrs["n_windows"]["train"]  # every training window scored once out-of-fold
+        # Every labelled punch of the training captures is scored once, in its fold's validation stream.
+        assert t.user_attrs["val_events"]["n_events"] == n_train_events
+        assert t.user_attrs["n_seeds"] in (1, 3) and len(t.user_attrs["seed_scores"]) == t.user_attrs["n_seeds"]
+        assert f1 == pytest.approx(np.mean(t.user_attrs["seed_scores"]))
         assert t.user_attrs["test_metrics"]["n_windows"] == t.user_attrs["n_windows"]["test"] > 0
         assert (root / name / t.user_attrs["artifact_dir"] / "model.tflite").stat().st_size == \
             t.user_attrs["pipeline"]["tflite_bytes"]
@@ -96,7 +103,7 @@ def test_report_and_export_compile(searched, tmp_path):
     assert "Pareto" in html and "automl export" in html
 
     out = tmp_path / "fw"
-    exp = runner.invoke(app, ["export", "--study", name, "--trial", "knee", "--root", str(root), "--out", str(out)])
+    exp = runner.invoke(app, ["export", "--study", name, "--trial", "recommended", "--root", str(root), "--out", str(out)])
     assert exp.exit_code == 0, exp.output
     if shutil.which("gcc") is None:
         pytest.skip("no host gcc")
@@ -106,8 +113,8 @@ def test_report_and_export_compile(searched, tmp_path):
     assert run.returncode == 0, run.stderr
 
 
-def test_knee_trial_firmware_equals_python_on_a_held_out_recording(searched, boxing_dir, tmp_path):
-    """The knee trial's exported C, streamed sample by sample over a held-out mixed session,
+def test_recommended_trial_firmware_equals_python_on_a_held_out_recording(searched, boxing_dir, tmp_path):
+    """The recommended trial's exported C, streamed sample by sample over a held-out mixed session,
     gives every window's start, uint8 features, logits and class exactly as Python does."""
     from firmware_parity import assert_same_windows, counts_of, host_stream, parse_stream, write_csv
 
@@ -117,14 +124,14 @@ def test_knee_trial_firmware_equals_python_on_a_held_out_recording(searched, box
 
     root, name = searched
     study, folder = load_study(root, name)
-    out = tmp_path / "knee"
-    exp = CliRunner().invoke(app, ["export", "--study", name, "--trial", "knee", "--root", str(root), "--out", str(out)])
+    out = tmp_path / "recommended"
+    exp = CliRunner().invoke(app, ["export", "--study", name, "--trial", "recommended", "--root", str(root), "--out", str(out)])
     assert exp.exit_code == 0, exp.output
     from automl.cli import resolve_trial
 
-    knee, _, _, _ = resolve_trial(name, "knee", root, None)
-    assert f"trial {knee}" in (out / "kp.h").read_text().splitlines()[0]
-    fp = FittedPipeline.load(folder / study.trials[knee].user_attrs["artifact_dir"])
+    number, _, _, _ = resolve_trial(name, "recommended", root, None)
+    assert f"trial {number}" in (out / "kp.h").read_text().splitlines()[0]
+    fp = FittedPipeline.load(folder / study.trials[number].user_attrs["artifact_dir"])
     counts, data = counts_of(load_dataset(boxing_dir).subset(["acc_gyr_experiment_all_right"]), fp.sample_scale)
     c = parse_stream(host_stream(out, write_csv(tmp_path / "rec.csv", data, fp.channels)), fp.quantization == "int8")
     assert_same_windows(c, fp.run(counts, counts=True), fp.quantization == "int8")

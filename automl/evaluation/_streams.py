@@ -19,12 +19,15 @@ validation part of each fold is therefore scored on streams:
   and joined.
 * **Joins.** Two sessions differ in sensor orientation, so a plain
   concatenation would put a step into the signal that no device sees. At each
-  join the tail of one chunk and the head of the next are cross-faded
-  linearly over ``L = min(crossfade, background after the last event of the
-  first chunk, background before the first event of the next)`` samples (the
-  stream gets ``L`` samples shorter), so a join never touches an event.
-  ``crossfade`` defaults to a quarter of a second of samples (:data:`CROSSFADE_S`):
-  a join then moves no faster than a relaxed hand (about 4 Hz).
+  join up to ``crossfade // 2`` background samples at the end of one chunk and
+  up to ``crossfade - crossfade // 2`` at the start of the next (never more
+  than the background there, so a join never touches an event) are replaced
+  by a straight line from the last sample before them to the first sample
+  after them. No sample is added or removed: the gap between two events is
+  half of each one's real gap, so their timing (what a vote or a refractory
+  time reacts to) is the recordings'. ``crossfade`` defaults to a quarter of
+  a second of samples (:data:`CROSSFADE_S`): a join then moves no faster than
+  a relaxed hand.
 
 If fewer than two classes occur among the single-class captures there is
 nothing to mix and they are used as they are.
@@ -102,18 +105,20 @@ def deployment_streams(ds: Dataset, seed: int = 0, name: str = "stream", crossfa
     length, tail = 0, 0  # samples so far; background after the last event so far
     for i in order:
         data, rel, head, after = chunks[int(i)]
-        overlap = min(fade, tail, head) if parts else 0
-        if overlap > 0:
-            w = ((np.arange(overlap, dtype=np.float64) + 1.0) / (overlap + 1.0))[:, None]
-            prev = parts[-1]
-            blend = (1.0 - w) * prev[-overlap:] + w * data[:overlap]
-            parts[-1] = prev[:-overlap]
-            parts.append(blend.astype(prev.dtype))
-            data = data[overlap:]
-        offset = length - overlap
-        segments += [Segment(name, e.label, e.start + offset, e.end + offset) for e in rel]
+        data = np.array(data, copy=True)
+        if parts:
+            la, lb = min(fade // 2, tail, len(parts[-1]) - 1), min(fade - fade // 2, head, len(data) - 1)
+            if la + lb > 0:
+                prev = parts[-1]
+                a, b = prev[-la - 1].astype(np.float64), data[lb].astype(np.float64)
+                w = ((np.arange(1, la + lb + 1, dtype=np.float64)) / (la + lb + 1))[:, None]
+                line = ((1.0 - w) * a + w * b).astype(prev.dtype)
+                if la:
+                    prev[-la:] = line[:la]
+                data[:lb] = line[la:]
+        segments += [Segment(name, e.label, e.start + length, e.end + length) for e in rel]
         parts.append(data)
-        length = offset + len(data) + overlap
+        length += len(data)
         tail = after
     stream = Capture(name, np.ascontiguousarray(np.concatenate(parts)),
                      {"assembled_from": ",".join(c.name for c in single)})
