@@ -11,6 +11,7 @@ compares the estimates with real builds.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -343,6 +344,10 @@ def test_missing_constants_file_says_how_to_make_it(tmp_path):
     bad.write_text('{"version": 0}')
     with pytest.raises(ConfigError, match="format version 0"):
         load_constants(str(bad))
+    no_post = tmp_path / "no_post.json"  # calibrated before post-processing existed: refused, not costed as 0
+    no_post.write_text(json.dumps({k: v for k, v in C.items() if k != "post"}))
+    with pytest.raises(ConfigError, match=r"lack \['post'\]"):
+        load_constants(str(no_post))
 
 
 # -- over_budget ------------------------------------------------------------
