@@ -21,6 +21,12 @@ measured here), exports each trained pipeline as firmware
   same CPI converts the estimate, so the cycle error is the instruction
   error).
 
+The trials' post-processing (vote, refractory) is drawn from the space too,
+so the estimate of ``kp_post.h`` is measured with the rest (the vote's
+instructions are estimated in their steady state, the measurement averages
+over the recording's windows, the first ``vote - 1`` of which keep fewer
+decisions).
+
 The estimate is :func:`automl.cost.estimate_cost` of
 :meth:`PipelineShape.from_pipeline` of the trial's ``pipeline.json`` -- the
 shapes the objective knows before training. Prints one row per trial and a
@@ -169,11 +175,12 @@ def main(argv=None) -> int:
         row = {"trial": number, "segmenter": seg.kind, "window": seg.window_size, "k": len(fp.selected_names),
                "sorts": n_sorts, "sort_moves": {"estimated": moves_est, "actual": moves},
                "layers": fp.layers, "quantization": fp.quantization, "windows": insns["classify"]["calls"],
+               "vote": fp.vote, "refractory": fp.refractory,
                "features": list(fp.selected_names), "measured": measured, "estimated": estimated, "error_pct": err,
                "estimated_breakdown": est.breakdown}
         rows.append(row)
         print(f"trial {number:2d} {seg.kind:9s} W={seg.window_size:3d} k={len(fp.selected_names):2d} "
-              f"{fp.quantization:7s} layers={fp.layers!s:12s} | flash {estimated['flash']:6d} / {measured['flash']:6d} "
+              f"{fp.quantization:7s} layers={fp.layers!s:12s} vote={fp.vote} refr={fp.refractory:3d} | flash {estimated['flash']:6d} / {measured['flash']:6d} "
               f"{err['flash']:+6.2f}% | RAM {estimated['ram']:6d} / {measured['ram']:6d} {err['ram']:+6.2f}% | "
               f"cycles {estimated['cycles']:9.0f} / {measured['cycles']:9.0f} {err['cycles']:+6.2f}% "
               f"({insns['classify']['calls']} windows; {n_sorts} sorts, moves {moves_est:.0f} est / {moves:.0f} "

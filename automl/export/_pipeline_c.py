@@ -5,8 +5,9 @@ into what ``firmware/templates/kp.{h,c}.jinja`` print: the segmenter's
 configuration, one C call per *selected* feature (the generator's C function
 from ``FeatureExtractor.feature_specs()`` with its resolved arguments), the
 magnitude channels and DFT tables only when a selected feature uses them, the
-scaler's float32 minimum and maximum, and the class decision. Only formats;
-never changes a number.
+scaler's float32 minimum and maximum, the class decision and the
+post-processing settings (``kp_post.h`` only when they are not the identity).
+Only formats; never changes a number.
 """
 
 from __future__ import annotations

@@ -82,13 +82,11 @@ typedef struct {
     int8_t ring[KP_POST_MAX_VOTE]; /* the last `count` decisions; slot head - 1 is the newest */
 } kp_post_t;
 
-/* Forget the stream (kept decisions, refractory period); keep the configuration. */
+/* Forget the stream (kept decisions, refractory period); keep the configuration.
+   The ring's bytes are left as they are: only the `count` slots written since
+   the reset are ever read. */
 static inline void kp_post_reset(kp_post_t *s)
 {
-    int i;
-    for (i = 0; i < KP_POST_MAX_VOTE; ++i) {
-        s->ring[i] = 0;
-    }
     s->head = 0;
     s->count = 0;
     s->has_event = 0;

@@ -275,6 +275,7 @@ def test_model_info_describes_the_trial(exported):
     assert (out["segmenter"], out["window_size"], out["slide"]) == ("threshold", "64", "16")
     assert float(out["sample_rate_hz"]) == 100.0 and out["quantization"] == "int8"
     assert (out["flash_bytes"], out["ram_bytes"]) == ("0", "0")  # measure=False
+    assert (out["vote"], out["refractory"], out["background_class"]) == ("3", "40", "1")
     # A constant signal never crosses the std threshold.
     assert out["constant-signal"] == "windows 0"
 
