@@ -196,7 +196,7 @@ def report(
         raise typer.Exit(EXIT_NO_FIT)
 
 
-def _summary_data(study, folder=None):
+def _summary_data(study):
     """The study's report data without importance and timeline (what the terminal lines need)."""
     from automl.report import build_report_data
 

@@ -23,6 +23,7 @@ import numpy as np
 from automl.data import Capture, Dataset, import_dataset, to_counts
 from automl.errors import ConfigError, DataError, StudyError
 from automl.export import MANIFEST_NAME, StreamRun, device_ids, export_trial, parse_stream, run_stream, write_counts
+from automl.export._export import SAFE_PATH
 from automl.metrics import device_event_metrics
 from automl.pipeline import FittedPipeline, PipelineRun
 from automl.postprocessing import NO_OUTPUT, UNKNOWN
@@ -194,8 +195,8 @@ def replay_trial(study_dir: Path, trial: int, recordings: Sequence[Path], *, stu
                 rec = write_counts(target.absolute(), counts, pipe.channels, note)
             else:
                 rec = write_counts(work / f"counts-{k}.csv", counts, pipe.channels, note)
-            if on == "qemu" and rec != Path(str(rec).replace(" ", "").replace(",", "")):
-                rec = Path(shutil.copy(rec, work / f"counts-{k}.csv"))  # QEMU's command line: no spaces, commas
+            if on == "qemu" and not SAFE_PATH.fullmatch(str(rec)):  # QEMU's semihosting command line
+                rec = Path(shutil.copy(rec, work / f"counts-{k}.csv"))
             out = run_stream(fw, rec, work / "build", on=on, timeout=timeout)
             results.append(_compare(ds, pipe, parse_stream(out, pipe.quantization == "int8"), counts))
     finally:
