@@ -122,7 +122,7 @@ def search(
     typer.echo(f"study {study!r}: {summary.n_complete} complete, {summary.n_failed} failed "
                f"({summary.n_run} run now in {summary.wall_s:.0f} s; {ended}); Pareto trials: {summary.pareto}")
     if summary.n_complete:
-        data = _summary_data(*load_study(root, study, storage))
+        data = _summary_data(load_study(root, study, storage)[0])
         typer.echo(_recommendation_line(data))
     typer.echo(f"study folder: {summary.study_dir}")
     if summary.n_complete == 0:
