@@ -284,8 +284,8 @@ def export(
     trial_opt = "recommended" if why else str(number)
     root_opt = "" if root == Path("studies") else f" --root {root}"
     typer.echo(f"  build and print its model information: make -C {out} run")
-    typer.echo(f"  firmware vs Python on a recording: automl replay --study {study}{root_opt} --trial {trial_opt} "
-               f"RECORDING.csv --firmware {out}")
+    typer.echo(f"  firmware vs Python on the held-out captures: automl replay --study {study}{root_opt} "
+               f"--trial {trial_opt} --held-out --firmware {out}   (or RECORDING.csv instead of --held-out)")
 
 
 def _trial_values_text(st, number: int) -> str:
@@ -302,11 +302,11 @@ def _trial_values_text(st, number: int) -> str:
 
 @app.command()
 def replay(
-    recordings: Annotated[list[Path], typer.Argument(
-        help="Recordings: a capture CSV (a label column is optional), or a file/folder in any --format; each "
-             "capture is one stream.", metavar="RECORDING...", show_default=False)],
     study: StudyOpt,
     trial: Annotated[str, typer.Option("--trial", help="Trial number, or 'recommended'.")],
+    recordings: Annotated[Optional[list[Path]], typer.Argument(
+        help="Recordings: a capture CSV (a label column is optional), or a file/folder in any --format; each "
+             "capture is one stream.", metavar="[RECORDING]...", show_default=False)] = None,
     on: Annotated[str, typer.Option(
         "--on", help="host: the gcc build; qemu: the Cortex-M4 build under QEMU mps2-an386, with instructions "
                      "per classification.")] = "host",
@@ -322,6 +322,9 @@ def replay(
         "--write-counts", help="Keep the int16 counts the firmware read: a .csv file that `make stream "
                                "RECORDING=...` and `make qemu RECORDING=...` of the export take (a folder, one "
                                "<capture>.csv each, for several captures).", show_default=False)] = None,
+    held_out: Annotated[bool, typer.Option(
+        "--held-out", help="Replay the study's held-out captures (its data, split by its test glob), e.g. for the "
+                           "built-in demo data, which has no file to give.")] = False,
     table: Annotated[bool, typer.Option("--table/--no-table", help="Print the per-event table.")] = True,
     root: RootOpt = Path("studies"),
     storage: StorageOpt = None,
@@ -332,7 +335,8 @@ def replay(
     events with no output of their class, and per recording the agreement (window starts, class decisions and
     emitted outputs), the device event metric of the search against the recording's labels (precision,
     recall, F1, false activations per hour of background) and, with --on qemu, instructions per
-    classification. Exit code 1 if the firmware and Python disagree anywhere.
+    classification. Exit code 1 if the firmware and Python disagree anywhere. --held-out replays the study's
+    own held-out captures (no file needed, also for the built-in demo data).
     """
     from automl.replay import replay_lines, replay_trial
 
@@ -340,8 +344,9 @@ def replay(
         number, st, folder, _ = resolve_trial(study, trial, root, storage)
         for path in (html, write_counts):
             _refuse_inside(path, folder)
-        result = replay_trial(folder, number, recordings, study_name=study, study_attrs=st.user_attrs,
-                              fmt=data_format, on=on, firmware=firmware, write_counts_to=write_counts)
+        result = replay_trial(folder, number, recordings or [], study_name=study, study_attrs=st.user_attrs,
+                              fmt=data_format, on=on, firmware=firmware, write_counts_to=write_counts,
+                              held_out=held_out)
         page = None
         if html is not None:
             from automl.report import write_replay_page

@@ -10,6 +10,7 @@ Public API::
     read_label_studio(file)          # Label Studio time-series JSON export (start <= t < end)
     read_per_file_labels(path, ...)  # one class per CSV: file-name regex or file,label CSV
     load_basic_motions()             # UEA BasicMotions demo, bundled with sktime
+    read_source(study data_source)   # basic-motions or a path: the data a study was searched on
     grouped_folds(dataset, n_splits) # CV folds that never split a capture
 
 Bad input raises :class:`automl.errors.DataError` naming file, row and column
@@ -20,7 +21,7 @@ from automl.data._counts import auto_counts_scale, to_counts
 from automl.data._dataset import Capture, Dataset, Segment
 from automl.data._dcli import read_dcli
 from automl.data._demo import load_basic_motions
-from automl.data._import import IMPORT_FORMATS, detect_format, import_dataset
+from automl.data._import import IMPORT_FORMATS, detect_format, import_dataset, read_source
 from automl.data._label_studio import read_label_studio
 from automl.data._per_file import read_per_file_labels
 from automl.data._readers import load_dataset, read_canonical, read_labelled_csv_folder
@@ -34,6 +35,7 @@ __all__ = [
     "read_canonical",
     "load_dataset",
     "import_dataset",
+    "read_source",
     "detect_format",
     "IMPORT_FORMATS",
     "read_dcli",

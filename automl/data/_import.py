@@ -157,3 +157,32 @@ def import_dataset(path: str | Path, fmt: str = "auto", **options: Any) -> Datas
             )
         target = found[0]
     return reader(target, **options)
+
+
+def read_source(source: str | Path, *, background: str = "NoActivity", label_column: str | None = None) -> Dataset:
+    """The data a study was searched on, from its ``data_source`` attribute.
+
+    Args:
+        source: ``"basic-motions"`` (the built-in demo data) or a path in any
+            import format (:func:`detect_format`).
+        background: the background class name (the search space's ``data.background``).
+        label_column: the label column of the ``label-column`` format (default ``label``).
+
+    Returns:
+        The :class:`Dataset`, in the units of the source files.
+
+    Raises:
+        DataError: the path does not exist on this machine, or as :func:`import_dataset`.
+    """
+    if str(source) == "basic-motions":
+        from automl.data._demo import load_basic_motions
+
+        return load_basic_motions()
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"data source {source} does not exist on this machine")
+    fmt = detect_format(path)
+    options: dict[str, Any] = {"background": background}
+    if fmt == "label-column" and label_column:
+        options["label_column"] = label_column
+    return import_dataset(path, fmt, **options)

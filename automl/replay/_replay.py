@@ -131,7 +131,7 @@ class Replay:
 
 def replay_trial(study_dir: Path, trial: int, recordings: Sequence[Path], *, study_name: str = "",
                  study_attrs: Mapping[str, Any] | None = None, fmt: str = "auto", on: str = "host",
-                 firmware: Path | None = None, write_counts_to: Path | None = None,
+                 firmware: Path | None = None, write_counts_to: Path | None = None, held_out: bool = False,
                  timeout: float = 1800.0) -> Replay:
     """Replay trial ``trial`` of the study in ``study_dir`` on ``recordings``.
 
@@ -143,7 +143,8 @@ def replay_trial(study_dir: Path, trial: int, recordings: Sequence[Path], *, stu
             each capture is one stream. Labels are optional.
         study_name: for messages and the counts files.
         study_attrs: the study's user attributes (``space.data.background`` and
-            ``label_column`` are used to read the recordings).
+            ``label_column`` are used to read the recordings; ``data_source`` and
+            ``test_glob`` for ``held_out``).
         fmt: import format of the recordings (``auto`` detects it).
         on: ``"host"`` (gcc) or ``"qemu"`` (the Cortex-M4 build under QEMU, with
             instruction counts).
@@ -151,6 +152,8 @@ def replay_trial(study_dir: Path, trial: int, recordings: Sequence[Path], *, stu
             into a temporary folder (without measuring) and deleted afterwards.
         write_counts_to: keep the int16 counts streamed: a ``.csv`` file for one
             capture, else a folder holding ``<capture>.csv`` per capture.
+        held_out: also replay the study's held-out captures (its ``data_source``
+            split by ``test_glob``, as the search held them out).
         timeout: seconds allowed for the firmware on each capture.
 
     Returns:
@@ -165,11 +168,15 @@ def replay_trial(study_dir: Path, trial: int, recordings: Sequence[Path], *, stu
     """
     if on not in ("host", "qemu"):
         raise ConfigError(f"The '--on' parameter must be 'host' or 'qemu'. Got {on!r} instead.")
-    if not recordings:
-        raise ConfigError("give at least one recording to replay")
+    if not recordings and not held_out:
+        raise ConfigError("give at least one recording to replay, or --held-out for the study's held-out captures")
     pipe = FittedPipeline.load(Path(study_dir) / "artifacts" / f"trial-{int(trial)}")
     data_opts = _data_options(study_attrs or {})
-    captures = _read_recordings(recordings, fmt, pipe, data_opts)
+    captures = _held_out(study_attrs or {}, pipe, data_opts) if held_out else []
+    captures += _read_recordings(recordings, fmt, pipe, data_opts)
+    names = [c.captures[0].name for c in captures]
+    if len(set(names)) != len(names):
+        raise DataError(f"capture {next(n for n in names if names.count(n) > 1)!r} is given twice")
     if write_counts_to is not None:
         write_counts_to = Path(write_counts_to)
         if len(captures) > 1 and (write_counts_to.suffix.lower() == ".csv" or write_counts_to.is_file()):
@@ -223,35 +230,54 @@ def _read_recordings(recordings: Sequence[Path], fmt: str, pipe: FittedPipeline,
     """Each capture of every recording as a one-capture dataset of the trial's int16 counts."""
     from automl.data import detect_format
 
-    background = pipe.background or data_opts.get("background") or "NoActivity"
     out: list[Dataset] = []
-    seen: set[str] = set()
     for path in recordings:
         path = Path(path)
         chosen = detect_format(path) if fmt == "auto" else fmt
-        options: dict[str, Any] = {"background": background}
+        options: dict[str, Any] = {"background": _background(pipe, data_opts)}
         if chosen == "label-column":
             options["require_labels"] = False  # a field recording may have no labels
             if data_opts.get("label_column"):
                 options["label_column"] = data_opts["label_column"]
-        ds = import_dataset(path, chosen, **options)
-        missing = [c for c in pipe.channels if c not in ds.channels]
-        if missing:
-            raise DataError(f"{path}: no channel {missing[0]!r}; trial {pipe.trial} reads {list(pipe.channels)} "
-                            f"and the recording has {list(ds.channels)}")
-        if abs(ds.sample_rate_hz - pipe.sample_rate_hz) > RATE_TOLERANCE * pipe.sample_rate_hz:
-            raise DataError(f"{path}: sampled at {ds.sample_rate_hz:.4g} Hz; trial {pipe.trial} was trained at "
-                            f"{pipe.sample_rate_hz:.4g} Hz (more than {RATE_TOLERANCE:.0%} apart): resample it first")
-        order = [ds.channels.index(c) for c in pipe.channels]
-        for cap in ds.captures:
-            if cap.name in seen:
-                raise DataError(f"{path}: capture {cap.name!r} is given twice")
-            seen.add(cap.name)
-            one = Dataset(ds.name, tuple(pipe.channels), ds.sample_rate_hz,
-                          [Capture(cap.name, np.ascontiguousarray(cap.data[:, order]), dict(cap.metadata))],
-                          [s for s in ds.segments if s.capture == cap.name], background)
-            out.append(to_counts(one, pipe.sample_scale))
+        out += _streams(import_dataset(path, chosen, **options), pipe, str(path), _background(pipe, data_opts))
     return out
+
+
+def _held_out(attrs: Mapping[str, Any], pipe: FittedPipeline, data_opts: Mapping[str, Any]) -> list[Dataset]:
+    """The study's held-out captures (``data_source`` split by ``test_glob``) as one-capture count datasets."""
+    from automl.data import read_source
+
+    source, test_glob = attrs.get("data_source"), attrs.get("test_glob")
+    if not source or not test_glob:
+        raise StudyError("the study records no data source or held-out pattern (test_glob); give recordings instead")
+    background = _background(pipe, data_opts)
+    _, test = read_source(str(source), background=background,
+                          label_column=data_opts.get("label_column")).split(str(test_glob))
+    return _streams(test, pipe, f"held-out captures of {source}", background)
+
+
+def _background(pipe: FittedPipeline, data_opts: Mapping[str, Any]) -> str:
+    return pipe.background or data_opts.get("background") or "NoActivity"
+
+
+def _streams(ds: Dataset, pipe: FittedPipeline, where: str, background: str) -> list[Dataset]:
+    """Each capture of ``ds`` as a dataset of one capture, channels in the pipeline's order, in int16 counts.
+
+    Raises:
+        DataError: naming ``where``, if a channel of the pipeline is missing or the sample rate is off.
+    """
+    missing = [c for c in pipe.channels if c not in ds.channels]
+    if missing:
+        raise DataError(f"{where}: no channel {missing[0]!r}; trial {pipe.trial} reads {list(pipe.channels)} "
+                        f"and the recording has {list(ds.channels)}")
+    if abs(ds.sample_rate_hz - pipe.sample_rate_hz) > RATE_TOLERANCE * pipe.sample_rate_hz:
+        raise DataError(f"{where}: sampled at {ds.sample_rate_hz:.4g} Hz; trial {pipe.trial} was trained at "
+                        f"{pipe.sample_rate_hz:.4g} Hz (more than {RATE_TOLERANCE:.0%} apart): resample it first")
+    order = [ds.channels.index(c) for c in pipe.channels]
+    return [to_counts(Dataset(ds.name, tuple(pipe.channels), ds.sample_rate_hz,
+                              [Capture(cap.name, np.ascontiguousarray(cap.data[:, order]), dict(cap.metadata))],
+                              [s for s in ds.segments if s.capture == cap.name], background), pipe.sample_scale)
+            for cap in ds.captures]
 
 
 def _check_export(folder: Path, trial: int) -> None:

@@ -212,6 +212,7 @@ def load_timeline(study_dir: Path | None, study_attrs: Mapping[str, Any], trial:
         return None, "The study does not record which captures are held out (test_glob)."
     if not artifact_dir:
         return None, f"Trial {trial} records no artifact folder, so its model cannot be replayed."
+    from automl.data import read_source
     from automl.pipeline import FittedPipeline
 
     folder = Path(study_dir) / str(artifact_dir)
@@ -223,7 +224,7 @@ def load_timeline(study_dir: Path | None, study_attrs: Mapping[str, Any], trial:
     data_opts = space.get("data") if isinstance(space.get("data"), Mapping) else {}
     background = str(data_opts.get("background") or "NoActivity")
     try:
-        dataset = _load_source(str(source), background, data_opts.get("label_column"))
+        dataset = read_source(str(source), background=background, label_column=data_opts.get("label_column"))
         _, test = dataset.split(str(test_glob))
     except AutomlError as exc:
         return None, f"The study's data could not be re-read ({exc})."
@@ -243,19 +244,3 @@ def load_timeline(study_dir: Path | None, study_attrs: Mapping[str, Any], trial:
                          [s for s in one.segments if s.capture == wanted], background, pipe.classes,
                          run.start, pipe.segmenter.window_size, run.predicted, run.y_true, max_points,
                          outputs=run.outputs), ""
-
-
-def _load_source(source: str, background: str, label_column: Any):
-    from automl.data import detect_format, import_dataset, load_basic_motions
-    from automl.errors import DataError
-
-    if source == "basic-motions":
-        return load_basic_motions()
-    path = Path(source)
-    if not path.exists():
-        raise DataError(f"data source {source} does not exist on this machine")
-    fmt = detect_format(path)
-    options: dict[str, Any] = {"background": background}
-    if fmt == "label-column" and label_column:
-        options["label_column"] = label_column
-    return import_dataset(path, fmt, **options)

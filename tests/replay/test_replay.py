@@ -46,6 +46,8 @@ def study(boxing_dir, tmp_path_factory) -> tuple[Path, FittedPipeline]:
     st = optuna.create_study(study_name="s", storage=open_storage(folder),
                              directions=["maximize", "minimize", "minimize", "minimize"])
     st.set_user_attr("space", {"data": {"background": "NoActivity", "label_column": "label"}})
+    st.set_user_attr("data_source", str(boxing_dir))
+    st.set_user_attr("test_glob", RIGHT)  # this study "held out" the right session only
     for n in range(TRIAL + 1):
         st.add_trial(create_trial(values=[0.5 + 0.1 * n, 4000.0, 3000.0, 0.5],
                                   user_attrs={"artifact_dir": f"artifacts/trial-{n}"}))
@@ -214,8 +216,8 @@ def test_cli_export_says_which_trial_it_exported_and_why(study, tmp_path):
     # The fixture's trials cost the same; the rule takes the best of them: trial 3 (F1 0.8).
     assert lines[1].startswith(f"  recommended: trial {TRIAL} (F1 0.800, flash 4,000 B, RAM 3,000 B, latency 0.500 ms)")
     assert "The cheapest trial" in lines[1]
-    assert f"automl replay --study s --root {folder.parent} --trial recommended RECORDING.csv --firmware {out}" \
-        in result.stdout
+    assert (f"automl replay --study s --root {folder.parent} --trial recommended --held-out --firmware {out}"
+            in result.stdout)
     again = runner.invoke(app, ["export", "--study", "s", "--root", str(folder.parent), "--trial", str(TRIAL),
                                 "--out", str(out)])
     assert again.exit_code == 0 and f"  trial {TRIAL}: F1 0.800, flash 4,000 B" in again.stdout
@@ -250,3 +252,16 @@ def test_replay_page_draws_in_a_browser(study, boxing_dir, tmp_path, chromium, r
     dom = result.stdout
     assert 'data-report-ready="1"' in dom and 'class="main-svg"' in dom[dom.index('id="fig-replay-0"'):]
     assert re.search(r'<pre id="js-errors" class="note" hidden="">\s*</pre>', dom)
+
+
+def test_held_out_replays_the_studys_own_held_out_captures(study, boxing_dir):
+    # New-user friction: the demo data (BasicMotions, inside a wheel) has no recording file to give replay.
+    folder, _ = study
+    attrs = optuna.load_study(study_name="s", storage=open_storage(folder)).user_attrs
+    held = replay_trial(folder, TRIAL, [], study_name="s", study_attrs=attrs, held_out=True)
+    given = replay_trial(folder, TRIAL, [boxing_dir / f"{RIGHT}.csv"], study_name="s", study_attrs=attrs)
+    assert [c.capture for c in held.captures] == [RIGHT] and held.identical
+    assert held.events == given.events
+    np.testing.assert_array_equal(held.captures[0].counts, given.captures[0].counts)
+    result = runner.invoke(app, ["replay", "--study", "s", "--root", str(folder.parent), "--trial", str(TRIAL)])
+    assert result.exit_code == 2 and "--held-out" in result.stderr
