@@ -24,7 +24,7 @@ from automl.data import Capture, Dataset, import_dataset, to_counts
 from automl.errors import ConfigError, DataError, StudyError
 from automl.export import MANIFEST_NAME, StreamRun, device_ids, export_trial, parse_stream, run_stream, write_counts
 from automl.export._export import SAFE_PATH
-from automl.metrics import device_event_metrics
+from automl.metrics import classification_metrics, device_event_metrics
 from automl.pipeline import FittedPipeline, PipelineRun
 from automl.postprocessing import NO_OUTPUT, UNKNOWN
 
@@ -72,8 +72,13 @@ class CaptureReplay:
         agree: ``(n_windows,) bool`` window start, decision and emitted output equal
             (all False when the two produced different numbers of windows).
         events: device event metrics of the Python outputs (= the firmware's when they
-            agree), or None when the recording has no labels.
+            agree), or None when the recording has no labelled events or the model
+            has no background class (as in the search: a model without one is
+            scored by windows, every window being one of its classes).
         firmware_events: the same for the firmware's outputs, or None.
+        window_metrics: :func:`automl.metrics.classification_metrics` of the class
+            decisions against the windows' labels (the search's ``window_f1``), or
+            None without labels.
         rows: the per-event table.
         counts: ``(n_samples, n_channels) int16`` what both were fed.
         segments: the recording's labelled segments (:class:`automl.data.Segment`).
@@ -91,6 +96,7 @@ class CaptureReplay:
     rows: list[EventRow]
     counts: np.ndarray = field(repr=False)
     segments: list = field(default_factory=list, repr=False)
+    window_metrics: dict | None = None
 
     @property
     def n_windows(self) -> int:
@@ -112,7 +118,8 @@ class Replay:
         firmware_dir: the export that ran (a temporary one is gone afterwards).
         pipeline: the trial's fitted pipeline.
         captures: one :class:`CaptureReplay` per capture, in recording order.
-        events: device event metrics over all labelled captures together, or None.
+        events: device event metrics over all scored captures together, or None.
+        window_metrics: window metrics over all labelled captures together, or None.
     """
 
     study: str
@@ -122,6 +129,7 @@ class Replay:
     pipeline: FittedPipeline = field(repr=False)
     captures: list[CaptureReplay]
     events: dict | None
+    window_metrics: dict | None = None
 
     @property
     def identical(self) -> bool:
@@ -208,15 +216,19 @@ def replay_trial(study_dir: Path, trial: int, recordings: Sequence[Path], *, stu
             results.append(_compare(ds, pipe, parse_stream(out, pipe.quantization == "int8"), counts))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    labelled = [c for c in results if c.labelled]
-    events = None
-    if labelled:
+    scored = [c for c in results if c.events is not None]
+    events = windows = None
+    if scored:
         events = device_event_metrics(
-            {c.capture: c.python.start for c in labelled}, {c.capture: c.python.outputs for c in labelled},
-            pipe.segmenter.window_size, [s for c in labelled for s in c.segments], pipe.classes,
-            pipe.sample_rate_hz, {c.capture: c.n_samples for c in labelled})
+            {c.capture: c.python.start for c in scored}, {c.capture: c.python.outputs for c in scored},
+            pipe.segmenter.window_size, [s for c in scored for s in c.segments], pipe.classes,
+            pipe.sample_rate_hz, {c.capture: c.n_samples for c in scored})
+    labelled = [c for c in results if c.labelled]
+    if labelled:
+        windows = classification_metrics(np.concatenate([c.python.y_true for c in labelled]),
+                                         np.concatenate([c.python.predicted for c in labelled]), pipe.classes)
     return Replay(study=study_name or Path(study_dir).name, trial=int(trial), on=on, firmware_dir=shown,
-                  pipeline=pipe, captures=results, events=events)
+                  pipeline=pipe, captures=results, events=events, window_metrics=windows)
 
 
 def _data_options(attrs: Mapping[str, Any]) -> dict[str, Any]:
@@ -307,8 +319,10 @@ def _compare(ds: Dataset, pipe: FittedPipeline, fw: StreamRun, counts: np.ndarra
         agree = np.zeros(n, bool)
     events_segments = [s for s in ds.segments if s.label in pipe.classes and s.label != ds.background]
     labelled = bool(events_segments)
-    events = fw_events = None
+    events = fw_events = windows = None
     if labelled:
+        windows = classification_metrics(py.y_true, py.predicted, pipe.classes)
+    if labelled and pipe.background_index is not None:  # the device metric needs a background class
         common = (pipe.segmenter.window_size, ds.segments, pipe.classes, ds.sample_rate_hz,
                   {cap.name: cap.n_samples})
         events = device_event_metrics({cap.name: py.start}, {cap.name: py.outputs}, *common)
@@ -316,7 +330,7 @@ def _compare(ds: Dataset, pipe: FittedPipeline, fw: StreamRun, counts: np.ndarra
         fw_events = device_event_metrics({cap.name: fw.start}, {cap.name: fw_out}, *common)
     rows = _rows(ds, pipe, py, fw, agree, events_segments)
     return CaptureReplay(cap.name, cap.n_samples, ds.sample_rate_hz, labelled, py, fw, agree, events, fw_events,
-                         rows, counts, list(ds.segments))
+                         rows, counts, list(ds.segments), windows)
 
 
 def _rows(ds: Dataset, pipe: FittedPipeline, py: PipelineRun, fw: StreamRun, agree: np.ndarray,
@@ -374,6 +388,11 @@ def _events_text(m: Mapping[str, Any]) -> str:
             f"({m['false_activations_per_hour']:.1f} per hour of background)")
 
 
+def _windows_text(m: Mapping[str, Any]) -> str:
+    return (f"{int(round(m['accuracy'] * m['n_windows']))} of {m['n_windows']} class decisions are the label "
+            f"(accuracy {m['accuracy']:.1%}), macro F1 {m['macro_f1']:.3f}")
+
+
 def replay_lines(replay: Replay, table: bool = True) -> list[str]:
     """The terminal output of ``automl replay``: per capture the event table and a summary.
 
@@ -414,6 +433,8 @@ def replay_lines(replay: Replay, table: bool = True) -> list[str]:
             lines.append(f"  events (device metric of the search): {_events_text(c.events)}")
             if c.firmware_events is not None and c.firmware_events != c.events:
                 lines.append(f"  events of the firmware's outputs: {_events_text(c.firmware_events)}")
+        elif c.window_metrics is not None:
+            lines.append(f"  windows (the model has no background class, so no events): {_windows_text(c.window_metrics)}")
         insns = c.firmware.insns
         if insns is not None:
             lines.append(f"  instructions per classification (QEMU): mean {insns['classify']['mean']:,}, "
@@ -421,8 +442,10 @@ def replay_lines(replay: Replay, table: bool = True) -> list[str]:
                          f"sample: mean {insns['idle']['mean']:,}, max {insns['idle']['max']:,} "
                          f"(resolution {insns['per_tick']} instructions)")
     lines.append("")
-    if replay.events is not None and len([c for c in replay.captures if c.labelled]) > 1:
+    if replay.events is not None and len([c for c in replay.captures if c.events is not None]) > 1:
         lines.append(f"all recordings: events {_events_text(replay.events)}")
+    elif replay.events is None and replay.window_metrics is not None and len(replay.captures) > 1:
+        lines.append(f"all recordings: windows {_windows_text(replay.window_metrics)}")
     n_agree = sum(int(c.agree.sum()) for c in replay.captures)
     n_all = sum(c.n_windows for c in replay.captures)
     lines.append(f"firmware = Python on {n_agree} of {n_all} windows" if replay.identical else

@@ -54,7 +54,7 @@ class ReplayPage:
 def replay_page(replay) -> ReplayPage:
     """The :class:`ReplayPage` of an :class:`automl.replay.Replay`."""
     from automl.data import Capture
-    from automl.replay._replay import _events_text, replay_lines
+    from automl.replay._replay import _events_text, _windows_text, replay_lines
 
     pipe = replay.pipeline
     scale = np.array([pipe.sample_scale[c] for c in pipe.channels], np.float64)
@@ -75,6 +75,9 @@ def replay_page(replay) -> ReplayPage:
                   f"no: the firmware classified {c.firmware.start.shape[0]} windows, Python {c.n_windows}")]
         if c.events is not None:
             facts.append(("events (device metric)", _events_text(c.events)))
+        elif c.window_metrics is not None:
+            facts.append(("windows", "the model has no background class, so no events: "
+                                     + _windows_text(c.window_metrics)))
         else:
             facts.append(("events", "the recording has no labelled events: not scored"))
         if c.firmware.insns is not None:

@@ -265,3 +265,22 @@ def test_held_out_replays_the_studys_own_held_out_captures(study, boxing_dir):
     np.testing.assert_array_equal(held.captures[0].counts, given.captures[0].counts)
     result = runner.invoke(app, ["replay", "--study", "s", "--root", str(folder.parent), "--trial", str(TRIAL)])
     assert result.exit_code == 2 and "--held-out" in result.stderr
+
+
+def test_a_model_without_background_class_is_scored_by_windows(boxing_dir, tmp_path):
+    # As in the search, the device event metric needs a background class (BasicMotions models have none: the
+    # demo's replay printed events of 0/0). Such a model is scored by its class decisions per window.
+    from automl.metrics import classification_metrics
+
+    counts, _ = counts_of(load_dataset(boxing_dir).subset([LEFT]), SCALE)
+    fp = fast_pipeline(counts, SegmenterSpec("threshold", 80, 50, column="gyrY", mode="absolute", lookback=20),
+                       "float32", 0.5, (4, 120, ""))
+    fp.study, fp.trial = "nb", 0
+    folder = write_study(tmp_path / "nb", 0, fp)
+    r = replay_trial(folder, 0, [boxing_dir / f"{RIGHT}.csv"], study_name="nb")
+    (c,) = r.captures
+    assert fp.background_index is None and c.labelled and c.events is None and r.events is None
+    assert c.window_metrics == classification_metrics(c.python.y_true, c.python.predicted, fp.classes)
+    m = c.window_metrics
+    assert (f"windows (the model has no background class, so no events): {int(round(m['accuracy'] * m['n_windows']))}"
+            f" of {m['n_windows']} class decisions are the label") in "\n".join(replay_lines(r))
