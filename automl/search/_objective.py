@@ -65,12 +65,12 @@ class TrialOutcome:
 def dataset_fingerprint(train: Dataset, test: Dataset, sample_scale: dict) -> str:
     """SHA-256 (hex) of everything a window/feature matrix depends on in the data.
 
-    Capture names, samples (bytes of the float32 counts), segments, channels,
+    Capture names, samples (bytes of the float32 counts), segments, channels, sensor groups,
     sample rate and counts scale of both splits. Used as part of cache keys.
     """
     h = hashlib.sha256()
     for ds in (train, test):
-        h.update(repr((ds.name, ds.channels, ds.sample_rate_hz, ds.background)).encode())
+        h.update(repr((ds.name, ds.channels, ds.sample_rate_hz, ds.background, ds.sensors)).encode())
         for c in ds.captures:
             h.update(c.name.encode())
             h.update(np.ascontiguousarray(c.data).tobytes())
@@ -363,7 +363,7 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
     spec = segmenter_from_params(params, train)
     extractor = FeatureExtractor(list(train.channels), families=tuple(families), magnitude=bool(params["magnitude"]),
                                  sample_rate_hz=float(train.sample_rate_hz),
-                                 frequency_bands=space.features.frequency_bands)
+                                 frequency_bands=space.features.frequency_bands, sensors=train.sensors)
     names = extractor.feature_names()
     win_train, win_test, F_train, F_test, cache_hit = windows_and_features(
         train, test, spec, classes_all, extractor, data_key, cache_dir)
@@ -474,6 +474,7 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
         output_scale=tfl.output_scale if tfl.quantized else None,
         output_zero_point=int(tfl.output_zero_point) if tfl.quantized else None,
         tflite_bytes=len(tflite), study=study, trial=trial_number, dataset=train.name,
+        sensors={g: list(m) for g, m in (train.sensors or {}).items()}, resample_hz=train.resample_hz,
     )
     summary = json.loads(pipeline.to_json())
     for key in ("scaler_min", "scaler_max", "feature_names"):
