@@ -30,7 +30,8 @@ from automl.data._counts import auto_counts_scale, to_counts
 from automl.data._dataset import Capture, Dataset, Segment
 from automl.data._dcli import read_dcli
 from automl.data._demo import load_basic_motions
-from automl.data._import import COMMON_OPTIONS, IMPORT_FORMATS, detect_format, import_dataset, load_dataset, reader_options
+from automl.data._import import (COMMON_OPTIONS, IMPORT_FORMATS, DataSource, detect_format, import_dataset,
+                                 load_dataset, reader_options)
 from automl.data._label_column import read_labelled_csv_folder
 from automl.data._label_studio import read_label_studio
 from automl.data._per_file import read_per_file_labels
@@ -42,6 +43,7 @@ __all__ = [
     "Capture",
     "Dataset",
     "CaptureOptions",
+    "DataSource",
     "COMMON_OPTIONS",
     "read_labelled_csv_folder",
     "read_canonical",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from dataclasses import dataclass
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -229,6 +230,37 @@ def import_dataset(path: str | Path | Sequence[str | Path], fmt: str = "auto", *
             )
         target = found[0]
     return READERS[chosen](target, **options)
+
+
+@dataclass
+class DataSource:
+    """Where a search's data comes from, as recorded in its study: enough to read it again (report timeline).
+
+    Attributes:
+        paths: the files / folders given with ``--data`` (absolute), or
+            empty for a built-in dataset.
+        dataset: built-in dataset name, or None.
+        format: the import format (detected if ``auto``).
+        options: the reader options (:func:`automl.data.import_dataset`).
+    """
+
+    paths: list[str]
+    dataset: str | None
+    format: str
+    options: dict
+
+    def load(self):
+        """Read the data set (raises what :func:`automl.data.import_dataset` raises)."""
+        from automl.data._captures import apply_name_metadata
+        from automl.data._demo import load_basic_motions
+
+        if self.dataset is not None:
+            ds = load_basic_motions()
+            if self.options.get("name_metadata"):
+                apply_name_metadata(ds.captures, self.options["name_metadata"])
+            return ds
+        target = self.paths[0] if len(self.paths) == 1 else self.paths
+        return import_dataset(target, self.format, **self.options)
 
 
 def load_dataset(path: str | Path, *, label_column: str = "label", **options: Any) -> Dataset:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 import re
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -101,22 +101,66 @@ class ModelSpace(BaseModel):
 
 
 class DataSpace(BaseModel):
-    """How the dataset is read and split."""
+    """How the dataset is read and split (``automl search`` options of the same name override these).
+
+    Reading (see ``automl/data``): ``format`` and the options of the format
+    (``label_column``; ``label_pattern`` / ``label_map`` for one class per
+    file; ``csv_dir`` for Label Studio), the options every format takes
+    (``channels``: a list selects, ``{name: column}`` selects and renames;
+    ``sensors``: ``{group: [x, y, z channels]}``, magnitude ``<group>Mag``;
+    ``time_column``, ``time_unit``, ``sample_rate_hz``, ``resample_hz``,
+    ``name_metadata``: a regex whose named groups become capture metadata).
+    Held-out captures: ``test_glob`` (names) and/or ``test_where``
+    (``{metadata key: values}``).
+    """
 
     model_config = ConfigDict(extra="forbid")
     background: str = "NoActivity"
     test_glob: str | None = None
+    test_where: dict[str, Union[str, list[str]]] | None = None
+    format: str = "auto"
     label_column: str = "label"
+    label_pattern: str | None = None
+    label_map: str | None = None
+    csv_dir: str | None = None
+    channels: Union[list[str], dict[str, str], None] = None
+    sensors: dict[str, list[str]] | None = None
+    time_column: str | None = None
+    time_unit: Literal["s", "ms", "us", "ns"] | None = None
+    sample_rate_hz: float | None = Field(None, ge=1.0, le=10_000.0)
+    resample_hz: float | None = Field(None, ge=1.0, le=10_000.0)
+    name_metadata: str | None = None
     # ADC counts per sensor unit per channel, or "auto" (power of two from the training data range).
     sample_scale: Union[dict[str, float], str] = "auto"
 
+    @model_validator(mode="after")
+    def _check(self) -> "DataSpace":
+        from automl.data import IMPORT_FORMATS
+
+        if self.format not in IMPORT_FORMATS:
+            raise ValueError(f"format must be one of {list(IMPORT_FORMATS)}")
+        if self.name_metadata is not None:
+            try:
+                pattern = re.compile(self.name_metadata)
+            except re.error as exc:
+                raise ValueError(f"name_metadata is not a regular expression ({exc})") from None
+            if not pattern.groupindex:
+                raise ValueError(r"name_metadata needs named groups, e.g. (?P<subject>\d+)")
+        return self
+
 
 class SearchSettings(BaseModel):
-    """How the study searches."""
+    """How the study searches.
+
+    ``group_by``: what cross-validation folds never split: ``capture`` (each
+    capture its own group), a capture metadata key (``subject``) or a list of
+    keys (``[subject, session]``); see :func:`automl.data.grouped_folds`.
+    """
 
     model_config = ConfigDict(extra="forbid")
     cv_folds: int = Field(3, ge=2)
     population_size: int = Field(16, ge=2)
+    group_by: Union[str, Annotated[list[str], Field(min_length=1)]] = "capture"
 
 
 class SearchSpace(BaseModel):
