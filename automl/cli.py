@@ -181,7 +181,7 @@ def check(
                                        sample_rate, resample_hz)))
     except AutomlError as exc:
         _fail(exc)
-    for line in [*report.summary, *(f"warning: {w}" for w in report.warnings)]:
+    for line in [*report.summary, *(f"note: {n}" for n in report.notes), *(f"warning: {w}" for w in report.warnings)]:
         typer.echo(line)
     for problem in report.problems:
         typer.echo(f"problem: {problem}", err=True)

@@ -94,8 +94,7 @@ def counts_of(ds: Dataset, sample_scale: dict, n: int | None = None) -> tuple[Da
     counts = to_counts(ds, sample_scale)
     cap = counts.captures[0]
     data = cap.data[:n] if n else cap.data
-    counts = Dataset(counts.name, counts.channels, counts.sample_rate_hz,
-                     [Capture(cap.name, data, dict(cap.metadata))], list(counts.segments), counts.background)
+    counts = counts.replace(captures=[Capture(cap.name, data, dict(cap.metadata))], segments=list(counts.segments))
     return counts, data.astype(np.int16)
 
 

@@ -41,8 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
-from automl.data._csv import (CONSTANT, NUMBER, NUMBER_COMMA, RUNS, TIME, DATES, CsvScan, Runs, decimal_comma,
-                              is_number, mostly_numeric, where)
+from automl.data._csv import (CONSTANT, DATES, NUMBER, RUNS, TIME, CsvScan, Runs, decimal_comma, is_number,
+                              mostly_numeric, where)
 from automl.data._dataset import Capture, Dataset, Segment
 from automl.data._resample import map_segments, resample
 from automl.data._sensors import check_sensors, infer_sensors
@@ -263,13 +263,14 @@ class CaptureSet:
                         f"{where(file, 1)}: no numeric channel column; the header has {header} and the columns "
                         f"{sorted(not_channels & set(header))} are not channels"
                     )
-            kinds = {c: NUMBER_COMMA if decimal_comma(sample[c]) else NUMBER for c in channels}
+            kinds = {c: NUMBER for c in channels}
             kinds.update({c: CONSTANT for c in others if c not in kinds})
             if clock is not None:
                 kinds[clock.name] = DATES if clock.unit == DATETIME else TIME
             if self.labels is not None:
                 kinds[self.labels] = RUNS
-            result = scan.read(kinds)
+            commas = {c for c, k in kinds.items() if k in (NUMBER, TIME) and decimal_comma(sample[c])}
+            result = scan.read(kinds, commas)
         finally:
             scan.close()
         data = np.column_stack([result.numbers[c] for c in channels]).astype(np.float32, copy=False)

@@ -121,9 +121,12 @@ class _Rows:
                         if len(row) != n:
                             if not row or (len(row) == 1 and not row[0].strip()):
                                 continue  # blank line (a row of empty cells is kept and reported)
+                            hint = ("; numbers with a decimal comma must be quoted (\"0,5\") or the columns "
+                                    "separated by ';'" if len(row) > n and self.delimiter == "," and
+                                    any(_DECIMAL_COMMA.match(f"{a},{b}") for a, b in zip(row, row[1:])) else "")
                             raise DataError(
                                 f"{where(self.path, reader.line_num)}: {len(row)} cells but the header (row 1) has "
-                                f"{n} columns; every row needs one cell per column"
+                                f"{n} columns; every row needs one cell per column{hint}"
                             )
                         rows.append(row)
                         lines.append(reader.line_num)
@@ -330,8 +333,7 @@ def _float32(path: Path, column: str, values: Sequence[str], rows: Sequence[int]
 # --------------------------------------------------------------------------- #
 
 #: What :meth:`CsvScan.read` makes of a column.
-NUMBER, NUMBER_COMMA, TIME, DATES, TEXT, RUNS, CONSTANT = (
-    "number", "number_comma", "time", "dates", "text", "runs", "constant")
+NUMBER, TIME, DATES, TEXT, RUNS, CONSTANT = "number", "time", "dates", "text", "runs", "constant"
 
 
 @dataclass
@@ -370,7 +372,7 @@ class Scan:
         path: the file.
         header: column names in file order.
         rows: ``(n_rows,) int32`` file row of each data row.
-        numbers: NUMBER / NUMBER_COMMA columns: ``(n_rows,) float32`` (the
+        numbers: NUMBER columns: ``(n_rows,) float32`` (the
             dtype of ``Capture.data``; a value beyond float32's range is an error).
         times: TIME columns: ``(n_rows,) int64`` if every cell is a whole
             number, else ``float64`` (units of the file); DATES columns:
@@ -429,11 +431,13 @@ class CsvScan:
         """File rows of :attr:`sample`'s cells."""
         return list(self._first[1])
 
-    def read(self, kinds: dict[str, str]) -> Scan:
+    def read(self, kinds: dict[str, str], commas: set[str] | frozenset[str] = frozenset()) -> Scan:
         """Convert the columns named in ``kinds`` (others are skipped) over the whole file.
 
         Args:
-            kinds: column -> one of NUMBER, NUMBER_COMMA, TIME, DATES, TEXT, RUNS, CONSTANT.
+            kinds: column -> one of NUMBER, TIME, DATES, TEXT, RUNS, CONSTANT.
+            commas: NUMBER and TIME columns written with a decimal comma
+                (see :func:`decimal_comma`).
 
         Returns:
             The :class:`Scan`.
@@ -443,7 +447,7 @@ class CsvScan:
                 decoding error further down the file.
         """
         index = {name: self.header.index(name) for name in kinds}
-        numbers: dict[str, list[np.ndarray]] = {c: [] for c, k in kinds.items() if k in (NUMBER, NUMBER_COMMA)}
+        numbers: dict[str, list[np.ndarray]] = {c: [] for c, k in kinds.items() if k == NUMBER}
         times: dict[str, list[np.ndarray]] = {c: [] for c, k in kinds.items() if k in (TIME, DATES)}
         exact: dict[str, bool] = {c: True for c in times}
         text: dict[str, list[str]] = {c: [] for c, k in kinds.items() if k == TEXT}
@@ -462,13 +466,13 @@ class CsvScan:
                 rows.append(np.asarray(lines, dtype=np.int32))
                 for name, kind in kinds.items():
                     cells = [r[index[name]] for r in chunk]
-                    if kind in (NUMBER, NUMBER_COMMA):
-                        numbers[name].append(_float32(self.path, name, cells, lines, kind == NUMBER_COMMA))
+                    if kind == NUMBER:
+                        numbers[name].append(_float32(self.path, name, cells, lines, name in commas))
                     elif kind == TIME:
-                        ints = parse_integers(cells) if exact[name] else None
+                        ints = parse_integers(cells) if exact[name] and name not in commas else None
                         if ints is None:
                             exact[name] = False
-                            ints = parse_numbers(self.path, name, cells, lines)
+                            ints = parse_numbers(self.path, name, cells, lines, name in commas)
                         times[name].append(ints)
                     elif kind == DATES:
                         times[name].append(parse_datetimes(self.path, name, cells, lines))

@@ -86,8 +86,8 @@ def detect_format(path: str | Path | Sequence[str | Path], **options: Any) -> st
        ``label-studio`` (every export is read).
     8. A folder with CSV files whose header has the label column
        (``label_column``, default ``label``): ``label-column``.
-    9. A folder with no CSV file of its own but sub-folders holding CSV
-       files: ``folders`` (one class per folder).
+    9. A folder whose sub-folders hold CSV files: ``folders`` (one class
+       per folder; CSV files beside the class folders are skipped and listed).
 
     Raises:
         DataError: ``path`` does not exist, is a file of another kind, or a
@@ -128,16 +128,16 @@ def detect_format(path: str | Path | Sequence[str | Path], **options: Any) -> st
         return "label-studio"
     found = find_csv_files(p)
     label = options.get("label_column") or "label"
+    if found.files and label in _header(found.files[0]):
+        return "label-column"
+    if any(f.parent != p for f in find_csv_files(p, recursive=True).files):
+        return "folders"
     if found.files:
-        if label in _header(found.files[0]):
-            return "label-column"
         raise DataError(
             f"{found.files[0]}: no {label!r} column, so the folder is not one CSV per capture with a label on "
             "every row; for one class per file give --label-pattern REGEX or --label-map FILE.csv, for a label "
             "column of another name --label-column NAME"
         )
-    if find_csv_files(p, recursive=True).files:
-        return "folders"
     return "label-column"  # reports the folder without CSV files
 
 

@@ -29,19 +29,22 @@ class CheckReport:
 
     Attributes:
         summary: one line per fact a search would use.
-        warnings: one line each: trials that would fail for some parameter
-            values, and what reading the data did (files skipped,
-            resampling, an outlier left out of the counts scale).
+        notes: what reading the data did (files found and skipped,
+            recordings merged, captures resampled, an outlier left out of the
+            counts scale), one line each.
+        warnings: one line each: trials that would fail for some parameter values.
         problems: one line each: reasons every trial would fail.
     """
 
     summary: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        """Summary, then ``warning: ...`` and ``problem: ...`` lines."""
-        return [*self.summary, *(f"warning: {w}" for w in self.warnings), *(f"problem: {p}" for p in self.problems)]
+        """Summary, then ``note: ...``, ``warning: ...`` and ``problem: ...`` lines."""
+        return [*self.summary, *(f"note: {n}" for n in self.notes), *(f"warning: {w}" for w in self.warnings),
+                *(f"problem: {p}" for p in self.problems)]
 
 
 def _choices(param) -> list:
@@ -51,17 +54,18 @@ def _choices(param) -> list:
     return list(param) if isinstance(param, list) else [param]
 
 
-def _class_counts(ds: Dataset, names: Sequence[str] | None = None) -> str:
-    keep = set(ds.capture_names() if names is None else names)
+def _class_counts(ds: Dataset) -> str:
+    """``label segments (samples)`` per class; samples outside every segment count as the background."""
     segs: Counter[str] = Counter()
     samples: Counter[str] = Counter()
     for s in ds.segments:
-        if s.capture in keep:
-            segs[s.label] += 1
-            samples[s.label] += s.length
-    if not segs:
-        return "no labelled segment"
-    return ", ".join(f"{label} {segs[label]} ({samples[label]:,} samples)" for label in sorted(segs))
+        segs[s.label] += 1
+        samples[s.label] += s.length
+    rest = sum(c.n_samples for c in ds.captures) - sum(samples.values())
+    parts = [f"{label} {segs[label]} ({samples[label]:,} samples)" for label in sorted(segs)]
+    if rest > 0:
+        parts.append(f"unlabelled ({ds.background}) {rest:,} samples")
+    return ", ".join(parts) if parts else "no labelled segment"
 
 
 def _segments_per_class(ds: Dataset, names: set[str]) -> str:
@@ -103,7 +107,7 @@ def check_search(space: SearchSpace, train: Dataset, test: Dataset, held_out: di
     if held_out.get("test_glob"):
         rule = f"--test-glob {held_out['test_glob']}" + (f" and {rule}" if rule else "")
     r.summary.append(f"held out ({rule}): {_listed(test.capture_names())}; classes: {_class_counts(test)}")
-    r.warnings.extend(train.notes)
+    r.notes.extend(train.notes)
 
     group_by = space.search.group_by
     if group_by != "capture":
