@@ -427,7 +427,7 @@ def run_trial(train: Dataset, test: Dataset, space: SearchSpace, params: dict,
     oof = np.full(len(win_train), -2, np.int64)  # -2: not scored, -1: unknown
     best_epochs = []
     forest_hits = [sel_hit]
-    for fold_train, fold_val in grouped_folds(train, space.search.cv_folds, seed=dseed):
+    for fold_train, fold_val in grouped_folds(train, space.search.cv_folds, seed=dseed, group_by=space.search.group_by):
         tr, va = np.isin(groups, fold_train), np.isin(groups, fold_val)
         if not tr.any() or not va.any() or len(np.unique(win_train.y[tr])) < 2:
             continue
