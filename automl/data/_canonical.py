@@ -42,14 +42,8 @@ def _parse_int_cell(table: Table, i: int, column: str) -> int:
 
 def _read_labels(file: Path, sizes: dict[str, int]) -> list[Segment]:
     """Segments of ``labels.csv``, sorted by capture order then start."""
-    table = read_table(file)
-    for column in LABEL_FILE_COLUMNS:
-        table.require(column)
-    if table.n_rows == 0:
-        raise DataError(
-            f"{where(file, 2)}: labels.csv has a header (row 1) but no segments; "
-            "add one row capture,label,start,end per labelled span"
-        )
+    table = read_table(file, LABEL_FILE_COLUMNS, "labels.csv has a header (row 1) but no segments; add one row "
+                                                 "capture,label,start,end per labelled span")
     order = {name: k for k, name in enumerate(sizes)}
     found: list[tuple[int, Segment]] = []  # (file row, segment)
     for i in range(table.n_rows):
@@ -97,8 +91,8 @@ def _read_labels(file: Path, sizes: dict[str, int]) -> list[Segment]:
 
 def _read_metadata(file: Path, names: set[str]) -> dict[str, dict[str, str]]:
     """Per-capture metadata of ``metadata.csv`` (empty cells skipped)."""
-    table = read_table(file)
-    captures = table.require("capture")
+    table = read_table(file, ("capture",))
+    captures = table.columns["capture"]
     out: dict[str, dict[str, str]] = {}
     first_row: dict[str, int] = {}
     for i, capture in enumerate(captures):

@@ -178,13 +178,20 @@ class Table:
         return self.columns[name]
 
 
-def read_table(path: Path) -> Table:
+def read_table(path: Path, required: Sequence[str] = (), empty: str | None = None) -> Table:
     """Read a (small) CSV file into strings, keeping the file row of every data row.
+
+    Args:
+        path: the file.
+        required: columns it must have.
+        empty: if given, a file without data rows is an error with this text
+            (e.g. ``"labels.csv has a header (row 1) but no segments; ..."``).
 
     Raises:
         DataError: unreadable or non-UTF-8 file, empty file, unnamed or
             duplicate header column, a row with a different number of cells
-            than the header.
+            than the header, a missing required column (row 1), no data row
+            when ``empty`` is given (row 2).
     """
     rows_in = _Rows(Path(path))
     rows: list[list[str]] = []
@@ -193,7 +200,12 @@ def read_table(path: Path) -> Table:
         rows.extend(chunk)
         lines.extend(chunk_lines)
     cells = list(zip(*rows)) if rows else [() for _ in rows_in.header]
-    return Table(rows_in.path, rows_in.header, dict(zip(rows_in.header, cells)), lines)
+    table = Table(rows_in.path, rows_in.header, dict(zip(rows_in.header, cells)), lines)
+    for column in required:
+        table.require(column)
+    if empty is not None and not table.n_rows:
+        raise DataError(f"{where(table.path, 2)}: {empty}")
+    return table
 
 
 # --------------------------------------------------------------------------- #

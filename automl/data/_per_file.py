@@ -89,13 +89,8 @@ def _resolve_mapping(root: Path, mapping: str | Path) -> Path:
 
 def _from_mapping(root: Path, mapping: Path, found: Found) -> tuple[list[Recording], dict[str, dict[str, str]]]:
     """Recordings and their classes from the rows of the mapping CSV."""
-    table = read_table(mapping)
-    for column in MAPPING_COLUMNS:
-        table.require(column)
-    if table.n_rows == 0:
-        raise DataError(
-            f"{where(mapping, 2)}: the mapping has a header (row 1) but no rows; add one row file,label per capture"
-        )
+    table = read_table(mapping, MAPPING_COLUMNS,
+                       "the mapping has a header (row 1) but no rows; add one row file,label per capture")
     info: dict[str, dict[str, str]] = {}
     parts: dict[str, list[tuple[str, Path, int]]] = defaultdict(list)
     first_row: dict[Path, int] = {}

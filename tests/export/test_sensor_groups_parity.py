@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,7 +26,8 @@ from automl.data import auto_counts_scale, read_labelled_csv_folder
 from automl.export import export_trial
 from automl.pipeline import FittedPipeline, SegmenterSpec
 
-from firmware_parity import assert_same_windows, counts_of, host_stream, parse_stream, qemu_stream, write_csv  # noqa: E402
+from firmware_parity import (assert_same_windows, counts_of, host_stream, parse_stream, qemu_stream,  # noqa: E402
+                             write_csv, write_study)
 
 needs_host = pytest.mark.skipif(not (shutil.which("gcc") and shutil.which("make")), reason="gcc or make not on PATH")
 needs_qemu = pytest.mark.skipif(not all(shutil.which(t) for t in ("arm-none-eabi-gcc", "qemu-system-arm", "make")),
@@ -42,14 +42,6 @@ CASES = {
     "50hz-sliding-float32": (
         {"channels": ["accX", "accY", "accZ"], "resample_hz": 50}, SegmenterSpec("sliding", 60, 20), "float32"),
 }
-
-
-def write_study(root: Path, trial: int, fp: FittedPipeline) -> Path:
-    art = root / "artifacts" / f"trial-{trial}"
-    art.mkdir(parents=True)
-    (art / "pipeline.json").write_text(fp.to_json())
-    (art / "model.tflite").write_bytes(fp.tflite)
-    return root
 
 
 def _features(c: tuple[str, ...]) -> list[str]:
