@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from automl.data import Capture, Dataset, to_counts
-from automl.pipeline import PipelineRun
+from automl.pipeline import FittedPipeline, PipelineRun
 
 MAKE = shutil.which("make")
 
@@ -94,9 +94,17 @@ def counts_of(ds: Dataset, sample_scale: dict, n: int | None = None) -> tuple[Da
     counts = to_counts(ds, sample_scale)
     cap = counts.captures[0]
     data = cap.data[:n] if n else cap.data
-    counts = Dataset(counts.name, counts.channels, counts.sample_rate_hz,
-                     [Capture(cap.name, data, dict(cap.metadata))], list(counts.segments), counts.background)
+    counts = counts.replace(captures=[Capture(cap.name, data, dict(cap.metadata))], segments=list(counts.segments))
     return counts, data.astype(np.int16)
+
+
+def write_study(root: Path, trial: int, fp: FittedPipeline) -> Path:
+    """A study folder holding one trial's artifacts (``pipeline.json``, ``model.tflite``), for export."""
+    art = root / "artifacts" / f"trial-{trial}"
+    art.mkdir(parents=True)
+    (art / "pipeline.json").write_text(fp.to_json())
+    (art / "model.tflite").write_bytes(fp.tflite)
+    return root
 
 
 def write_csv(path: Path, data: np.ndarray, channels) -> Path:

@@ -173,7 +173,10 @@ def load_timeline(study_dir: Path | None, study_attrs: Mapping[str, Any], trial:
     """Replay ``trial`` on one held-out capture of the study's data.
 
     Re-reads the data from the study's ``data_source`` (a folder, or
-    ``basic-motions``), splits it with ``test_glob``, loads
+    ``basic-motions``) with the recorded reader options (``data_format``,
+    ``data_options``: resampling, channels, ...) and takes the recorded
+    ``test_captures`` (older studies: reads it as detected and splits it with
+    ``test_glob``), loads
     ``<study_dir>/<artifact_dir>`` with :meth:`FittedPipeline.load` and runs it
     on the capture (default: the first held-out capture).
 
@@ -188,7 +191,7 @@ def load_timeline(study_dir: Path | None, study_attrs: Mapping[str, Any], trial:
     test_glob = study_attrs.get("test_glob")
     if not source:
         return None, "The study does not record its data source, so there is no recording to replay."
-    if not test_glob:
+    if not test_glob and not study_attrs.get("test_captures"):
         return None, "The study does not record which captures are held out (test_glob)."
     if not artifact_dir:
         return None, f"Trial {trial} records no artifact folder, so its model cannot be replayed."
@@ -203,8 +206,16 @@ def load_timeline(study_dir: Path | None, study_attrs: Mapping[str, Any], trial:
     data_opts = space.get("data") if isinstance(space.get("data"), Mapping) else {}
     background = str(data_opts.get("background") or "NoActivity")
     try:
-        dataset = _load_source(str(source), background, data_opts.get("label_column"))
-        _, test = dataset.split(str(test_glob))
+        if study_attrs.get("data_format"):  # recorded by searches that record the reader options
+            from automl.data import DataSource
+
+            dataset = DataSource(list(study_attrs.get("data_paths") or []),
+                                 None if study_attrs.get("data_paths") else str(source),
+                                 str(study_attrs["data_format"]), dict(study_attrs.get("data_options") or {})).load()
+            test = dataset.subset(list(study_attrs.get("test_captures") or ()))
+        else:
+            dataset = _load_source(str(source), background, data_opts.get("label_column"))
+            _, test = dataset.split(str(test_glob))
     except AutomlError as exc:
         return None, f"The study's data could not be re-read ({exc})."
     except Exception as exc:  # a reader failing in an unexpected way must not break the report

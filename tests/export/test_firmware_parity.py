@@ -49,7 +49,7 @@ ALL_FAMILIES = ["Statistical", "Shape", "ColumnFusion", "Area", "RateOfChange", 
 
 
 from firmware_parity import (  # noqa: E402  (tests/ is on sys.path, see conftest.py)
-    assert_same_windows, counts_of, host_stream, parse_stream, qemu_stream, write_csv,
+    assert_same_windows, counts_of, host_stream, parse_stream, qemu_stream, write_csv, write_study,
 )
 
 
@@ -58,14 +58,6 @@ from firmware_parity import (  # noqa: E402  (tests/ is on sys.path, see conftes
 def held_out(boxing_dir) -> Dataset:
     """The held-out capture in sensor units."""
     return load_dataset(boxing_dir).subset([HELD_OUT])
-
-
-def write_study(root: Path, trial: int, fp: FittedPipeline) -> Path:
-    art = root / "artifacts" / f"trial-{trial}"
-    art.mkdir(parents=True)
-    (art / "pipeline.json").write_text(fp.to_json())
-    (art / "model.tflite").write_bytes(fp.tflite)
-    return root
 
 
 # ------------------------------------------------------------ fast: hand-built pipelines

@@ -316,3 +316,24 @@ def test_fixed_values_are_the_study_level_part_of_a_trials_parameters():
     trial = _study().ask()
     suggest(trial, "window_size", 100)
     assert trial.user_attrs == {} and trial.params == {}
+
+
+def test_data_reader_keys_group_by_and_the_example_spaces(tmp_path):
+    path = tmp_path / "glove.yaml"
+    path.write_text("data:\n  format: folders\n  name_metadata: '(?P<subject>S\\d+)_'\n  test_where: {subject: [S12, S13]}\n"
+                    "  channels: {accX: gFx, accY: gFy, accZ: gFz}\n  sensors: {acc: [accX, accY, accZ]}\n"
+                    "  time_unit: ms\n  resample_hz: 50\n"
+                    "segmentation: {window_size: 50, slide: 25}\nsearch: {group_by: [subject, hand]}\n")
+    s = load_space(path)
+    assert (s.data.format, s.data.test_where, s.data.resample_hz) == ("folders", {"subject": ["S12", "S13"]}, 50.0)
+    assert s.data.channels == {"accX": "gFx", "accY": "gFy", "accZ": "gFz"} and s.search.group_by == ["subject", "hand"]
+    assert load_space(SPACES / "boxing.yaml").search.group_by == "capture"
+    assert load_space(SPACES / "boxing-50hz.yaml").data.resample_hz == 50.0
+    acc = load_space(SPACES / "boxing-acc.yaml")
+    assert acc.data.channels == ["accZ", "accY", "accX"] and acc.segmentation.threshold.column == "accMag"
+    for bad, key in [("  resample_hz: 0.5", "data.resample_hz"), ("  time_unit: h", "data.time_unit"),
+                     ("  format: csvs", "data"), ("  name_metadata: '(x'", "data"),
+                     ("  test_where: {subject: 1}", "data.test_where.subject")]:
+        path.write_text(f"data:\n{bad}\nsegmentation: {{window_size: 50, slide: 25}}\n")
+        with pytest.raises(ConfigError, match=rf"glove.yaml: key '{key}'"):
+            load_space(path)
