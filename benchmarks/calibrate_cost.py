@@ -17,6 +17,10 @@ combinations like the ones a search proposes -- and measures each one:
 
 Then it fits the constants of :mod:`automl.cost._model` (weighted least
 squares: relative error for instructions and bytes), measures the
+post-processing (vote, refractory: ``kp_post.h``) as the difference between
+builds of the same pipelines with and without it (:func:`fit_post`;
+identity post-processing generates no code, so the other constants do not
+depend on it), measures the
 cycles-per-instruction of the executed instruction mix with the Cortex-M4
 TRM timings (QEMU ``-d exec,in_asm`` traces), fits the TensorFlow Lite Micro
 variant (``.tflite`` size, arena from ``print_allocations``), the expected
@@ -27,9 +31,12 @@ Usage (from the repository root; about 20-30 minutes on 2 cores)::
 
     python benchmarks/calibrate_cost.py [--work /tmp/calibrate_cost] [--jobs 2]
         [--data ../shared/data/boxing-punches] [--random 400] [--out automl/cost/constants.json]
+    python benchmarks/calibrate_cost.py --post-only    # only the post-processing constants (~3 minutes),
+                                                       # merged into the existing --out file
 
 Measurements are cached in ``--work/measurements.jsonl`` (keyed by the
-pipeline description and the toolchain), so an interrupted run resumes.
+pipeline description, the toolchain and a digest of ``firmware/`` and
+``automl/export``), so an interrupted run resumes.
 This calibrates cost, not accuracy: the networks are untrained (random
 weights), which changes no size and no instruction count that matters here
 (the softmax of random logits exercises the same code).
@@ -39,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import functools
 import hashlib
 import json
 import os
@@ -148,7 +156,9 @@ def make_pipeline(cfg: dict):
         selected=[names.index(n) for n in sel], selected_names=sel, importances=[1.0 / k] * k,
         scaler_min=lo.tolist(), scaler_max=hi.tolist(), layers=list(cfg["layers"]), quantization=quant,
         unknown_threshold=cfg.get("unknown", 0.0), study=cfg.get("study", "calibration"), trial=0,
-        dataset=cfg.get("dataset", "synthetic"), tflite=tflite, tflite_bytes=len(tflite))
+        dataset=cfg.get("dataset", "synthetic"), tflite=tflite, tflite_bytes=len(tflite),
+        vote=cfg.get("vote", 1), refractory=cfg.get("refractory", 0),
+        background=classes[0] if cfg.get("background", False) else "")
     if quant == "int8":
         from automl.quantization import TFLiteModel
 
@@ -291,8 +301,18 @@ def measure_library(folder: Path, build: Path, recording: Path | None) -> dict:
     return result
 
 
+@functools.lru_cache(maxsize=1)
+def firmware_digest() -> str:
+    """SHA-256 of firmware/ and the export's Python (a cached measurement is of the code that was built)."""
+    h = hashlib.sha256()
+    for path in sorted([*(REPO / "firmware").rglob("*"), *(REPO / "automl" / "export").glob("*.py")]):
+        if path.is_file():
+            h.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
 def cfg_key(cfg: dict, tools: dict) -> str:
-    return hashlib.sha256(json.dumps([cfg, tools], sort_keys=True).encode()).hexdigest()[:20]
+    return hashlib.sha256(json.dumps([cfg, tools, firmware_digest()], sort_keys=True).encode()).hexdigest()[:20]
 
 
 def collect(grid: list[dict], work: Path, jobs: int, tools: dict) -> list[dict]:
@@ -609,6 +629,140 @@ def _decision_accuracy(rows, thresholds) -> dict:
             total += 1
             ok += (f"kp_{f}" in seen) == outlined[f]
     return {"correct": ok, "total": total}
+
+
+# ------------------------------------------------------------------ post-processing (differential)
+# (vote, refractory, background class?) of the post-processing builds; each is built on every base
+# pipeline of post_grid() and compared with that base built without post-processing.
+POST_SETTINGS = [(1, 150, True), (2, 0, True), (3, 50, True), (5, 150, False), (7, 300, True), (8, 0, True),
+                 (13, 150, True), (21, 50, False), (32, 150, True), (32, 0, False)]
+
+
+def post_grid() -> list[tuple[dict, list[dict]]]:
+    """Base pipelines (no post-processing) and their post-processing variants.
+
+    Short slides and refractory periods give 20-240 classified windows per build on the 2400-sample
+    recording, so the vote's ring fills (windows past the first ``vote``) dominate the means.
+    """
+    classes = ["NoActivity", "jab", "hook", "uppercut"]
+    feats = ["Statistical.mean[accX]", "Statistical.max[accY]", "Statistical.min[accZ]"]
+    more = [*feats, "Statistical.std[accMag]", "Shape.slope[gyrY]", "RateOfChange.max[gyrZ]",
+            "Area.abs_area[accY]", "ColumnFusion.mean_diff[accX-accY]"]
+    sorts = ["Statistical.median[accX]", "Frequency.dominant_freq[gyrMag]", "Shape.peak_count[accZ]",
+             "Statistical.kurtosis[gyrY]", "Statistical.iqr[accMag]"]
+    bases = [
+        {"features": feats, "window": 60, "layers": [8], "quant": "int8",
+         "segmenter": {"kind": "sliding", "slide": 10}},
+        {"features": feats, "window": 60, "layers": [8], "quant": "float32",
+         "segmenter": {"kind": "sliding", "slide": 10}},
+        {"features": more, "window": 80, "layers": [12, 8], "quant": "int8", "unknown": 0.5,
+         "segmenter": _threshold(80, "accMag", "std", 10, lookback=20, slide=30)},
+        {"features": more, "window": 100, "layers": [16], "quant": "float32", "unknown": 0.5,
+         "segmenter": _threshold(100, "gyrX", "absolute", 1, lookback=30, slide=20)},
+        {"features": sorts, "window": 80, "layers": [6, 6, 6], "quant": "int8", "unknown": 0.5,
+         "segmenter": {"kind": "sliding", "slide": 20}},
+        {"features": more, "window": 100, "layers": [24], "quant": "float32",
+         "segmenter": {"kind": "sliding", "slide": 25}},
+        {"features": sorts, "window": 60, "layers": [8], "quant": "int8",
+         "segmenter": _threshold(60, "gyrX", "absolute", 1, lookback=10, slide=15)},
+        {"features": feats, "window": 120, "layers": [10, 10], "quant": "float32",
+         "segmenter": _threshold(120, "gyrMag", "std", 20, lookback=40, slide=40)},
+    ]
+    out = []
+    for b in bases:
+        base = {"grid": "post", "classes": classes, **b}
+        out.append((base, [{**base, "vote": v, "refractory": r, "background": bg} for v, r, bg in POST_SETTINGS]))
+    return out
+
+
+def vote_fill(vote: int, windows: int) -> tuple[float, float]:
+    """Mean n and n^2 of the kept decisions n = min(vote, i + 1) over windows i = 0 .. windows - 1 since reset."""
+    n = np.minimum(vote, np.arange(1, windows + 1, dtype=float))
+    return float(n.mean()), float((n * n).mean())
+
+
+def fit_post(work: Path, jobs: int, tools: dict) -> dict:
+    """Constants of the post-processing, each from post-processing build minus its base build.
+
+    * code bytes (``code["post"]``): the kp.o text + rodata difference, averaged (it varies by about
+      +-20 bytes with GCC's register allocation in the rest of ``kp_add_sample``, not with the settings);
+    * RAM: the data + bss difference must equal :func:`automl.cost._model.post_ram` (checked, counted);
+    * stack (``stack["post:<q>"]``): -fstack-usage sum difference, averaged per quantisation;
+    * idle instructions: the idle-call difference is checked (reported), not modelled: kp_post.h runs
+      only when a window is classified;
+    * classify instructions (``classify["post:window"]``, ``["post:vote"]``, ``["post:vote2"]``): least
+      squares of the classify-call difference on the ring fill of the measured windows (:func:`vote_fill`).
+    """
+    pairs = post_grid()
+    grid = [c for base, posts in pairs for c in (base, *posts)]
+    rows = {cfg_key(r["cfg"], tools): r for r in collect(grid, work, jobs, tools)}
+    code_d, ram_d, stack_d, idle_d, cls_d, cls_x, flash = [], [], defaultdict(list), [], [], [], []
+    for base, posts in pairs:
+        b = rows[cfg_key(base, tools)]
+        for cfg in posts:
+            r = rows[cfg_key(cfg, tools)]
+            code = (lambda x: x.get(".text", 0) + x.get(".rodata", 0))
+            code_d.append(code(r["sections"]["kp.o"]) - code(b["sections"]["kp.o"]))
+            flash.append(r["library"]["flash_bytes"])
+            ram_d.append(r["library"]["ram_bytes"] - b["library"]["ram_bytes"]
+                         - M.post_ram(cfg["vote"], cfg["refractory"]))
+            stack_d[cfg["quant"]].append(r["stack_bytes_bound"] - b["stack_bytes_bound"])
+            ri, bi = r["insns"], b["insns"]
+            assert ri["classify"]["calls"] == bi["classify"]["calls"] > 0, (cfg, ri, bi)
+            idle_d.append(ri["idle"]["mean"] - bi["idle"]["mean"])
+            cls_d.append(ri["classify"]["mean"] - bi["classify"]["mean"])
+            n, n2 = vote_fill(cfg["vote"], ri["classify"]["calls"])
+            cls_x.append((1.0, n, n2))
+    code_d, ram_d, idle_d, cls_d = (np.array(v, float) for v in (code_d, ram_d, idle_d, cls_d))
+    A = np.array(cls_x)
+    coef = np.linalg.lstsq(A, cls_d, rcond=None)[0]
+    pred = A @ coef
+    code_res = code_d - code_d.mean()
+    classify_mean = np.array([rows[cfg_key(c, tools)]["insns"]["classify"]["mean"] for _, p in pairs for c in p],
+                             float)
+    return {
+        "code": {"post": float(code_d.mean())},
+        "stack": {f"post:{q}": float(np.mean(v)) for q, v in sorted(stack_d.items())},
+        "classify": dict(zip(("post:window", "post:vote", "post:vote2"), coef.tolist())),
+        "validation": {
+            "builds": len(grid), "pairs": len(code_d),
+            "code_bytes_range": [int(code_d.min()), int(code_d.max())],
+            "code_residual_max_abs_bytes": round(float(np.abs(code_res).max()), 1),
+            "code_residual_max_abs_pct_of_library_flash": round(float(np.abs(code_res).max() / np.min(flash) * 100),
+                                                                3),
+            "ram_exact_pairs": int((ram_d == 0).sum()), "ram_max_abs_bytes_off": int(np.abs(ram_d).max()),
+            "stack_bytes_range": {q: [int(min(v)), int(max(v))] for q, v in sorted(stack_d.items())},
+            "idle_instructions_difference_range": [int(idle_d.min()), int(idle_d.max())],
+            "classify_residual_max_abs_instructions": round(float(np.abs(pred - cls_d).max()), 1),
+            "classify_residual_max_abs_pct": round(float(np.abs(pred - cls_d).max() / classify_mean.min() * 100), 3),
+        },
+        "method": ("Differential: {} base pipelines (sliding and threshold, int8 and float32, 3-8 features, 1-3 "
+                   "layers, with and without an unknown threshold) built without post-processing and with each "
+                   "of {} (vote, refractory, "
+                   "background) settings (vote 1..32, refractory 0..300 samples); every constant is the "
+                   "post-processing build minus its base build (arm-none-eabi-size of kp.o, -fstack-usage, "
+                   "QEMU -icount SysTick means of the classifying kp_add_sample calls on the synthetic "
+                   "recording; the idle calls' difference is reported, within the 40-instruction SysTick "
+                   "resolution of zero). The vote's instructions are fitted on the mean ring fill "
+                   "n = min(vote, windows since reset) of the measured windows (n and n^2 terms); the "
+                   "estimate uses the steady state n = vote. Identity post-processing (vote 1, refractory "
+                   "0) generates no code (kp.c does not include kp_post.h), so the other constants are "
+                   "independent of it.").format(len(pairs), len(POST_SETTINGS)),
+    }
+
+
+def merge_post(out: dict, post: dict, when: str) -> dict:
+    """Write :func:`fit_post`'s constants into a constants dict (its ``code``/``stack``/``classify``)."""
+    for section in ("code", "stack", "classify"):
+        out[section] = {**out[section], **{k: round(v, 4 if section == "classify" else 3)
+                                           for k, v in post[section].items()}}
+    out["post"] = {"generated": when, "method": post["method"], "validation": post["validation"],
+                   "ram": ("exact from the C types (automl.cost._model.post_ram): kp_post_t = 7 words + the "
+                           "vote's int8 ring rounded up to a word, plus kp.c's emitted output and window count "
+                           "(2 words)")}
+    out.setdefault("docs", {})["post"] = ("post-processing constants (code 'post', stack 'post:<q>', classify "
+                                          "'post:*'): measured as differences, see 'post'")
+    return out
 
 
 # ------------------------------------------------------------------ component sizes (drivers)
@@ -946,6 +1100,17 @@ DOCS = {
 }
 
 
+def write_json(path: Path, data: dict) -> None:
+    """Write ``data`` to ``path`` atomically (temp file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=1)
+        fh.write("\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "calibrate_cost")
@@ -954,6 +1119,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "boxing-punches")
     ap.add_argument("--out", type=Path, default=REPO / "automl" / "cost" / "constants.json")
     ap.add_argument("--traces", type=int, default=8, help="random pipelines traced for the CPI")
+    ap.add_argument("--post-only", action="store_true",
+                    help="measure only the post-processing constants and merge them into the existing --out file")
     args = ap.parse_args(argv)
     missing = [t for t in ("arm-none-eabi-gcc", "arm-none-eabi-size", "qemu-system-arm", "make") if not shutil.which(t)]
     if missing:
@@ -961,6 +1128,19 @@ def main(argv=None) -> int:
         return 1
     tools = tool_versions()
     t0 = time.time()
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if args.post_only:
+        old = json.loads(args.out.read_text())
+        if {k: old["toolchain"].get(k) for k in tools} != tools:
+            print(f"calibrate_cost: {args.out} was measured with {old['toolchain']}, this machine has {tools}; "
+                  "run the whole calibration", file=sys.stderr)
+            return 1
+        post = fit_post(args.work, args.jobs, tools)
+        write_json(args.out, merge_post(old, post, now))
+        print(f"wrote the post-processing constants into {args.out} ({time.time() - t0:.0f} s)")
+        print(f"  {json.dumps({k: post[k] for k in ('code', 'stack', 'classify')})}")
+        print(f"  validation {json.dumps(post['validation'])}")
+        return 0
     grid = build_grid(args.random)
     rows = collect(grid, args.work, args.jobs, tools)
     recs = {n: synthetic_recording(RECORDING_SAMPLES, n) for n in CHANNEL_SETS}
@@ -969,12 +1149,14 @@ def main(argv=None) -> int:
     components = driver_sizes(args.work)
     print("tracing for the CPI", flush=True)
     cpi = measure_cpi(rows, args.work, args.traces)
+    print("post-processing", flush=True)
+    post = fit_post(args.work, args.jobs, tools)
     print("TensorFlow Lite Micro variant", flush=True)
     tflm = fit_tflm()
     shifts = sort_shift_fraction(args.data)
     out = {
         "version": VERSION,
-        "generated": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generated": now,
         "generated_by": "benchmarks/calibrate_cost.py",
         "toolchain": {**tools, "flags": M4_FLAGS, "board": "QEMU mps2-an386, -icount shift=0,align=off,sleep=off"},
         "builds": fit["n_builds"],
@@ -992,13 +1174,7 @@ def main(argv=None) -> int:
         "validation": fit["validation"],
         "seconds": round(time.time() - t0),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=args.out.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(out, fh, indent=1)
-        fh.write("\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, args.out)
+    write_json(args.out, merge_post(out, post, now))
     v = fit["validation"]
     print(f"wrote {args.out} ({time.time() - t0:.0f} s)")
     print(f"  code CV (random): {v['flash_code_pct_of_library_flash']['random']}")

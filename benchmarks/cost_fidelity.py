@@ -21,6 +21,12 @@ measured here), exports each trained pipeline as firmware
   same CPI converts the estimate, so the cycle error is the instruction
   error).
 
+The trials' post-processing (vote, refractory) is drawn from the space too,
+so the estimate of ``kp_post.h`` is measured with the rest (the vote's
+instructions are estimated in their steady state, the measurement averages
+over the recording's windows, the first ``vote - 1`` of which keep fewer
+decisions).
+
 The estimate is :func:`automl.cost.estimate_cost` of
 :meth:`PipelineShape.from_pipeline` of the trial's ``pipeline.json`` -- the
 shapes the objective knows before training. Prints one row per trial and a
@@ -69,15 +75,11 @@ def draw_params(space, n: int, seed: int) -> list[dict]:
     """``n`` parameter sets drawn at random from the space (Optuna's RandomSampler)."""
     import optuna
 
-    from automl.search._space import suggest
+    from automl.search._space import suggest_all
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
-    out = []
-    for _ in range(n):
-        trial = study.ask()
-        out.append({name: suggest(trial, name, d) for name, d in space.parameters().items()})
-    return out
+    return [suggest_all(study.ask(), space) for _ in range(n)]
 
 
 def actual_sort_moves(fp, counts) -> float:
@@ -111,6 +113,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
     args = ap.parse_args(argv)
 
+    from automl.evaluation import plan_validation
     from automl.export import write_firmware
     from automl.pipeline import FittedPipeline
     from automl.search import SearchRequest
@@ -121,10 +124,12 @@ def main(argv=None) -> int:
     space_path = REPO / "search_spaces" / "boxing.yaml"
     space = load_space(space_path)
     space = space.model_copy(update={
-        "search": space.search.model_copy(update={"cv_folds": 2}),
+        "search": space.search.model_copy(update={"cv_folds": 2, "seeds": 1}),
         "model": space.model.model_copy(update={"epochs": args.epochs, "patience": 5})})
     req = SearchRequest(study="fidelity", space_path=space_path, data=args.data)
     train, test, _, scale = load_data(req, space)
+    data = plan_validation(train, test, space.search.cv_folds, seed=args.seed, group_by=space.search.group_by,
+                           streams=space.search.validation)
     # Budgets far above any trial: every drawn pipeline is trained and exported.
     roomy = TargetProfile(name="roomy", clock_mhz=80, flash_bytes=1 << 24, ram_bytes=1 << 24, latency_ms=1e6)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -138,7 +143,7 @@ def main(argv=None) -> int:
     t0 = time.time()
     for number, params in enumerate(draw_params(space, args.trials, args.seed)):
         try:
-            outcome = run_trial(train, test, space, params, roomy, seed=0, study="fidelity", trial_number=number,
+            outcome = run_trial(data, space, params, roomy, seed=0, study="fidelity", trial_number=number,
                                 sample_scale=scale)
         except TrialFailed as exc:
             print(f"trial {number}: failed ({exc}); skipped", flush=True)
@@ -170,11 +175,12 @@ def main(argv=None) -> int:
         row = {"trial": number, "segmenter": seg.kind, "window": seg.window_size, "k": len(fp.selected_names),
                "sorts": n_sorts, "sort_moves": {"estimated": moves_est, "actual": moves},
                "layers": fp.layers, "quantization": fp.quantization, "windows": insns["classify"]["calls"],
+               "vote": fp.vote, "refractory": fp.refractory,
                "features": list(fp.selected_names), "measured": measured, "estimated": estimated, "error_pct": err,
                "estimated_breakdown": est.breakdown}
         rows.append(row)
         print(f"trial {number:2d} {seg.kind:9s} W={seg.window_size:3d} k={len(fp.selected_names):2d} "
-              f"{fp.quantization:7s} layers={fp.layers!s:12s} | flash {estimated['flash']:6d} / {measured['flash']:6d} "
+              f"{fp.quantization:7s} layers={fp.layers!s:12s} vote={fp.vote} refr={fp.refractory:3d} | flash {estimated['flash']:6d} / {measured['flash']:6d} "
               f"{err['flash']:+6.2f}% | RAM {estimated['ram']:6d} / {measured['ram']:6d} {err['ram']:+6.2f}% | "
               f"cycles {estimated['cycles']:9.0f} / {measured['cycles']:9.0f} {err['cycles']:+6.2f}% "
               f"({insns['classify']['calls']} windows; {n_sorts} sorts, moves {moves_est:.0f} est / {moves:.0f} "

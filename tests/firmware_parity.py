@@ -24,7 +24,8 @@ class CRun:
     """What kp_stream printed: one row per classified window."""
 
     start: np.ndarray      # (n,) int64
-    cls: np.ndarray        # (n,) int64, class id (0 = unknown)
+    cls: np.ndarray        # (n,) int64, class decision: class id (0 = unknown)
+    emitted: np.ndarray    # (n,) int64, kp_add_sample's return after post-processing (-1 = suppressed)
     scaled: np.ndarray     # (n, k) uint8
     features: np.ndarray   # (n, k) uint32 (float32 bits)
     logits: np.ndarray     # (n, c) int8 or float32
@@ -55,10 +56,11 @@ def parse_stream(stdout: str, int8: bool) -> CRun:
     return CRun(
         start=np.array([int(r[1]) for r in rows], np.int64),
         cls=np.array([int(r[2]) for r in rows], np.int64),
-        scaled=np.stack([ints(r[3], np.uint8) for r in rows]) if rows else np.zeros((0, 0), np.uint8),
-        features=np.stack([f32(r[4]).view(np.uint32) for r in rows]) if rows else np.zeros((0, 0), np.uint32),
-        logits=np.stack([out(r[5]) for r in rows]) if rows else np.zeros((0, 0)),
-        output=np.stack([out(r[6]) for r in rows]) if rows else np.zeros((0, 0)),
+        emitted=np.array([int(r[3]) for r in rows], np.int64),
+        scaled=np.stack([ints(r[4], np.uint8) for r in rows]) if rows else np.zeros((0, 0), np.uint8),
+        features=np.stack([f32(r[5]).view(np.uint32) for r in rows]) if rows else np.zeros((0, 0), np.uint32),
+        logits=np.stack([out(r[6]) for r in rows]) if rows else np.zeros((0, 0)),
+        output=np.stack([out(r[7]) for r in rows]) if rows else np.zeros((0, 0)),
         samples=int(summary[0][2]),
         insns=insns,
     )
@@ -70,7 +72,7 @@ def softmax_rtol(n_classes: int) -> float:
 
 
 def assert_same_windows(c: CRun, py: PipelineRun, int8: bool) -> None:
-    """Every window of the C stream equals the Python run, field by field."""
+    """Every window of the C stream equals the Python run, field by field (post-processed outputs included)."""
     assert len(c.start) == len(py.start) > 0
     np.testing.assert_array_equal(c.start, py.start)
     np.testing.assert_array_equal(c.scaled, py.scaled)
@@ -87,6 +89,14 @@ def assert_same_windows(c: CRun, py: PipelineRun, int8: bool) -> None:
         err = np.abs(c.output.astype(np.float64) - t)
         assert np.all(err <= softmax_rtol(t.shape[1]) * t + 2.0 ** -140)
     np.testing.assert_array_equal(c.cls, np.where(py.predicted < 0, 0, py.predicted + 1))
+    np.testing.assert_array_equal(c.emitted, device_ids(py.outputs))
+
+
+def device_ids(outputs: np.ndarray) -> np.ndarray:
+    """What kp_add_sample returns for ``PipelineRun.outputs``: class id = output + 1, -1 where nothing is emitted."""
+    from automl.postprocessing import NO_OUTPUT
+
+    return np.where(outputs == NO_OUTPUT, -1, outputs + 1)
 
 
 def counts_of(ds: Dataset, sample_scale: dict, n: int | None = None) -> tuple[Dataset, np.ndarray]:

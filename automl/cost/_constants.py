@@ -43,7 +43,7 @@ def load_constants(path: str | None = None) -> dict:
         raise ConfigError(f"cost model constants {str(p)!r} have format version {got!r}, this code reads "
                           f"{CONSTANTS_VERSION}; {_HOW}")
     need = ("layout", "thresholds", "code", "stack", "classify", "ingest", "components", "cpi",
-            "sort_shift_fraction", "tflite_micro")
+            "sort_shift_fraction", "tflite_micro", "post")
     missing = [k for k in need if k not in data]
     if missing:
         raise ConfigError(f"cost model constants {str(p)!r} lack {missing}; {_HOW}")

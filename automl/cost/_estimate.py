@@ -8,10 +8,12 @@ The estimate is of the firmware library :mod:`automl.export` writes (``kp.c``
   strings/tables (exact, from the C types), plus machine code (calibrated per
   C function of ``kp_features.h``, with GCC's inlining modelled);
 * **RAM** = ``data + bss`` (exact: ring buffer, float window copy, magnitude
-  and sort scratch, feature vectors, network buffers, segmenter state) plus
-  the stack bound (sum of the library's ``-fstack-usage`` frames, calibrated);
-* **cycles** = instructions of one classifying ``kp_add_sample`` call
-  (calibrated against QEMU ``-icount`` counts) x the cycles-per-instruction
+  and sort scratch, feature vectors, network buffers, segmenter and
+  post-processing state) plus the stack bound (sum of the library's
+  ``-fstack-usage`` frames, calibrated);
+* **cycles** = instructions of one classifying ``kp_add_sample`` call, the
+  post-processing's majority vote (O(vote^2) compares) in its steady state
+  included (calibrated against QEMU ``-icount`` counts) x the cycles-per-instruction
   of the measured instruction mix under the Cortex-M4 TRM timings (``cpi``
   in ``constants.json``); **latency** = cycles / clock.
 
@@ -35,6 +37,7 @@ import automl
 from automl.cost import _model as M
 from automl.cost._constants import load_constants
 from automl.cost._targets import TargetProfile
+from automl.postprocessing._postprocess import MAX_VOTE
 
 QUANTIZATIONS = ("int8", "float32")
 SEGMENTERS = ("sliding", "threshold")
@@ -74,7 +77,7 @@ class PipelineShape:
         unknown_threshold: top probability below which a window is unknown (> 0
             adds the test).
         vote: post-processing majority vote over this many window decisions
-            (1: none).
+            (1: none; at most 32).
         refractory: post-processing suppression time after an event output
             (samples; 0: none).
         study, dataset: the names written into ``kp_model_info``.
@@ -135,7 +138,7 @@ class CostEstimate:
         flash_bytes: code + constants (bytes).
         ram_bytes: static buffers + stack bound (bytes).
         cycles: CPU cycles of one classifying ``kp_add_sample`` call (ingest,
-            window copy, features, scaler, network, decision).
+            window copy, features, scaler, network, decision, post-processing).
         latency_ms: ``cycles / clock`` (ms).
         breakdown: ``{"flash": {component: bytes}, "ram": {...}, "cycles": {...}}``
             plus ``instructions``, ``cpi`` and ``ingest_cycles_per_sample``.
@@ -183,6 +186,10 @@ def _check(shape: PipelineShape) -> None:
     for name in ("window_size", "slide", "n_channels", "detection_window"):
         if int(getattr(shape, name)) < 1:
             raise bad(name, "an integer >= 1", getattr(shape, name))
+    if not 1 <= int(shape.vote) <= MAX_VOTE:
+        raise bad("vote", f"an integer in [1, {MAX_VOTE}]", shape.vote)
+    if int(shape.refractory) < 0:
+        raise bad("refractory", "an integer >= 0 (samples)", shape.refractory)
     if not shape.selected_features:
         raise bad("selected_features", "a non-empty sequence of feature names", shape.selected_features)
     if not shape.layers or any(int(w) < 1 for w in shape.layers):
@@ -226,9 +233,10 @@ def estimate_cost(shape: PipelineShape, target: TargetProfile, constants: Mappin
     classes = list(shape.class_names) or [f"class{i:0{DEFAULT_NAME_LENGTH - 5}d}" for i in range(widths[-1])]
     layout, thresholds = C["layout"], C["thresholds"]
     unknown = shape.unknown_threshold > 0
+    post = {"vote": int(shape.vote), "refractory": int(shape.refractory)}
 
     # Flash ------------------------------------------------------------------
-    code_t = M.code_terms(features, q, shape.segmenter, mode, column, thresholds, unknown=unknown)
+    code_t = M.code_terms(features, q, shape.segmenter, mode, column, thresholds, unknown=unknown, **post)
     code = C["code"]
     const = M.const_bytes(features, W, channels, classes, widths, q, shape.segmenter,
                           [*GENERATOR_STRINGS, shape.study, shape.dataset], layout)
@@ -252,11 +260,12 @@ def estimate_cost(shape: PipelineShape, target: TargetProfile, constants: Mappin
         "scaler": scaler + const["scaler_constants"],
         "metadata": const["names"] + const["tables"],
         "runtime_glue": glue,
+        "postprocessing": _dot(code_t, code, ("post",)),
     }
     # RAM --------------------------------------------------------------------
     static = M.static_ram(features, W, n_ch, widths, q, shape.segmenter, mode, detect, int(shape.lookback),
-                          int(shape.slide), layout)
-    stack = _dot(M.stack_terms(features, q, thresholds), C["stack"])
+                          int(shape.slide), layout, **post)
+    stack = _dot(M.stack_terms(features, q, thresholds, **post), C["stack"])
     ram = {
         "window_buffer": static["ring_buffer"],
         "window_copy": static["window_copy"],
@@ -264,19 +273,21 @@ def estimate_cost(shape: PipelineShape, target: TargetProfile, constants: Mappin
         "feature_scratch": static["magnitude"] + static["sort_scratch"],
         "feature_vector": static["feature_vector"],
         "activations": static["activations"],
+        "postprocessing": static["post_state"],
         "stack": stack,
     }
     # Cycles -------------------------------------------------------------------
     frac = float(C["sort_shift_fraction"]["value"])
     shifts = frac * sum(W * (W - 1) / 4 for f in features if f.function in M.SORTING)
     cls_t = M.classify_terms(features, W, n_ch, widths, q, shape.segmenter, mode, column, detect, shifts,
-                             unknown=unknown)
+                             unknown=unknown, **post)
     coef = C["classify"]
     cpi = float(C["cpi"]["value"])
     groups = {
         "segmentation": ("ingest:", "detect:", "copy:"),
         "features": ("magnitude:", "W:", "1:", "dft:", "sort:"),
         "inference": ("mac:", "out:", "layer:", "class:", "unknown"),
+        "postprocessing": ("post:",),
         "overhead": ("call:", "feature:"),
     }
     insn_parts = {g: _dot(cls_t, coef, p) for g, p in groups.items()}

@@ -11,7 +11,8 @@ Three kinds of quantity, per exported library (``kp.c`` + ``kp_model.c`` of
 * **exact bytes** (:func:`const_bytes`, :func:`static_ram`): arrays and strings
   whose size follows from the C types of the generated code (``float`` 4 B,
   pointers 4 B, ``int8`` weights 1 B, ...) plus a few fixed layouts measured
-  once (``constants.json`` ``"layout"``);
+  once (``constants.json`` ``"layout"``); the post-processing state
+  (:func:`post_ram`) entirely from its C types;
 * **code bytes** (:func:`code_terms`): machine code of ``kp.c``, fitted per C
   function of ``firmware/runtime/kp_features.h`` with GCC's inlining decision
   modelled by :func:`call_structure`;
@@ -30,7 +31,8 @@ from dataclasses import dataclass
 
 __all__ = [
     "CALL_GRAPH", "FeatureUse", "call_structure", "classify_terms", "code_terms", "const_bytes",
-    "ingest_terms", "parse_feature", "stack_terms", "static_ram", "tflite_terms", "arena_terms",
+    "ingest_terms", "parse_feature", "post_ram", "post_terms", "postprocessing", "stack_terms", "static_ram",
+    "tflite_terms", "arena_terms",
 ]
 
 _NAME = re.compile(r"^(?P<family>[A-Za-z][A-Za-z0-9]*)\.(?P<gen>[A-Za-z][A-Za-z0-9_]*)\[(?P<ch>[^\]]+)\]$")
@@ -181,17 +183,60 @@ def call_structure(features: list[FeatureUse], thresholds: dict[str, int]) -> tu
     return calls, outlined
 
 
+def postprocessing(vote: int, refractory: int) -> bool:
+    """Whether the export generates post-processing code (``kp_post.h``): not for vote 1, refractory 0."""
+    return int(vote) > 1 or int(refractory) > 0
+
+
+def post_terms(vote: int, refractory: int, fill: tuple[float, float] | None = None) -> Counter:
+    """Regressors of the post-processing instructions of one classifying call (``kp_post_step``).
+
+    Terms (none for the identity): ``post:window`` (fixed: ring update,
+    refractory test, output mapping, window count), ``post:vote`` per kept
+    decision (the vote's outer loop) and ``post:vote2`` per pair of kept
+    decisions (its inner compare loop: O(vote^2)).
+
+    Args:
+        vote, refractory: the post-processing settings.
+        fill: ``(mean n, mean n^2)`` of the kept decisions ``n = min(vote,
+            windows since reset)`` over the windows measured (calibration);
+            default: the steady state ``(vote, vote^2)``.
+    """
+    if not postprocessing(vote, refractory):
+        return Counter()
+    n, n2 = fill if fill is not None else (float(vote), float(vote) ** 2)
+    return Counter({"post:window": 1, "post:vote": n, "post:vote2": n2})
+
+
+# kp_post.h's kp_post_t: 7 int32_t/uint32_t fields (vote, background, refractory, head, count,
+# has_event, last_event) and the int8_t ring of `vote` decisions, padded to the struct's 4-byte
+# alignment; kp.c adds the emitted output (int) and the window count (uint32_t).
+POST_STATE_WORDS = 7
+POST_GLOBALS = 8
+
+
+def post_ram(vote: int, refractory: int) -> int:
+    """``.data`` + ``.bss`` bytes of the post-processing state (0 for the identity): exact, from the C types."""
+    if not postprocessing(vote, refractory):
+        return 0
+    return 4 * POST_STATE_WORDS + _pad4(int(vote)) + POST_GLOBALS
+
+
 def code_terms(features: list[FeatureUse], quantization: str, segmenter: str, threshold_mode: str | None,
-               threshold_column: str | None, thresholds: dict[str, int], unknown: bool = False) -> Counter:
+               threshold_column: str | None, thresholds: dict[str, int], unknown: bool = False,
+               vote: int = 1, refractory: int = 0) -> Counter:
     """Regressors of the machine code of ``kp.c`` (bytes = terms . constants).
 
     Terms: ``base:<quantization>`` (API, segmenter, window copy, scaler, MLP
     and softmax kernels, decision); ``seg:threshold``, ``seg:std``,
     ``seg:magnitude`` (threshold segmenter code); ``feature`` per selected
     feature (call site, store, name); ``unknown:<quantization>`` (the
-    unknown-class test, when an unknown threshold is set); and per C function ``f`` of
-    ``kp_features.h``: ``inline:f`` per inlined call site, or ``outlined:f``
-    (its out-of-line copy) plus ``site:f`` per call site.
+    unknown-class test, when an unknown threshold is set); ``post`` (the
+    post-processing: ``kp_post.h`` inlined, its reset and the two accessors;
+    the same code for every vote and refractory but the identity); and per
+    C function ``f`` of ``kp_features.h``: ``inline:f`` per inlined call
+    site, or ``outlined:f`` (its out-of-line copy) plus ``site:f`` per call
+    site.
     """
     x: Counter = Counter()
     x[f"base:{quantization}"] = 1
@@ -204,6 +249,8 @@ def code_terms(features: list[FeatureUse], quantization: str, segmenter: str, th
     x["feature"] = len(features)
     if unknown:
         x[f"unknown:{quantization}"] = 1
+    if postprocessing(vote, refractory):
+        x["post"] = 1
     calls, outlined = call_structure(features, thresholds)
     for f, n in calls.items():
         if outlined[f]:
@@ -214,13 +261,18 @@ def code_terms(features: list[FeatureUse], quantization: str, segmenter: str, th
     return x
 
 
-def stack_terms(features: list[FeatureUse], quantization: str, thresholds: dict[str, int]) -> Counter:
+def stack_terms(features: list[FeatureUse], quantization: str, thresholds: dict[str, int], vote: int = 1,
+                refractory: int = 0) -> Counter:
     """Regressors of the stack bound (sum of the ``-fstack-usage`` frames of the library).
 
     Terms: ``stack:<quantization>`` (``kp_add_sample``, ``kp_reset`` and the
-    kernels' helpers) and ``frame:f`` per outlined feature function.
+    kernels' helpers), ``post:<quantization>`` (what the inlined
+    post-processing adds to ``kp_add_sample``'s frame) and ``frame:f`` per
+    outlined feature function.
     """
     x: Counter = Counter({f"stack:{quantization}": 1})
+    if postprocessing(vote, refractory):
+        x[f"post:{quantization}"] = 1
     calls, outlined = call_structure(features, thresholds)
     for f in calls:
         if outlined[f]:
@@ -241,7 +293,8 @@ def _tree(function: str) -> Counter:
 
 def classify_terms(features: list[FeatureUse], window_size: int, n_channels: int, widths: list[int],
                    quantization: str, segmenter: str, threshold_mode: str | None, threshold_column: str | None,
-                   detection_window: int, sort_shifts: float, unknown: bool = False) -> Counter:
+                   detection_window: int, sort_shifts: float, unknown: bool = False, vote: int = 1,
+                   refractory: int = 0, vote_fill: tuple[float, float] | None = None) -> Counter:
     """Regressors of the instructions of one classifying ``kp_add_sample`` call.
 
     Args:
@@ -256,6 +309,7 @@ def classify_terms(features: list[FeatureUse], window_size: int, n_channels: int
             in the estimate).
         unknown: an unknown-class threshold is set (``unknown:<q>``, and the
             float32 top-probability loop ``unknown_class:float32`` per class).
+        vote, refractory, vote_fill: post-processing (:func:`post_terms`).
 
     Terms: ``call:<q>`` (fixed work), ``copy:WC``/``copy:W`` (ring buffer to
     float window), ``feature:<q>`` per feature (scaler, input conversion,
@@ -263,8 +317,9 @@ def classify_terms(features: list[FeatureUse], window_size: int, n_channels: int
     ``W:f``/``1:f`` per executed C function ``f`` (per window sample / per
     call), ``dft:WB``/``dft:B`` (DFT inner loop per sample and bin / per bin),
     ``sort:shift`` per insertion-sort move, ``mac:<q>``, ``out:<q>``,
-    ``layer:<q>``, ``class:<q>`` (network), plus the ingest terms of
-    :func:`ingest_terms` (the classifying call also ingests its sample).
+    ``layer:<q>``, ``class:<q>`` (network), the post-processing terms of
+    :func:`post_terms`, plus the ingest terms of :func:`ingest_terms` (the
+    classifying call also ingests its sample).
     """
     W, x = window_size, ingest_terms(n_channels, segmenter, threshold_mode, threshold_column, detection_window)
     x[f"call:{quantization}"] += 1
@@ -293,6 +348,7 @@ def classify_terms(features: list[FeatureUse], window_size: int, n_channels: int
         x[f"unknown:{q}"] += 1
         if q == "float32":
             x["unknown_class:float32"] += widths[-1]
+    x.update(post_terms(vote, refractory, vote_fill))
     return x
 
 
@@ -303,7 +359,8 @@ def ingest_terms(n_channels: int, segmenter: str, threshold_mode: str | None, th
     Terms: ``ingest:sliding`` or ``ingest:threshold`` (fixed), ``ingest:C``
     per channel (``memcpy`` into the ring), ``detect:magnitude`` (a
     ``sqrtf`` detection column), ``detect:std`` and ``detect:D`` (the std of
-    the last ``D`` column values, two passes).
+    the last ``D`` column values, two passes). Post-processing adds nothing
+    to these calls (measured: ``constants.json`` ``post``).
     """
     x: Counter = Counter()
     x[f"ingest:{segmenter}"] = 1
@@ -363,12 +420,13 @@ def const_bytes(features: list[FeatureUse], window_size: int, channels: list[str
 
 def static_ram(features: list[FeatureUse], window_size: int, n_channels: int, widths: list[int],
                quantization: str, segmenter: str, threshold_mode: str | None, detection_window: int,
-               lookback: int, slide: int, layout: dict[str, int]) -> dict[str, int]:
+               lookback: int, slide: int, layout: dict[str, int], vote: int = 1,
+               refractory: int = 0) -> dict[str, int]:
     """``.data`` + ``.bss`` of the library, per buffer (bytes).
 
     Returns:
         ``{"ring_buffer", "segmenter_state", "window_copy", "magnitude", "sort_scratch",
-        "feature_vector", "activations", "globals"}``.
+        "feature_vector", "activations", "post_state", "globals"}``.
     """
     W, C, k = window_size, n_channels, len(features)
     if segmenter == "threshold":
@@ -387,6 +445,7 @@ def static_ram(features: list[FeatureUse], window_size: int, n_channels: int, wi
         "sort_scratch": 4 * W if any(f.function in SORTING for f in features) else 0,
         "feature_vector": 4 * k + k + e * k,                              # float, uint8, model input
         "activations": e * (2 * max(hidden, default=0) + 1) + 2 * e * widths[-1],  # ping-pong, logits, output
+        "post_state": post_ram(vote, refractory),
         "globals": layout["globals"],
     }
 

@@ -54,6 +54,7 @@ _COPIED: tuple[tuple[str, str, str], ...] = (
     ("runtime/kp_features.h", "kp_features.h", "/*"),
     ("runtime/kp_scaler.h", "kp_scaler.h", "/*"),
     ("runtime/kp_mlp.h", "kp_mlp.h", "/*"),
+    ("runtime/kp_post.h", "kp_post.h", "/*"),
     ("qemu/startup.c", "qemu/startup.c", "/*"),
     ("qemu/kp_qemu.h", "qemu/kp_qemu.h", "/*"),
     ("qemu/mps2-an386.ld", "qemu/mps2-an386.ld", "/*"),
@@ -261,8 +262,9 @@ def write_firmware(
     Files (``docs/FIRMWARE.md``): ``kp.h`` (API), ``kp.c`` (segmenter,
     selected features, scaler, decision), ``kp_model.h/.c`` (the MLP),
     the runtime headers ``kp_segment.h``, ``kp_features.h``, ``kp_scaler.h``,
-    ``kp_mlp.h``, ``model_data.h/.c`` (the ``.tflite`` as an aligned array),
-    ``kp_stream.c`` (streams a recording through the library),
+    ``kp_mlp.h``, ``kp_post.h`` (included only with post-processing),
+    ``model_data.h/.c`` (the ``.tflite`` as an aligned array), ``kp_stream.c``
+    (streams a recording through the library),
     ``example_main.c``, ``qemu/`` (start-up, linker script, SysTick helper for
     QEMU ``mps2-an386``), ``Makefile``, ``README.md``, ``sizes.json`` (with
     ``measure``) and the export marker ``tinyml-automl-export.txt``.

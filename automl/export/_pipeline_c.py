@@ -5,8 +5,9 @@ into what ``firmware/templates/kp.{h,c}.jinja`` print: the segmenter's
 configuration, one C call per *selected* feature (the generator's C function
 from ``FeatureExtractor.feature_specs()`` with its resolved arguments), the
 magnitude channels and DFT tables only when a selected feature uses them, the
-scaler's float32 minimum and maximum, and the class decision. Only formats;
-never changes a number.
+scaler's float32 minimum and maximum, the class decision and the
+post-processing settings (``kp_post.h`` only when they are not the identity).
+Only formats; never changes a number.
 """
 
 from __future__ import annotations
@@ -129,6 +130,32 @@ def _segmenter_plan(spec: FirmwareSpec) -> dict:
     }
 
 
+def _post_plan(spec: FirmwareSpec) -> dict:
+    """Post-processing settings (``kp_post.h``); ``post`` is False for the identity (no code, no state)."""
+    fp = spec.fitted
+    background = fp.background_index
+    return {
+        "post": not fp.post.is_identity, "vote": int(fp.vote), "refractory": int(fp.refractory),
+        "background_id": -1 if background is None else background + 1,  # class id
+        "post_background": _cgen.CText("KP_POST_NO_BACKGROUND" if background is None else str(background)),
+        "post_note_md": _cgen.md_code(_post_note(fp.post.vote, fp.post.refractory, background, spec.classes)),
+    }
+
+
+def _post_note(vote: int, refractory: int, background: int | None, classes: tuple[str, ...]) -> str:
+    """One sentence on what the device emits (README)."""
+    if vote == 1 and refractory == 0:
+        return "none: every class decision is emitted"
+    parts = []
+    if vote > 1:
+        parts.append(f"majority vote over the last {vote} decisions (ties to the most recent)")
+    if refractory > 0:
+        events = "any class" if background is None else f"any class but {classes[background]!r}, not unknown"
+        parts.append(f"an event output ({events}) is suppressed when its window ends less than {refractory} "
+                     "samples after the last emitted one's")
+    return "; ".join(parts)
+
+
 def pipeline_context(spec: FirmwareSpec, mlp: MlpC, prefix: str, class_macros: list[_cgen.CText],
                      *, flash_bytes: int = 0, ram_bytes: int = 0) -> dict:
     """Variables of ``kp.h.jinja``, ``kp.c.jinja``, ``kp_stream.c.jinja`` and the README.
@@ -190,6 +217,7 @@ def pipeline_context(spec: FirmwareSpec, mlp: MlpC, prefix: str, class_macros: l
         "flash_bytes": int(flash_bytes),
         "ram_bytes": int(ram_bytes),
     }
+    ctx.update(_post_plan(spec))
     ctx.update(_segmenter_plan(spec))
     ctx.update(_feature_plan(spec, p, P))
     return ctx

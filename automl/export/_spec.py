@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from automl.errors import AutomlError, StudyError
+from automl.errors import AutomlError, ConfigError, StudyError
 from automl.pipeline import FittedPipeline, SegmenterSpec
 from automl.pipeline._fitted import FORMAT_VERSION
 
@@ -290,6 +290,7 @@ def build_spec(pipeline: Mapping, info: TfliteInfo, *, study: str, trial: int,
     if not _is_number(unknown) or not 0.0 <= float(unknown) <= 1.0:
         raise fail(f"'unknown_threshold' must be a probability in [0, 1], got {unknown!r}")
     _check_feature_names(channels, families, magnitude, float(rate), int(bands), feature_names, fail, sensors)
+    _check_postprocessing(pipeline, classes, fail)
     try:
         fitted = FittedPipeline.from_json(json.dumps(dict(pipeline)), bytes(tflite), where=where)
     except (TypeError, ValueError) as exc:
@@ -371,6 +372,24 @@ def _segmenter(pipeline: Mapping, seg: object, channels: tuple[str, ...], window
     return SegmenterSpec("threshold", window_size, slide, column=column, mode=mode, detection_window=int(det),
                          threshold=float(thr), lookback=int(lookback),
                          quantile=float(quantile) if _is_number(quantile) else None)
+
+
+def _check_postprocessing(pipeline: Mapping, classes: tuple[str, ...], fail) -> None:
+    """``vote``, ``refractory`` (:class:`automl.postprocessing.PostProcessSpec`) and ``background``."""
+    from automl.postprocessing import PostProcessSpec
+
+    spec = PostProcessSpec(pipeline.get("vote", 1), pipeline.get("refractory", 0))
+    try:
+        spec.check()
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    background = pipeline.get("background", "")
+    if not isinstance(background, str):
+        raise fail(f"'background' must be a class name or \"\", got {background!r}")
+    # kp_post.h keeps decisions as int8_t (KP_POST_MAX_CLASSES); its vote capacity is the pipeline's vote.
+    if not spec.is_identity and len(classes) > 127:
+        raise fail(f"post-processing (vote {spec.vote}, refractory {spec.refractory}) supports at most 127 "
+                   f"classes on the device, the model has {len(classes)}")
 
 
 def _check_feature_names(channels, families, magnitude, rate, bands, feature_names, fail, sensors=None) -> None:

@@ -11,6 +11,7 @@ compares the estimates with real builds.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -162,6 +163,32 @@ def test_threshold_segmenter_state_and_ingest():
     assert c.breakdown["flash"]["segmenter_code"] == round(seg)
 
 
+def test_post_processing_state_code_and_vote_instructions():
+    base = estimate_cost(_shape(), M4F_80)
+    post = estimate_cost(_shape(vote=5, refractory=150), M4F_80)
+    # RAM, from the C types: kp_post_t = 7 words + the int8 ring of 5 decisions padded to 8 bytes,
+    # plus kp.c's emitted output and window count (2 words): 28 + 8 + 8 = 44.
+    assert post.breakdown["ram"]["postprocessing"] == 44 and base.breakdown["ram"]["postprocessing"] == 0
+    assert post.ram_bytes - base.ram_bytes == 44 + round(C["stack"]["post:int8"])
+    assert M.post_ram(32, 0) == 28 + 32 + 8 and M.post_ram(1, 1) == 28 + 4 + 8 and M.post_ram(1, 0) == 0
+    # Flash: one block of code, whatever the settings (kp_post.h inlined, reset, two accessors).
+    assert post.breakdown["flash"]["postprocessing"] == round(C["code"]["post"])
+    assert post.flash_bytes - base.flash_bytes == pytest.approx(C["code"]["post"], abs=1)
+    # Instructions of a classifying call: a fixed part, the vote's outer loop over 5 kept decisions and
+    # its inner compares, 5 x 5; nothing on the other calls.
+    k = C["classify"]
+    insns = k["post:window"] + 5 * k["post:vote"] + 25 * k["post:vote2"]
+    assert post.breakdown["instructions"] - base.breakdown["instructions"] == pytest.approx(insns, abs=1)
+    assert post.breakdown["ingest_cycles_per_sample"] == base.breakdown["ingest_cycles_per_sample"]
+    # The vote's cost grows with vote^2; refractory alone pays only the fixed part and a kept decision.
+    ins = {v: estimate_cost(_shape(vote=v, refractory=100), M4F_80).breakdown["instructions"] for v in (1, 3, 7, 32)}
+    assert ins[1] - base.breakdown["instructions"] == pytest.approx(k["post:window"] + k["post:vote"]
+                                                                    + k["post:vote2"], abs=1)
+    assert ins[32] - ins[7] == pytest.approx(25 * k["post:vote"] + (32 ** 2 - 7 ** 2) * k["post:vote2"], abs=1)
+    # The identity post-processing costs nothing: the export generates no code for it.
+    assert estimate_cost(_shape(vote=1, refractory=0), M4F_80).as_dict() == base.as_dict()
+
+
 def test_each_percentile_sorts_its_own_copy_in_one_buffer():
     w = 60
     two = estimate_cost(_shape(features=("Statistical.p25[accX]", "Statistical.p75[accX]"), layers=(3,), w=w), M4F_80)
@@ -270,6 +297,9 @@ def test_from_pipeline_reads_pipeline_json():
     s = PipelineShape.from_pipeline(pj)
     assert s == _shape(segmenter="threshold", threshold_column="accMag", threshold_mode="std", detection_window=10,
                        lookback=30)
+    assert PipelineShape.from_pipeline({**pj, "vote": 5, "refractory": 150}) == _shape(
+        segmenter="threshold", threshold_column="accMag", threshold_mode="std", detection_window=10, lookback=30,
+        vote=5, refractory=150)
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -279,6 +309,8 @@ def test_from_pipeline_reads_pipeline_json():
     ({"segmenter": "threshold"}, "'threshold_mode' parameter of PipelineShape must be one of"),
     ({"window_size": 0}, "'window_size' parameter of PipelineShape must be an integer >= 1"),
     ({"class_names": ("a", "b")}, "'class_names' parameter of PipelineShape must be 3 names"),
+    ({"vote": 33}, r"'vote' parameter of PipelineShape must be an integer in \[1, 32\]"),
+    ({"refractory": -1}, "'refractory' parameter of PipelineShape must be an integer >= 0"),
 ])
 def test_estimate_errors(kwargs, match):
     base = dict(window_size=100, slide=50, n_channels=6, selected_features=("Statistical.mean[accX]",),
@@ -292,8 +324,10 @@ def test_estimate_errors(kwargs, match):
 
 
 def test_constants_say_how_they_were_obtained():
-    for section in ("layout", "thresholds", "code", "stack", "classify", "ingest", "components"):
+    for section in ("layout", "thresholds", "code", "stack", "classify", "ingest", "components", "post"):
         assert C["docs"][section]
+    assert "minus its base build" in C["post"]["method"]
+    assert C["post"]["validation"]["ram_exact_pairs"] == C["post"]["validation"]["pairs"] > 0
     assert "DDI 0439" in C["cpi"]["source"] and C["cpi"]["value_if_refill_1"] < C["cpi"]["value"] \
         < C["cpi"]["value_if_refill_3"]
     assert "16KB on a Cortex M3" in C["tflite_micro"]["interpreter_source"]
@@ -310,6 +344,10 @@ def test_missing_constants_file_says_how_to_make_it(tmp_path):
     bad.write_text('{"version": 0}')
     with pytest.raises(ConfigError, match="format version 0"):
         load_constants(str(bad))
+    no_post = tmp_path / "no_post.json"  # calibrated before post-processing existed: refused, not costed as 0
+    no_post.write_text(json.dumps({k: v for k, v in C.items() if k != "post"}))
+    with pytest.raises(ConfigError, match=r"lack \['post'\]"):
+        load_constants(str(no_post))
 
 
 # -- over_budget ------------------------------------------------------------

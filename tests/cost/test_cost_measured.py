@@ -1,8 +1,9 @@
 """The estimate against the real toolchain, measured in the test.
 
-Three fixed pipelines (a sliding int8 one with magnitude and percentiles, a
+Five fixed pipelines (a sliding int8 one with magnitude and percentiles, a
 threshold float32 one with DFT and pair features, a 24-feature threshold int8
-one with an unknown class, where GCC keeps functions out of line) are
+one with an unknown class, where GCC keeps functions out of line, and the
+first two again with post-processing: a vote and a refractory period) are
 exported with :func:`automl.export.write_firmware`, built for the Cortex-M4F
 with the export's own ``make cortex-m4`` (``arm-none-eabi-gcc -Os``) and
 measured with ``arm-none-eabi-size`` and ``-fstack-usage``: flash (text +
@@ -60,6 +61,11 @@ CASES = {
                                                                         "ColumnFusion.mean_diff[accZ-accY]",
                                                                         "Area.total_area[gyrMag]"]),
 }
+# Post-processing on the same pipelines and networks ("model": the case whose .tflite is used).
+CASES["sliding-int8-post"] = dict(CASES["sliding-int8"], model="sliding-int8", vote=5, refractory=150,
+                                  background="NoActivity")
+CASES["threshold-float32-post"] = dict(CASES["threshold-float32"], model="threshold-float32", vote=7, refractory=300,
+                                       background="")
 
 
 MODELS = Path(__file__).resolve().parent / "models"
@@ -90,7 +96,7 @@ def _pipeline(name: str, case: dict):
     names = FeatureExtractor(CHANNELS, families=tuple(FAMILIES), magnitude=True, sample_rate_hz=100.0,
                              frequency_bands=4).feature_names()
     sel, k = case["features"], len(case["features"])
-    tflite = _tflite(name, case)
+    tflite = _tflite(case.get("model", name), case)
     lo = np.random.default_rng(1).normal(0, 100, k).astype(np.float32)
     fp = FittedPipeline(
         channels=CHANNELS, sample_rate_hz=100.0, sample_scale={c: 512.0 for c in CHANNELS}, classes=case["classes"],
@@ -98,7 +104,8 @@ def _pipeline(name: str, case: dict):
         feature_names=names, selected=[names.index(n) for n in sel], selected_names=sel, importances=[1.0 / k] * k,
         scaler_min=lo.tolist(), scaler_max=(lo + 1000).tolist(), layers=case["layers"], quantization=case["quant"],
         unknown_threshold=case["unknown"], study="cost-test", trial=0, dataset="synthetic", tflite=tflite,
-        tflite_bytes=len(tflite))
+        tflite_bytes=len(tflite), vote=case.get("vote", 1), refractory=case.get("refractory", 0),
+        background=case.get("background", ""))
     if case["quant"] == "int8":
         info = read_tflite_info(tflite)
         fp.input_scale, fp.input_zero_point = info.inputs[0].scale, int(info.inputs[0].zero_point)

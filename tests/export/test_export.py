@@ -121,14 +121,17 @@ def _io_quant(tflite: bytes) -> dict:
 
 
 def make_pipeline(tflite: bytes, classes, *, quantization: str = "int8", study="boxing", trial=7,
-                  segmenter: str = "threshold") -> dict:
-    """A pipeline.json dict following docs/CONTRACTS.md (format version 2)."""
+                  segmenter: str = "threshold", post: tuple[int, int] = (3, 40)) -> dict:
+    """A pipeline.json dict following docs/CONTRACTS.md (format version 3).
+
+    ``post``: (vote, refractory); the first class is the background class.
+    """
     seg = {"kind": "sliding", "window_size": 64, "slide": 16}
     if segmenter == "threshold":
         seg = {"kind": "threshold", "window_size": 64, "slide": 16, "column": "accMag", "mode": "std",
                "detection_window": 8, "threshold": 1234.5, "lookback": 10, "quantile": 0.9}
     p = {
-        "version": 2,
+        "version": 3,
         "study": study,
         "trial": trial,
         "dataset": "boxing-punches",
@@ -151,6 +154,9 @@ def make_pipeline(tflite: bytes, classes, *, quantization: str = "int8", study="
         "layers": [6],
         "quantization": quantization,
         "unknown_threshold": 0.0,
+        "vote": post[0],
+        "refractory": post[1],
+        "background": list(classes)[0],
         "dropout": 0.1,
         "learning_rate": 0.003,
         "epochs": 10,
@@ -269,6 +275,7 @@ def test_model_info_describes_the_trial(exported):
     assert (out["segmenter"], out["window_size"], out["slide"]) == ("threshold", "64", "16")
     assert float(out["sample_rate_hz"]) == 100.0 and out["quantization"] == "int8"
     assert (out["flash_bytes"], out["ram_bytes"]) == ("0", "0")  # measure=False
+    assert (out["vote"], out["refractory"], out["background_class"]) == ("3", "40", "1")
     # A constant signal never crosses the std threshold.
     assert out["constant-signal"] == "windows 0"
 
@@ -332,7 +339,7 @@ def test_generated_files_are_ascii_and_say_where_they_come_from(exported):
     result, _, _, _ = exported
     assert set(result.files) == {
         "Makefile", "README.md", "example_main.c", "kp.c", "kp.h", "kp_model.c", "kp_model.h", "kp_stream.c",
-        "kp_segment.h", "kp_features.h", "kp_scaler.h", "kp_mlp.h", "model_data.c", "model_data.h",
+        "kp_segment.h", "kp_features.h", "kp_scaler.h", "kp_mlp.h", "kp_post.h", "model_data.c", "model_data.h",
         "qemu/startup.c", "qemu/kp_qemu.h", "qemu/mps2-an386.ld", MANIFEST_NAME,
     }
     on_disk = sorted(str(p.relative_to(result.out_dir)) for p in result.out_dir.rglob("*") if p.is_file())
@@ -376,13 +383,17 @@ def test_quantisation_and_windowing_constants(exported):
     for line in ("#define KP_WINDOW_SIZE 64", "#define KP_SLIDE 16", "#define KP_NUM_CHANNELS 4",
                  "#define KP_NUM_FEATURES 4", "#define KP_NUM_OUTPUTS 3", "#define KP_NUM_CLASSES 4",
                  "#define KP_QUANTIZATION KP_QUANT_INT8", "typedef int8_t kp_output_t;",
-                 "#define KP_SAMPLE_RATE_HZ 100.0f", "#define KP_NO_CLASSIFICATION (-1)"):
+                 "#define KP_SAMPLE_RATE_HZ 100.0f", "#define KP_NO_CLASSIFICATION (-1)", "#define KP_VOTE 3",
+                 "#define KP_REFRACTORY 40", "#define KP_BACKGROUND_CLASS 1", "#define KP_POSTPROCESSING 1",
+                 "int kp_last_emitted(void);", "uint32_t kp_window_count(void);"):
         assert line in header, line
     model_h = (result.out_dir / "kp_model.h").read_text()
     assert "#define KP_MLP_N_INPUTS 4" in model_h and "#define KP_MLP_IS_INT8 1" in model_h
     source = (result.out_dir / "kp.c").read_text()
     assert "kp_seg_init_threshold(&kp_priv_seg, KP_WINDOW_SIZE, KP_NUM_CHANNELS, 3," in source
     assert "KP_SEG_STD, 8,\n                                1234.5f, 10, KP_SLIDE);" in source
+    assert "#define KP_POST_MAX_VOTE KP_VOTE\n#include \"kp_post.h\"" in source
+    assert "kp_post_init(&kp_priv_post, KP_VOTE, KP_REFRACTORY, 0);" in source  # background: model index 0
 
 
 def test_tflite_info_matches_the_interpreter(models):
@@ -448,9 +459,10 @@ def test_headers_link_from_cpp(exported, tmp_path):
         '#include <cstdio>\n#include <cstdint>\n#include "kp.h"\n#include "model_data.h"\n'
         "int main() {\n"
         "  const int16_t s[KP_NUM_CHANNELS] = {0};\n"
-        '  std::printf("%u %d %s %d %d\\n", kp_model_tflite_len,'
+        '  std::printf("%u %d %s %d %d %d %u\\n", kp_model_tflite_len,'
         " (int)(((std::uintptr_t)kp_model_tflite) % 16u), kp_class_names[KP_NUM_CLASSES - 1],"
-        " kp_add_sample(s), (int)kp_model_info()->trial);\n  return 0;\n}\n"
+        " kp_add_sample(s), (int)kp_model_info()->trial, kp_last_emitted(), (unsigned)kp_window_count());\n"
+        "  return 0;\n}\n"
     )
     objs = []
     for src in ("model_data.c", *LIB_SRCS):
@@ -465,13 +477,14 @@ def test_headers_link_from_cpp(exported, tmp_path):
     )
     out = subprocess.run([str(exe)], check=True, capture_output=True).stdout
     assert out.startswith(f"{len(tflite)} 0 ".encode())  # the .tflite array is 16-byte aligned
-    assert out.endswith(b" -1 7\n")
+    assert out.endswith(b" -1 7 -1 0\n")
 
 
 @needs_gcc
 def test_float32_model_exports_and_builds(models, tmp_path):
     tflite = models["float32"]
-    pipeline = make_pipeline(tflite, ["NoActivity", "hook", "jab"], quantization="float32", segmenter="sliding")
+    pipeline = make_pipeline(tflite, ["NoActivity", "hook", "jab"], quantization="float32", segmenter="sliding",
+                             post=(1, 0))
     result = write_firmware(tflite, pipeline, tmp_path / "fw", study="boxing", trial=7, measure=False)
     out = parse_output(build_and_run(result.out_dir))
     assert out["quantization"] == "float32" and out["segmenter"] == "sliding"
@@ -481,6 +494,10 @@ def test_float32_model_exports_and_builds(models, tmp_path):
     assert c_array_bytes((result.out_dir / "model_data.c").read_text()) == tflite
     # Sliding windows of 64 every 16 over 3 * 64 constant samples: 9 windows.
     assert out["constant-signal"] == "windows 9"
+    # Identity post-processing: no post-processing code, state or runtime header in the library.
+    assert (out["vote"], out["refractory"], out["background_class"]) == ("1", "0", "1")
+    assert "#define KP_POSTPROCESSING 0" in header and "#define kp_last_emitted kp_last_class" in header
+    assert "kp_post" not in (result.out_dir / "kp.c").read_text()
 
 
 @needs_gcc
@@ -673,7 +690,12 @@ def _mutations():
         "bad window": (set_("window_size", 0), "'window_size' must be an integer >= 1"),
         "bad rate": (set_("sample_rate_hz", -1), "'sample_rate_hz'"),
         "not a list": (set_("channels", "accX"), "'channels' must be a list of strings"),
-        "old format": (set_("version", 1), "pipeline format version 1, expected 2"),
+        "old format": (set_("version", 2), "pipeline format version 2, expected 3"),
+        "vote 0": (set_("vote", 0), r"'vote' parameter of post-processing must be an int in \[1, 32\]"),
+        "vote 33": (set_("vote", 33), "'vote' parameter"),
+        "fractional vote": (set_("vote", 2.5), "'vote' parameter"),
+        "negative refractory": (set_("refractory", -10), "'refractory' parameter"),
+        "background not a name": (set_("background", 0), "'background' must be a class name"),
         "segmenter kind": (lambda p: p["segmenter"].__setitem__("kind", "magic"), "'sliding' or 'threshold'"),
         "segmenter window": (lambda p: p["segmenter"].__setitem__("window_size", 65), "segmenter' says"),
         "segmenter column": (lambda p: p["segmenter"].__setitem__("column", "gyrMag"), "'column'"),

@@ -4,10 +4,13 @@ A held-out boxing recording (``acc_gyr_experiment_all_left``, 5670 samples,
 never trained on) is converted to int16 counts with the pipeline's
 ``sample_scale`` and streamed sample by sample through the exported C library
 (``kp_stream``). For every classified window the C start sample, uint8 feature
-vector, float32 features, logits, model output and class must equal
+vector, float32 features, logits, model output, class decision and the
+post-processed output ``kp_add_sample`` returns must equal
 :meth:`automl.pipeline.FittedPipeline.run` on the same counts:
 
-- window starts, uint8 features, classes: equal;
+- window starts, uint8 features, class decisions: equal;
+- emitted outputs (vote, refractory; ``kp_post.h``): equal to
+  ``PipelineRun.outputs`` (class id = output + 1, -1 where suppressed);
 - float32 features: equal bit for bit (the C twins of kp_features.h follow the
   Python operation order, docs/C_TWINS.md), compared as uint32;
 - int8 logits and softmax output: equal (kp_mlp.h is TFLite Micro's reference
@@ -18,9 +21,11 @@ vector, float32 features, logits, model output and class must equal
   prints exactly what the host build prints.
 
 Fast tests export hand-built pipelines (real features, a briefly trained tiny
-MLP, all three segmenter paths, the unknown class); the slow ones export
-three trials made by ``automl.search._objective.run_trial`` on the real data
-(threshold int8, threshold float32, sliding int8) and check ``sizes.json``.
+MLP, all three segmenter paths, the unknown class, post-processing with and
+without a background class, and the identity); the slow ones export three
+trials made by ``automl.search._objective.run_trial`` on the real data
+(threshold int8, threshold float32, sliding int8, each with a vote and a
+refractory period) and check ``sizes.json``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import pytest
 from automl.data import Dataset, load_dataset
 from automl.export import SIZES_NAME, export_trial
 from automl.pipeline import FittedPipeline, SegmenterSpec
+from automl.postprocessing import NO_OUTPUT
 
 GCC, MAKE = shutil.which("gcc"), shutil.which("make")
 QEMU_OK = all(shutil.which(t) for t in ("arm-none-eabi-gcc", "arm-none-eabi-size", "qemu-system-arm", "make"))
@@ -61,16 +67,17 @@ def held_out(boxing_dir) -> Dataset:
 
 
 # ------------------------------------------------------------ fast: hand-built pipelines
-# (segmenter, quantization, unknown threshold, features)
+# (segmenter, quantization, unknown threshold, (vote, refractory, background))
 FAST_CASES = {
-    # std detection on a magnitude, int8, unknown class in use
+    # std detection on a magnitude, int8, unknown class in use; vote and refractory, background NoActivity
     "threshold-std-int8": (SegmenterSpec("threshold", 100, 40, column="accMag", mode="std", detection_window=10,
-                                         lookback=30), "int8", 0.6),
-    # absolute detection on a raw channel, float32, unknown class in use
+                                         lookback=30), "int8", 0.6, (3, 150, "NoActivity")),
+    # absolute detection on a raw channel, float32, unknown class in use; no background class: every
+    # class is an event class
     "threshold-abs-f32": (SegmenterSpec("threshold", 80, 50, column="gyrY", mode="absolute", lookback=20),
-                          "float32", 0.5),
-    # sliding windows, int8, no unknown threshold
-    "sliding-int8": (SegmenterSpec("sliding", 120, 35), "int8", 0.0),
+                          "float32", 0.5, (4, 120, "")),
+    # sliding windows, int8, no unknown threshold; a long vote and refractory
+    "sliding-int8": (SegmenterSpec("sliding", 120, 35), "int8", 0.0, (5, 200, "NoActivity")),
 }
 # Every family, both magnitudes, pairs, sorted copies, DFT tables, dt and fs.
 FAST_FEATURES = [
@@ -81,7 +88,8 @@ FAST_FEATURES = [
 ]
 
 
-def _fast_pipeline(ds_counts: Dataset, seg: SegmenterSpec, quant: str, unknown: float) -> FittedPipeline:
+def _fast_pipeline(ds_counts: Dataset, seg: SegmenterSpec, quant: str, unknown: float,
+                   post: tuple[int, int, str]) -> FittedPipeline:
     from automl.features import FeatureExtractor
     from automl.model import MLPConfig, train_mlp
     from automl.quantization import convert
@@ -103,7 +111,8 @@ def _fast_pipeline(ds_counts: Dataset, seg: SegmenterSpec, quant: str, unknown: 
         classes=classes, segmenter=seg, families=list(ALL_FAMILIES), magnitude=True, frequency_bands=4,
         feature_names=names, selected=[names.index(n) for n in FAST_FEATURES], selected_names=list(FAST_FEATURES),
         importances=[1.0 / len(FAST_FEATURES)] * len(FAST_FEATURES), scaler_min=lo.tolist(), scaler_max=hi.tolist(),
-        layers=[10, 6], quantization=quant, unknown_threshold=unknown, study="parity", trial=0, dataset="boxing")
+        layers=[10, 6], quantization=quant, unknown_threshold=unknown, vote=post[0], refractory=post[1],
+        background=post[2], study="parity", trial=0, dataset="boxing")
     x = fp.scale(F).astype(np.float32) / np.float32(255.0)
     model = train_mlp(x, windows.y, len(classes), MLPConfig(layers=(10, 6), dropout=0.0, epochs=40,
                                                               learning_rate=0.02, seed=3)).model
@@ -125,8 +134,8 @@ def fast_exports(held_out, tmp_path_factory) -> dict:
     assert list(held_out.channels) == list(SCALE)
     counts, data = counts_of(held_out, SCALE)
     out = {}
-    for name, (seg, quant, unknown) in FAST_CASES.items():
-        fp = _fast_pipeline(counts, seg, quant, unknown)
+    for name, (seg, quant, unknown, post) in FAST_CASES.items():
+        fp = _fast_pipeline(counts, seg, quant, unknown, post)
         root = write_study(tmp_path_factory.mktemp(name) / "study", 0, fp)
         fw = root.parent / "fw"
         export_trial(root, 0, fw, measure=False)
@@ -145,6 +154,25 @@ def test_host_stream_equals_python(fast_exports, case, tmp_path):
     if fp.unknown_threshold > 0:  # the unknown class is exercised, and so are real classes
         assert (c.cls == 0).any() and (c.cls > 0).any(), np.bincount(c.cls)
     assert (c.scaled == 0).any() and (c.scaled == 255).any()  # scaler clipping on both sides
+    assert_post_processing_at_work(py, fp, background_exempt=case == "sliding-int8")
+
+
+def assert_post_processing_at_work(py, fp: FittedPipeline, background_exempt: bool = False) -> None:
+    """The vote changed decisions, the refractory period suppressed outputs, event outputs got through and
+    (``background_exempt``; the threshold cases' models never decide the background) a background output
+    inside a refractory period got through."""
+    from automl.postprocessing import PostProcessSpec, postprocess_windows
+
+    assert fp.vote > 1 and fp.refractory > 0
+    voted = postprocess_windows(py.predicted, py.capture, py.start, fp.segmenter.window_size,
+                                PostProcessSpec(fp.vote, 0), fp.background_index)
+    assert (voted != py.predicted).any()
+    assert (py.outputs == NO_OUTPUT).any()
+    events = (py.outputs >= 0) & (py.outputs != (-3 if fp.background_index is None else fp.background_index))
+    assert events.any()
+    if background_exempt:
+        as_event = postprocess_windows(py.predicted, py.capture, py.start, fp.segmenter.window_size, fp.post, None)
+        assert (as_event != py.outputs).any()
 
 
 @needs_host
@@ -154,10 +182,13 @@ def test_int8_unknown_threshold_edges(fast_exports, threshold, tmp_path):
     fp, _, counts, data = fast_exports["sliding-int8"]
     fp = FittedPipeline.from_json(fp.to_json(), fp.tflite)
     fp.unknown_threshold = threshold
+    fp.vote, fp.refractory = 1, 0  # identity post-processing: kp_add_sample returns every decision
     root = write_study(tmp_path / "study", 0, fp)
     export_trial(root, 0, tmp_path / "fw", measure=False)
     c = parse_stream(host_stream(tmp_path / "fw", write_csv(tmp_path / "rec.csv", data, fp.channels)), True)
     assert_same_windows(c, fp.run(counts, counts=True), True)
+    np.testing.assert_array_equal(c.emitted, c.cls)
+    assert "kp_post" not in (tmp_path / "fw" / "kp.c").read_text()  # no post-processing code or state
     assert (fp.unknown_threshold_q() == 128) == (threshold == 1.0)
     assert (c.cls == 0).all() if threshold == 1.0 else (0 < (c.cls == 0).sum() < len(c.cls))
 
@@ -204,15 +235,18 @@ def test_cortex_m4_in_qemu_prints_what_the_host_prints(fast_exports, case, tmp_p
 
 # ------------------------------------------------------------ slow: real trials
 SLOW_TRIALS = {
-    "threshold-int8": {},
-    "threshold-float32": {"quantization": "float32"},
-    "sliding-int8": {"segmenter": "sliding", "slide": 30},
+    "threshold-int8": {"vote": 3, "refractory": 150},
+    "threshold-float32": {"quantization": "float32", "vote": 5, "refractory": 100, "unknown_threshold": 0.4},
+    "sliding-int8": {"segmenter": "sliding", "slide": 30, "vote": 5, "refractory": 200},
 }
+# Every parameter of search_spaces/boxing.yaml; SearchSpace.complete drops the inactive ones
+# (thr_* of the sliding trial, units_l3 of two layers).
 BASE_PARAMS = dict(segmenter="threshold", window_size=120, slide=60, thr_column="accMag", thr_mode="std",
                    thr_quantile=0.8, thr_detection_window=10, thr_lookback=30, family_Statistical=True,
                    family_Shape=True, family_ColumnFusion=True, family_Area=True, family_RateOfChange=True,
                    family_Frequency=True, magnitude=True, k=16, n_layers=2, units_l1=12, units_l2=8, units_l3=8,
-                   dropout=0.1, learning_rate=0.005, quantization="int8")
+                   dropout=0.1, learning_rate=0.005, quantization="int8", vote=1, refractory=0,
+                   unknown_threshold=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +257,7 @@ def real_exports(boxing_dir, held_out, tmp_path_factory) -> dict:
     recording, the others on kp_stream's synthetic stream.
     """
     from automl.cost import load_target
+    from automl.evaluation import plan_validation
     from automl.search import SearchRequest
     from automl.search._objective import run_trial
     from automl.search._runner import load_data
@@ -231,16 +266,18 @@ def real_exports(boxing_dir, held_out, tmp_path_factory) -> dict:
 
     repo = Path(__file__).resolve().parents[2]
     space = load_space(repo / "search_spaces" / "boxing.yaml")
-    space = space.model_copy(update={"search": space.search.model_copy(update={"cv_folds": 2}),
+    space = space.model_copy(update={"search": space.search.model_copy(update={"cv_folds": 2, "seeds": 1}),
                                      "model": space.model.model_copy(update={"epochs": 30})})
     req = SearchRequest(study="parity", space_path=repo / "search_spaces" / "boxing.yaml", data=boxing_dir)
     train, test, _, scale = load_data(req, space)
     assert HELD_OUT in test.capture_names()
+    data = plan_validation(train, test, space.search.cv_folds, seed=0, group_by=space.search.group_by,
+                           streams=space.search.validation)
     study = tmp_path_factory.mktemp("real") / "parity"
     out = {}
     for number, (name, params) in enumerate(SLOW_TRIALS.items()):
-        outcome = run_trial(train, test, space, {**BASE_PARAMS, **params}, load_target(space.target), 0, "parity",
-                            number, scale)
+        outcome = run_trial(data, space, space.complete({**BASE_PARAMS, **params}), load_target(space.target), 0,
+                            "parity", number, scale)
         write_artifacts(study, number, outcome.artifacts)
         fp = FittedPipeline.load(study / "artifacts" / f"trial-{number}")
         rec = None
@@ -264,7 +301,10 @@ def test_real_trial_host_parity_on_the_held_out_recording(real_exports, held_out
     counts, data = counts_of(held_out, fp.sample_scale)
     c = parse_stream(host_stream(fw, write_csv(tmp_path / "rec.csv", data, fp.channels)), fp.quantization == "int8")
     assert c.samples == len(data) == 5670
-    assert_same_windows(c, fp.run(counts, counts=True), fp.quantization == "int8")
+    py = fp.run(counts, counts=True)
+    assert_same_windows(c, py, fp.quantization == "int8")
+    assert (fp.vote, fp.refractory) == (SLOW_TRIALS[case]["vote"], SLOW_TRIALS[case]["refractory"])
+    assert fp.background_index == 0 and (py.outputs == NO_OUTPUT).any() and (py.outputs != py.predicted).any()
 
 
 @pytest.mark.slow
