@@ -45,13 +45,16 @@ def _group_keys(group_by: str | Sequence[str]) -> list[str]:
     return keys
 
 
-def capture_groups(dataset: Dataset, group_by: str | Sequence[str] = BY_CAPTURE) -> dict[str, tuple[str, ...]]:
+def capture_groups(dataset: Dataset, group_by: str | Sequence[str] = BY_CAPTURE,
+                   missing: str | None = None) -> dict[str, tuple[str, ...]]:
     """The group of every capture: its name, or the tuple of its values of the ``group_by`` metadata keys.
 
     Args:
         dataset: the captures.
         group_by: ``"capture"``, a metadata key (``"subject"``) or a list
             of keys (``["subject", "session"]``).
+        missing: the value of a key a capture lacks (e.g. ``"?"`` for the
+            held-out captures, whose groups are only reported); None: an error.
 
     Returns:
         ``{capture name: group}`` in capture order.
@@ -66,14 +69,14 @@ def capture_groups(dataset: Dataset, group_by: str | Sequence[str] = BY_CAPTURE)
         return {c.name: (c.name,) for c in dataset.captures}
     out = {}
     for c in dataset.captures:
-        missing = [k for k in keys if k not in c.metadata]
-        if missing:
+        lacking = [k for k in keys if k not in c.metadata]
+        if lacking and missing is None:
             raise DataError(
-                f"capture {c.name!r} ({c.metadata.get('file', c.name)}) has no metadata {missing[0]!r} to group by "
+                f"capture {c.name!r} ({c.metadata.get('file', c.name)}) has no metadata {lacking[0]!r} to group by "
                 f"(search.group_by {group_by!r}); its metadata keys are {sorted(c.metadata)}: add the value (e.g. "
                 "with data.name_metadata from the file name) or group by another key"
             )
-        out[c.name] = tuple(c.metadata[k] for k in keys)
+        out[c.name] = tuple(c.metadata.get(k, missing) for k in keys)
     return out
 
 

@@ -118,7 +118,7 @@ def check_search(space: SearchSpace, train: Dataset, test: Dataset, held_out: di
             r.summary.append(f"groups by {group_by}: " + _listed(
                 [f"{'/'.join(g)}: {len(names)} captures ({_segments_per_class(train, set(names))})"
                  for g, names in by_group.items()]))
-            test_groups = sorted({"/".join(g) for g in capture_groups(test, group_by).values()})
+            test_groups = sorted({"/".join(g) for g in capture_groups(test, group_by, missing="?").values()})
             r.summary.append(f"held-out groups by {group_by}: {_listed(test_groups)}")
         except AutomlError as exc:
             r.problems.append(str(exc))

@@ -511,7 +511,7 @@ def run_search(req: SearchRequest) -> SearchSummary:
         "folds": [{"train": list(f.train), "val": list(f.val), "streams": f.streams.capture_names()}
                   for f in data.folds],
         "test_groups": (None if space.search.group_by == "capture" else
-                        sorted({"/".join(g) for g in capture_groups(test, space.search.group_by).values()})),
+                        sorted({"/".join(g) for g in capture_groups(test, space.search.group_by, missing="?").values()})),
     }
     study = create_or_load_study(req, space, target, meta)
     requeued = requeue_interrupted(study)

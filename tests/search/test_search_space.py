@@ -56,8 +56,9 @@ def test_boxing_space():
     assert (s.model.epochs, s.model.batch_size, s.model.patience) == (100, 64, 10)
     assert s.quantization == ["int8", "float32"]
     assert s.target == "cortex-m4f-80mhz"
-    assert (s.search.cv_folds, s.search.population_size) == (3, 16)
-    assert (s.search.group_by, s.search.validation, s.search.seeds) == ("capture", "auto", 3)
+    assert (s.search.cv_folds, s.search.population_size) == (4, 16)
+    assert (s.search.group_by, s.search.validation, s.search.seeds) == (["side", "speed"], "auto", 3)
+    assert s.data.name_metadata == "_(?P<side>left|right)(_(?P<speed>fast|slow))?$"
     assert s.postprocess.vote == [1, 3, 5, 7]
     assert s.postprocess.refractory == _r(0, 300, step=10)  # up to 3 s at 100 Hz: longer than any punch
     assert s.postprocess.unknown_threshold == _r(0.0, 0.8, integer=False)
@@ -327,7 +328,7 @@ def test_data_reader_keys_group_by_and_the_example_spaces(tmp_path):
     s = load_space(path)
     assert (s.data.format, s.data.test_where, s.data.resample_hz) == ("folders", {"subject": ["S12", "S13"]}, 50.0)
     assert s.data.channels == {"accX": "gFx", "accY": "gFy", "accZ": "gFz"} and s.search.group_by == ["subject", "hand"]
-    assert load_space(SPACES / "boxing.yaml").search.group_by == "capture"
+    assert load_space(SPACES / "boxing.yaml").search.group_by == ["side", "speed"]
     assert load_space(SPACES / "boxing-50hz.yaml").data.resample_hz == 50.0
     acc = load_space(SPACES / "boxing-acc.yaml")
     assert acc.data.channels == ["accZ", "accY", "accX"] and acc.segmentation.threshold.column == "accMag"
