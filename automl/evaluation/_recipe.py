@@ -452,15 +452,21 @@ def fit_final(p: Prepared, seed: int, epochs: int, sample_scale: dict | None = N
 
     Raises:
         FloatingPointError: if the training loss becomes NaN.
+        TrialFailed: if the converted model is not what the firmware runs
+            (:func:`automl.quantization.check_converted`).
     """
     from automl.model import train_mlp
-    from automl.quantization import convert
+    from automl.quantization import check_converted, convert
 
     cfg = p.config
     x_all = _scaled(p.scaler, p.selector, p.F_train)
     final = train_mlp(x_all, p.win_train.y, len(p.classes), cfg.mlp(seed), epochs=max(1, int(epochs)),
                       fast=cfg.fast_training)
     tflite = convert(final.model, x_all, cfg.quantization)
+    try:
+        check_converted(tflite, cfg.quantization)
+    except ValueError as exc:
+        raise TrialFailed(f"converted model: {exc}") from None
     tfl, train_dec = _decide(p, tflite, x_all)
     test_metrics = test_events = None
     test_classes: list[int] = []

@@ -17,7 +17,7 @@ from automl.errors import AutomlError, ConfigError, StudyError
 from automl.pipeline import FittedPipeline, SegmenterSpec
 from automl.pipeline._fitted import FORMAT_VERSION
 
-from ._tflite_info import TfliteInfo
+from automl.quantization import TfliteInfo
 
 __all__ = ["FirmwareSpec", "build_spec"]
 
