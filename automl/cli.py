@@ -1,4 +1,4 @@
-"""The ``automl`` command: search, status, report, export, replay.
+"""The ``automl`` command: search, check, status, report, export, replay.
 
 Exit codes: 0 ok, 1 runtime error (bad data, missing study, failed build),
 2 usage error (bad option), 3 nothing fits the budget.
@@ -31,6 +31,35 @@ StudyOpt = Annotated[str, typer.Option("--study", help="Study name (a folder und
 #: list equal to automl.cost.list_targets() (importing automl.cost here would add 2 s to every command).
 TARGETS = ("cortex-m4f-80mhz", "nrf52840", "nrf52840-tflm", "stm32l4")
 
+# Data options shared by `search` and `check` (each overrides the space's data key of the same name).
+SpaceOpt = Annotated[Path, typer.Option("--space", help="Search space YAML (see search_spaces/).")]
+DataOpt = Annotated[Optional[list[Path]], typer.Option(
+    "--data", help="Labelled data: a folder (CSVs with a label column, a canonical folder, one class per file or "
+                   "per folder) or an export file (SensiML .dcli/.dai, Label Studio .json); repeat for several "
+                   "Label Studio exports (train and test). See --format.")]
+DatasetOpt = Annotated[Optional[str], typer.Option("--dataset", help="Built-in data set: basic-motions.")]
+FormatOpt = Annotated[str, typer.Option(
+    "--format", help="Format of --data: auto, label-column, canonical, per-file, folders, dcli, label-studio.")]
+TestGlobOpt = Annotated[Optional[str], typer.Option("--test-glob", help="Held-out captures (glob on capture names).")]
+TestWhereOpt = Annotated[Optional[list[str]], typer.Option(
+    "--test-where", help="Held-out captures by metadata, e.g. subject=01,09 (repeat: all must hold).")]
+LabelColumnOpt = Annotated[Optional[str], typer.Option(
+    "--label-column", help="label-column format: the per-sample label column (default label).")]
+LabelPatternOpt = Annotated[Optional[str], typer.Option(
+    "--label-pattern", help="One class per file: regex with a group (?P<label>...) matched on each file name.")]
+LabelMapOpt = Annotated[Optional[Path], typer.Option(
+    "--label-map", help="One class per file: CSV file,label[,recording,sensor,...] (recording: one file per sensor).")]
+CsvDirOpt = Annotated[Optional[Path], typer.Option(
+    "--csv-dir", help="Label Studio: folder holding the tasks' CSV files (default: the export's folder).")]
+TimeColumnOpt = Annotated[Optional[str], typer.Option(
+    "--time-column", help="The time column (Label Studio: the <TimeSeries> timeColumn); 'none' for row indices.")]
+TimeUnitOpt = Annotated[Optional[str], typer.Option(
+    "--time-unit", help="Unit of a numeric time column: s, ms, us or ns (default: from its name).")]
+SampleRateOpt = Annotated[Optional[float], typer.Option(
+    "--sample-rate", help="Sample rate (Hz) of files without a time column.")]
+ResampleOpt = Annotated[Optional[float], typer.Option(
+    "--resample-hz", help="Resample every capture to this rate (Hz) before the search (recorded in pipeline.json).")]
+
 
 def _fail(exc: BaseException) -> None:
     if _DEBUG:
@@ -55,7 +84,7 @@ def main(
 ) -> None:
     """AutoML for IMU sensor models that must fit on a Cortex-M4.
 
-    search -> status -> report -> export -> replay; `automl COMMAND --help` for each.
+    check -> search -> status -> report -> export -> replay; `automl COMMAND --help` for each.
     Exit codes: 0 ok, 1 runtime error, 2 usage error, 3 nothing fits the budget.
     """
     global _DEBUG
@@ -77,23 +106,42 @@ def parse_duration(text: str | None) -> float | None:
     return h * 3600 + mi * 60 + s
 
 
+def _data_options(label_column, label_pattern, label_map, csv_dir, time_column, time_unit, sample_rate,
+                  resample_hz) -> dict:
+    """Reader options given on the command line (None: not given, the space's value holds)."""
+    return {"label_column": label_column, "label_pattern": label_pattern,
+            "label_map": None if label_map is None else str(label_map),
+            "csv_dir": None if csv_dir is None else str(csv_dir), "time_column": time_column, "time_unit": time_unit,
+            "sample_rate_hz": sample_rate, "resample_hz": resample_hz}
+
+
+def _data(data: list[Path] | None) -> Path | list[Path] | None:
+    return None if not data else data[0] if len(data) == 1 else list(data)
+
+
 @app.command()
 def search(
     study: StudyOpt,
-    space: Annotated[Path, typer.Option("--space", help="Search space YAML (see search_spaces/).")],
-    data: Annotated[Optional[Path], typer.Option(
-        "--data", help="Labelled captures: a folder of CSVs with a label column, a canonical folder, a SensiML "
-                       ".dcli/.dai file, a Label Studio .json export or a per-file folder (see --format).")] = None,
-    dataset: Annotated[Optional[str], typer.Option("--dataset", help="Built-in data set: basic-motions.")] = None,
-    data_format: Annotated[str, typer.Option(
-        "--format", help="Format of --data: auto, label-column, canonical, dcli, label-studio, per-file.")] = "auto",
+    space: SpaceOpt,
+    data: DataOpt = None,
+    dataset: DatasetOpt = None,
+    data_format: FormatOpt = "auto",
     trials: Annotated[Optional[int], typer.Option(
         "--trials", help="Finished trials to reach in the study; default 60, or no limit when --timeout is given.")] = None,
     timeout: Annotated[Optional[str], typer.Option("--timeout", help="Wall budget for this run, e.g. 8h, 20m.")] = None,
     workers: Annotated[Optional[int], typer.Option(
         "--workers", help="Parallel trials (Ray CPUs). Default: all cores.", show_default=False)] = None,
     address: Annotated[Optional[str], typer.Option("--address", help="Join a Ray cluster: auto or ray://host:port.")] = None,
-    test_glob: Annotated[Optional[str], typer.Option("--test-glob", help="Held-out captures (glob on capture names).")] = None,
+    test_glob: TestGlobOpt = None,
+    test_where: TestWhereOpt = None,
+    label_column: LabelColumnOpt = None,
+    label_pattern: LabelPatternOpt = None,
+    label_map: LabelMapOpt = None,
+    csv_dir: CsvDirOpt = None,
+    time_column: TimeColumnOpt = None,
+    time_unit: TimeUnitOpt = None,
+    sample_rate: SampleRateOpt = None,
+    resample_hz: ResampleOpt = None,
     target: Annotated[Optional[str], typer.Option(
         "--target", help=f"Target profile: {', '.join(TARGETS)} (search_spaces/targets/), or a YAML path. "
                          "Default: the search space's target.")] = None,
@@ -108,11 +156,14 @@ def search(
 
     try:
         req = SearchRequest(
-            study=study, space_path=space, data=data, dataset=dataset, data_format=data_format, root=root, storage=storage,
-            trials=trials if trials is not None or timeout is not None else DEFAULT_TRIALS,
+            study=study, space_path=space, data=_data(data), dataset=dataset, data_format=data_format, root=root,
+            storage=storage, trials=trials if trials is not None or timeout is not None else DEFAULT_TRIALS,
             timeout_s=parse_duration(timeout), workers=workers or (os.cpu_count() or 1), address=address,
-            test_glob=test_glob, target=target, seed=seed, trial_timeout_s=parse_duration(trial_timeout),
-            progress=progress and sys.stderr.isatty(),
+            test_glob=test_glob, test_where=test_where, target=target, seed=seed,
+            trial_timeout_s=parse_duration(trial_timeout), progress=progress and sys.stderr.isatty(),
+            data_options=_data_options(label_column, label_pattern, label_map, csv_dir, time_column, time_unit,
+                                       sample_rate, resample_hz),
+            notify=typer.echo,
         )
         summary = run_search(req)
     except AutomlError as exc:
@@ -122,14 +173,50 @@ def search(
     typer.echo(f"study {study!r}: {summary.n_complete} complete, {summary.n_failed} failed "
                f"({summary.n_run} run now in {summary.wall_s:.0f} s; {ended}); Pareto trials: {summary.pareto}")
     if summary.n_complete:
-        data = _summary_data(load_study(root, study, storage)[0])
-        typer.echo(_recommendation_line(data))
+        typer.echo(_recommendation_line(_summary_data(load_study(root, study, storage)[0])))
     typer.echo(f"study folder: {summary.study_dir}")
     if summary.n_complete == 0:
         raise typer.Exit(EXIT_RUNTIME)
     root_opt = "" if root == Path("studies") else f" --root {root}"
     typer.echo(f"next: automl report --study {study}{root_opt}; "
                f"automl export --study {study}{root_opt} --trial recommended --out build/firmware/{study}")
+
+
+@app.command()
+def check(
+    space: SpaceOpt,
+    data: DataOpt = None,
+    dataset: DatasetOpt = None,
+    data_format: FormatOpt = "auto",
+    test_glob: TestGlobOpt = None,
+    test_where: TestWhereOpt = None,
+    label_column: LabelColumnOpt = None,
+    label_pattern: LabelPatternOpt = None,
+    label_map: LabelMapOpt = None,
+    csv_dir: CsvDirOpt = None,
+    time_column: TimeColumnOpt = None,
+    time_unit: TimeUnitOpt = None,
+    sample_rate: SampleRateOpt = None,
+    resample_hz: ResampleOpt = None,
+    seed: Annotated[int, typer.Option("--seed", help="Study seed (the folds depend on it).")] = 0,
+) -> None:
+    """Read the data and the space as `search` would; print what it would use, or every problem (exit 2)."""
+    from automl.search import SearchRequest, check_data
+
+    try:
+        report = check_data(SearchRequest(
+            study="check", space_path=space, data=_data(data), dataset=dataset, data_format=data_format,
+            test_glob=test_glob, test_where=test_where, seed=seed,
+            data_options=_data_options(label_column, label_pattern, label_map, csv_dir, time_column, time_unit,
+                                       sample_rate, resample_hz)))
+    except AutomlError as exc:
+        _fail(exc)
+    for line in [*report.summary, *(f"note: {n}" for n in report.notes), *(f"warning: {w}" for w in report.warnings)]:
+        typer.echo(line)
+    for problem in report.problems:
+        typer.echo(f"problem: {problem}", err=True)
+    if report.problems:
+        raise typer.Exit(EXIT_USAGE)
 
 
 @app.command()

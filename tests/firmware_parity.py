@@ -78,9 +78,17 @@ def counts_of(ds: Dataset, sample_scale: dict, n: int | None = None) -> tuple[Da
     counts = to_counts(ds, sample_scale)
     cap = counts.captures[0]
     data = cap.data[:n] if n else cap.data
-    counts = Dataset(counts.name, counts.channels, counts.sample_rate_hz,
-                     [Capture(cap.name, data, dict(cap.metadata))], list(counts.segments), counts.background)
+    counts = counts.replace(captures=[Capture(cap.name, data, dict(cap.metadata))], segments=list(counts.segments))
     return counts, data.astype(np.int16)
+
+
+def write_study(root: Path, trial: int, fp: FittedPipeline) -> Path:
+    """A study folder holding one trial's artifacts (``pipeline.json``, ``model.tflite``), for export."""
+    art = root / "artifacts" / f"trial-{trial}"
+    art.mkdir(parents=True)
+    (art / "pipeline.json").write_text(fp.to_json())
+    (art / "model.tflite").write_bytes(fp.tflite)
+    return root
 
 
 def write_csv(path: Path, data: np.ndarray, channels) -> Path:
@@ -104,14 +112,6 @@ def qemu_stream(fw: Path, rec: Path) -> str:
 
 
 # ------------------------------------------------------------ hand-built pipelines
-def write_study(root: Path, trial: int, fp: FittedPipeline) -> Path:
-    art = root / "artifacts" / f"trial-{trial}"
-    art.mkdir(parents=True)
-    (art / "pipeline.json").write_text(fp.to_json())
-    (art / "model.tflite").write_bytes(fp.tflite)
-    return root
-
-
 # Every family, both magnitudes, pairs, sorted copies, DFT tables, dt and fs.
 FAST_FEATURES = [
     "Statistical.std[accMag]", "Statistical.p25[gyrX]", "Statistical.median[accZ]", "Statistical.kurtosis[gyrMag]",

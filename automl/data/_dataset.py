@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,6 +63,14 @@ class Dataset:
         segments: labelled spans; spans of the background class may be
             present and are ignored by segmentation.
         background: name of the background ("everything else") class.
+        sensors: sensor groups, ``{group: its 3 channel names}`` in channel
+            order; a group ``g`` gives the magnitude channel ``gMag``. None
+            (the default) infers them from the channel names
+            (:func:`~automl.data.infer_sensors`).
+        resample_hz: the rate the captures were resampled to (equal to
+            ``sample_rate_hz``), or None if they are as recorded.
+        notes: what reading the data did that the user should know (files
+            skipped, captures resampled, columns not used), one line each.
     """
 
     name: str
@@ -72,6 +79,18 @@ class Dataset:
     captures: list[Capture]
     segments: list[Segment]
     background: str = "NoActivity"
+    sensors: dict[str, tuple[str, ...]] | None = None
+    resample_hz: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from automl.data._sensors import check_sensors, infer_sensors
+
+        self.channels = tuple(self.channels)
+        if self.sensors is None:
+            self.sensors, _ = infer_sensors(self.channels)
+        else:
+            self.sensors = check_sensors(self.channels, self.sensors)
 
     def capture_names(self) -> list[str]:
         """Names of the captures, in order."""
@@ -89,14 +108,16 @@ class Dataset:
     def subset(self, names: list[str] | set[str]) -> "Dataset":
         """The dataset restricted to the named captures (order preserved)."""
         keep = set(names)
-        return Dataset(
-            name=self.name,
-            channels=self.channels,
-            sample_rate_hz=self.sample_rate_hz,
-            captures=[c for c in self.captures if c.name in keep],
-            segments=[s for s in self.segments if s.capture in keep],
-            background=self.background,
-        )
+        return self.replace(captures=[c for c in self.captures if c.name in keep],
+                            segments=[s for s in self.segments if s.capture in keep])
+
+    def replace(self, **changes) -> "Dataset":
+        """A copy with some attributes changed (captures and segments are shared, not copied)."""
+        from dataclasses import replace
+
+        changes.setdefault("notes", list(self.notes))
+        changes.setdefault("sensors", dict(self.sensors or {}))
+        return replace(self, **changes)
 
     def split(self, test_glob: str) -> tuple["Dataset", "Dataset"]:
         """Split into (train, test) by matching capture names against a glob.
@@ -108,19 +129,7 @@ class Dataset:
         Raises:
             DataError: if the pattern matches no capture or every capture.
         """
-        from automl.errors import DataError
+        from automl.data._split import held_out_names
 
-        names = self.capture_names()
-        test = [n for n in names if fnmatch.fnmatch(n, test_glob)]
-        if not test:
-            raise DataError(
-                f"--test-glob {test_glob!r} matches none of the {len(names)} captures "
-                f"of {self.name!r} (e.g. {names[:3]}); give a pattern that matches the held-out captures"
-            )
-        if len(test) == len(names):
-            raise DataError(
-                f"--test-glob {test_glob!r} matches all {len(names)} captures of {self.name!r}; "
-                "nothing would be left to train on"
-            )
-        train = [n for n in names if n not in set(test)]
-        return self.subset(train), self.subset(test)
+        test = set(held_out_names(self, test_glob))
+        return self.subset([n for n in self.capture_names() if n not in test]), self.subset(test)

@@ -26,23 +26,14 @@ exclusive, so ``Segment.end = end + 1``; a valid SensiML segment has
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from automl.data._captures import CaptureOptions, CaptureSet
 from automl.data._dataset import Capture, Dataset, Segment
-from automl.data._import_common import (
-    _CaptureSet,
-    _check_spans,
-    _get,
-    _jwhere,
-    _load_json,
-    _number,
-    _object,
-    _Span,
-    _text,
-    _type_name,
-)
+from automl.data._json import (Span, check_spans, get_number, get_object, get_text, get_value, inside, jwhere,
+                               load_json, type_name)
 from automl.errors import DataError
 
 _WHAT = "SensiML .dcli/.dai import file"
@@ -70,33 +61,33 @@ class _Entry:
 def _parse_entries(path: Path, doc: object) -> list[_Entry]:
     if not isinstance(doc, list):
         raise DataError(
-            f"{_jwhere(path, '(top level)')}: {_type_name(doc)}; expected a list of file entries {_SHAPE}"
+            f"{jwhere(path, '(top level)')}: {type_name(doc)}; expected a list of file entries {_SHAPE}"
         )
     if not doc:
-        raise DataError(f"{_jwhere(path, '(top level)')}: empty list; expected one entry per capture file {_SHAPE}")
+        raise DataError(f"{jwhere(path, '(top level)')}: empty list; expected one entry per capture file {_SHAPE}")
     entries: list[_Entry] = []
     seen_files: dict[Path, str] = {}
     seen_names: dict[str, str] = {}
     for i, raw in enumerate(doc):
         entry = f"[{i}]"
-        obj = _object(path, raw, entry, 'a file entry {"file_name", "metadata", "sessions"}')
-        file_name = _text(path, obj, entry, "file_name", "the capture CSV file name, relative to the .dcli file")
-        file = path.parent / file_name
+        obj = get_object(path, raw, entry, 'a file entry {"file_name", "metadata", "sessions"}')
+        file_name = get_text(path, obj, entry, "file_name", "the capture CSV file name, relative to the .dcli file")
+        file = inside(path.parent, file_name, jwhere(path, entry, "file_name"))
         if not file.is_file():
             raise DataError(
-                f"{_jwhere(path, entry, 'file_name')}: unknown capture file {file_name!r}, {file} not found "
+                f"{jwhere(path, entry, 'file_name')}: unknown capture file {file_name!r}, {file} not found "
                 "(file_name is relative to the folder of the .dcli file)"
             )
         key = file.resolve()
         if key in seen_files:
             raise DataError(
-                f"{_jwhere(path, entry, 'file_name')}: {file_name!r} is already entry {seen_files[key]}; "
+                f"{jwhere(path, entry, 'file_name')}: {file_name!r} is already entry {seen_files[key]}; "
                 "give each capture file once"
             )
         name = Path(file_name).stem
         if name in seen_names:
             raise DataError(
-                f"{_jwhere(path, entry, 'file_name')}: capture name {name!r} (the file stem) is already used by "
+                f"{jwhere(path, entry, 'file_name')}: capture name {name!r} (the file stem) is already used by "
                 f"entry {seen_names[name]}; rename one of the files"
             )
         seen_files[key] = entry
@@ -104,31 +95,31 @@ def _parse_entries(path: Path, doc: object) -> list[_Entry]:
 
         metadata: dict[str, str] = {}
         if "metadata" in obj:
-            items = _get(path, obj, entry, "metadata", list, 'a list of {"name", "value"} objects')
+            items = get_value(path, obj, entry, "metadata", list, 'a list of {"name", "value"} objects')
             first: dict[str, str] = {}
             for j, item in enumerate(items):
                 where = f"{entry}.metadata[{j}]"
-                item = _object(path, item, where, 'a {"name", "value"} object')
-                mname = _text(path, item, where, "name", "the metadata name (e.g. Subject)")
+                item = get_object(path, item, where, 'a {"name", "value"} object')
+                mname = get_text(path, item, where, "name", "the metadata name (e.g. Subject)")
                 if mname in first:
                     raise DataError(
-                        f"{_jwhere(path, where, 'name')}: metadata {mname!r} is already given in {first[mname]}; "
+                        f"{jwhere(path, where, 'name')}: metadata {mname!r} is already given in {first[mname]}; "
                         "give each name once per file"
                     )
                 first[mname] = where
-                metadata[mname] = _text(path, item, where, "value", "the metadata value (text)")
+                metadata[mname] = get_text(path, item, where, "value", "the metadata value (text)")
 
         sessions: dict[str, tuple[str, list]] = {}
-        for j, raw_session in enumerate(_get(path, obj, entry, "sessions", list, "a list of sessions")):
+        for j, raw_session in enumerate(get_value(path, obj, entry, "sessions", list, "a list of sessions")):
             where = f"{entry}.sessions[{j}]"
-            s = _object(path, raw_session, where, 'a session {"session_name", "segments"}')
-            sname = _text(path, s, where, "session_name", "the session name")
+            s = get_object(path, raw_session, where, 'a session {"session_name", "segments"}')
+            sname = get_text(path, s, where, "session_name", "the session name")
             if sname in sessions:
                 raise DataError(
-                    f"{_jwhere(path, where, 'session_name')}: session {sname!r} is already "
+                    f"{jwhere(path, where, 'session_name')}: session {sname!r} is already "
                     f"{sessions[sname][0]}; give each session once per file"
                 )
-            segments = _get(path, s, where, "segments", list, 'a list of {"name", "value", "start", "end"}')
+            segments = get_value(path, s, where, "segments", list, 'a list of {"name", "value", "start", "end"}')
             sessions[sname] = (where, segments)
         entries.append(_Entry(i, file, name, metadata, sessions))
     return entries
@@ -138,71 +129,64 @@ def _parse_segments(path: Path, where: str, items: list) -> list[_RawSegment]:
     out = []
     for k, raw in enumerate(items):
         entry = f"{where}.segments[{k}]"
-        obj = _object(path, raw, entry, 'a segment {"name", "value", "start", "end"}')
-        group = _text(path, obj, entry, "name", "the label group name (e.g. Label)")
-        label = _text(path, obj, entry, "value", "the class of the segment")
-        start = _number(path, obj, entry, "start", "a sample index (whole number)")
-        end = _number(path, obj, entry, "end", "a sample index (whole number, inclusive)")
+        obj = get_object(path, raw, entry, 'a segment {"name", "value", "start", "end"}')
+        group = get_text(path, obj, entry, "name", "the label group name (e.g. Label)")
+        label = get_text(path, obj, entry, "value", "the class of the segment")
+        start = get_number(path, obj, entry, "start", "a sample index (whole number)")
+        end = get_number(path, obj, entry, "end", "a sample index (whole number, inclusive)")
         out.append(_RawSegment(entry, group, label, start, end))
     return out
 
 
-def _to_segment(path: Path, raw: _RawSegment, capture: Capture) -> _Span:
+def _to_segment(path: Path, raw: _RawSegment, capture: Capture) -> Span:
     """Check one SensiML segment against its capture and convert its end to exclusive."""
     n = capture.n_samples
     for key, value in (("start", raw.start), ("end", raw.end)):
         if not float(value).is_integer():
             raise DataError(
-                f"{_jwhere(path, raw.entry, key)}: wrong units: {value!r} is not a whole number; SensiML start/end "
+                f"{jwhere(path, raw.entry, key)}: wrong units: {value!r} is not a whole number; SensiML start/end "
                 "are sample indices (0-based), and a fractional value looks like a time in seconds; "
                 f"multiply times by the sample rate (capture {capture.name!r} has {n} samples)"
             )
     start, end = int(raw.start), int(raw.end)
     if start < 0:
         raise DataError(
-            f"{_jwhere(path, raw.entry, 'start')}: start {start} < 0; capture {capture.name!r} has samples 0..{n - 1}"
+            f"{jwhere(path, raw.entry, 'start')}: start {start} < 0; capture {capture.name!r} has samples 0..{n - 1}"
         )
     if end < start:
         raise DataError(
-            f"{_jwhere(path, raw.entry, 'end')}: end {end} < start {start}; a segment runs from start to end"
+            f"{jwhere(path, raw.entry, 'end')}: end {end} < start {start}; a segment runs from start to end"
         )
     if end == start:
         raise DataError(
-            f"{_jwhere(path, raw.entry, 'end')}: end {end} == start {start}; SensiML rejects segments with "
+            f"{jwhere(path, raw.entry, 'end')}: end {end} == start {start}; SensiML rejects segments with "
             "end <= start (end is the last sample, inclusive), so end must be greater than start"
         )
     if end > n - 1:
         raise DataError(
-            f"{_jwhere(path, raw.entry, 'end')}: end {end} is beyond capture {capture.name!r}, whose last sample "
+            f"{jwhere(path, raw.entry, 'end')}: end {end} is beyond capture {capture.name!r}, whose last sample "
             f"is {n - 1} ({n} samples; SensiML's end is inclusive, so it is at most {n - 1})"
         )
-    return _Span(
+    return Span(
         Segment(capture.name, raw.label, start, end + 1),
-        _jwhere(path, raw.entry, "start"),
+        jwhere(path, raw.entry, "start"),
         raw.entry,
         f"{start}..{end}",
     )
 
 
-def read_dcli(
-    path: str | Path,
-    *,
-    session: str | None = None,
-    label_group: str | None = None,
-    channels: Sequence[str] | None = None,
-    sample_rate_hz: float | None = None,
-    background: str = "NoActivity",
-) -> Dataset:
+def read_dcli(path: str | Path, *, session: str | None = None, label_group: str | None = None,
+              **options: Any) -> Dataset:
     """Read a SensiML Data Capture Lab ``.dcli`` (or Data Studio ``.dai``) import file.
 
     * Captures: one per entry, in the file's order, named by the stem of
-      ``file_name`` (relative to the folder of the ``.dcli`` file). The CSV
-      files are read as by :func:`~automl.data.read_labelled_csv_folder`
-      without a label column: channels are the numeric columns other than
-      the time columns; a time column gives the sample rate, or
-      ``sample_rate_hz`` for files without one (SensiML captures often have
-      no time column). CSV files next to the ``.dcli`` that it does not name
-      are not read.
+      ``file_name`` (relative to the folder of the ``.dcli`` file; a name
+      that leads outside that folder is refused). The CSV files are read by
+      :class:`~automl.data._captures.CaptureSet`: channels are the numeric
+      columns other than the time columns; a time column gives the sample
+      rate, or ``sample_rate_hz`` for files without one (SensiML captures
+      often have no time column). CSV files next to the ``.dcli`` that it
+      does not name are not read.
     * Metadata: the entry's ``metadata`` ``name -> value`` plus ``file``.
     * Segments: those of one session and one label group. A capture without
       that session has no segments (all background).
@@ -215,10 +199,9 @@ def read_dcli(
             the first entry that has one (the only one in most files).
         label_group: segment ``name`` (label group) to read, e.g. ``Label``;
             ``None`` if the session uses only one.
-        channels: channel columns to read, in this order; ``None`` for all.
-        sample_rate_hz: sample rate of captures without a time column (Hz);
-            checked against the time column where there is one.
-        background: name of the background class.
+        **options: :class:`~automl.data._captures.CaptureOptions` fields
+            (``sample_rate_hz`` for captures without a time column, checked
+            against the time column where there is one).
 
     Returns:
         A :class:`Dataset` named after the file's stem; segments sorted by
@@ -231,11 +214,13 @@ def read_dcli(
             capture file, unknown session, several label groups, start/end
             not whole numbers (wrong units, e.g. seconds), ``start < 0``,
             ``end <= start``, ``end`` beyond the capture, overlapping
-            segments; and any capture CSV problem (file, row, column).
-        ConfigError: bad ``channels`` or ``sample_rate_hz``.
+            segments, a ``file_name`` outside the folder; and any capture
+            CSV problem (file, row, column).
+        ConfigError: a bad option.
     """
+    opts = CaptureOptions(**options)
     path = Path(path)
-    entries = _parse_entries(path, _load_json(path, _WHAT))
+    entries = _parse_entries(path, load_json(path, _WHAT))
 
     names = [name for e in entries for name in e.sessions]
     if not names:
@@ -255,7 +240,7 @@ def read_dcli(
         if len(groups) > 1:
             second = next(r for _, r in raw if r.group != groups[0])
             raise DataError(
-                f"{_jwhere(path, second.entry, 'name')}: label group {second.group!r} differs from {groups[0]!r} "
+                f"{jwhere(path, second.entry, 'name')}: label group {second.group!r} differs from {groups[0]!r} "
                 f"of earlier segments; session {chosen!r} has label groups {groups}, pick one with label_group="
             )
     elif raw and label_group not in groups:
@@ -266,24 +251,17 @@ def read_dcli(
     if label_group is not None:
         raw = [(e, r) for e, r in raw if r.group == label_group]
 
-    reader = _CaptureSet(channels, sample_rate_hz=sample_rate_hz)
+    reader = CaptureSet(opts)
     captures: dict[int, Capture] = {}
     for e in entries:
-        capture, _ = reader.read(e.file, e.name)
+        capture = reader.read(e.name, e.file)
         capture.metadata.update(e.metadata)
         captures[e.index] = capture
 
     spans = [_to_segment(path, r, captures[e.index]) for e, r in raw]
     order = {e.name: e.index for e in entries}
-    segments = _check_spans(
+    segments = check_spans(
         spans, order, "; SensiML's end is inclusive, so a segment ending at sample k and one starting at k share k"
     )
-    return Dataset(
-        name=path.stem,
-        channels=reader.channels,
-        sample_rate_hz=reader.dataset_rate(),
-        captures=[captures[e.index] for e in entries],
-        segments=segments,
-        background=background,
-    )
+    return reader.dataset(path.stem, segments)
 

@@ -14,12 +14,23 @@ its ``annotations`` hold regions::
 (labelstud.io/templates/time_series: output format; labelstud.io/tags/timeseries).
 
 **Time axis.** ``start``/``end`` are values of the ``<TimeSeries>`` tag's
-``timeColumn``, in that column's own units; without a ``timeColumn`` Label
-Studio plots the rows against 0, 1, 2, ... and the values are 0-based row
-indices (labelstud.io/templates/time_series). Label Studio snaps both edges of
-a region to data points (``stick`` in ``tags/object/TimeSeries/Channel.jsx``
-of the Label Studio editor), so a region drawn on a sampled axis starts and
-ends on sample times.
+``timeColumn``; without a ``timeColumn`` Label Studio plots the rows against
+0, 1, 2, ... and the values are 0-based row indices. The editor serialises an
+edge as ``Number(t)``, or, when the tag has a ``timeFormat``, as the text
+``d3.timeFormat(timeFormat)(t)`` (``serialize`` in
+``src/regions/TimeSeriesRegion.js`` of label-studio-frontend). So an edge is
+one of:
+
+* a number in the time column's units (or a row index);
+* a number written as text (``timeFormat="%S.%f"`` gives ``"09.992000"``);
+* an ISO 8601 date-time text (``"%Y-%m-%d %H:%M:%S.%f"`` gives
+  ``"2022-04-20 00:00:02.818000"``), with or without a zone; the time column
+  then holds date-times too, and both are converted to seconds from the
+  capture's first sample (text without a zone is read as UTC on both sides).
+
+Label Studio snaps both edges of a region to data points (``stick`` in
+``tags/object/TimeSeries/Channel.jsx``), so a region drawn on a sampled axis
+starts and ends on sample times.
 
 **Conversion to samples.** A region covers the samples whose time ``t``
 satisfies ``start <= t < end``: ``Segment.start`` is the first sample at or
@@ -27,8 +38,12 @@ after ``start`` and ``Segment.end`` (exclusive) the first sample at or after
 ``end``. Regions drawn edge to edge share their snapped boundary point; the
 half-open reading gives that point to the later region, so such regions tile
 the capture without overlapping. Comparisons allow 1 % of the median sample
-interval for rounding in the export. On the index axis this is the identity
-(``Segment(start, end)``).
+interval for rounding in the export. On the index axis this is the identity.
+
+**Several exports** (train and test annotated apart) are read as one data
+set: ``path`` may be a list of export files or a folder of them; each
+capture's metadata ``export`` is the stem of its export file, so
+``--test-where export=test`` holds out the second export's captures.
 """
 
 from __future__ import annotations
@@ -37,23 +52,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
 
+from automl.data._captures import CaptureOptions, CaptureSet
+from automl.data._csv import parse_datetime
 from automl.data._dataset import Capture, Dataset, Segment
-from automl.data._import_common import (
-    _CaptureSet,
-    _check_spans,
-    _get,
-    _jwhere,
-    _load_json,
-    _object,
-    _short,
-    _Span,
-    _type_name,
-)
-from automl.data._readers import _TIME_NAMES, _parse_float, _Table, _where
+from automl.data._json import (Span, check_spans, get_object, get_value, inside, jwhere, load_json, short,
+                               type_name)
+from automl.data._time import DATETIME, TimeColumn
 from automl.errors import ConfigError, DataError
 
 _WHAT = "Label Studio JSON export"
@@ -67,19 +76,21 @@ TIME_TOLERANCE = 0.01
 #: (``/data/upload/<project>/4f3a2b1c-walk_01.csv``); the user's copy has the
 #: original name.
 _UPLOAD_PREFIX = re.compile(r"^[0-9a-f]{8}-(.+)$")
+_LOOKS_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}")
 
 
 @dataclass
 class _Region:
     entry: str  # JSON path of the result item's value
     label: str
-    start: float
-    end: float
+    start: float | str  # as exported: a number, or text
+    end: float | str
     instant: bool
 
 
 @dataclass
 class _Task:
+    export: Path
     index: int
     task_id: str | None
     file: Path
@@ -91,7 +102,7 @@ def _csv_reference(path: Path, data: dict, entry: str, data_key: str | None) -> 
     if data_key is not None:
         if data_key not in data:
             raise DataError(
-                f"{_jwhere(path, entry, data_key)}: missing key {data_key!r} (asked for in data_key); "
+                f"{jwhere(path, entry, data_key)}: missing key {data_key!r} (asked for in data_key); "
                 f"the task data has {sorted(data)}"
             )
         key = data_key
@@ -103,22 +114,22 @@ def _csv_reference(path: Path, data: dict, entry: str, data_key: str | None) -> 
         elif len(csvs) == 1:
             key = csvs[0]
         elif not data:
-            raise DataError(f"{_jwhere(path, entry)}: empty task data; expected a reference to the capture CSV")
+            raise DataError(f"{jwhere(path, entry)}: empty task data; expected a reference to the capture CSV")
         elif not strings:
             key = next(iter(data))
         else:
             raise DataError(
-                f"{_jwhere(path, entry)}: cannot tell which of {strings} refers to the capture CSV; "
+                f"{jwhere(path, entry)}: cannot tell which of {strings} refers to the capture CSV; "
                 "pass data_key= (the $name in <TimeSeries value=\"$name\">)"
             )
     value = data[key]
     if not isinstance(value, str):
         raise DataError(
-            f"{_jwhere(path, entry, key)}: {_type_name(value)}, not a reference to a CSV file; inline time "
+            f"{jwhere(path, entry, key)}: {type_name(value)}, not a reference to a CSV file; inline time "
             "series (valueType=\"json\") are not supported, export the tasks with CSV files (valueType=\"url\")"
         )
     if not value.strip():
-        raise DataError(f"{_jwhere(path, entry, key)}: empty text; expected a reference to the capture CSV")
+        raise DataError(f"{jwhere(path, entry, key)}: empty text; expected a reference to the capture CSV")
     return key, value.strip()
 
 
@@ -141,20 +152,20 @@ def _candidates(reference: str) -> list[str]:
     return list(dict.fromkeys(n for n in names if n))
 
 
-def _parse_tasks(path: Path, doc: object, data_key: str | None, csv_dir: Path) -> list[_Task]:
+def _parse_tasks(path: Path, doc: object, data_key: str | None, csv_dir: Path,
+                 seen: dict[Path, str]) -> list[_Task]:
     if not isinstance(doc, list):
         raise DataError(
-            f"{_jwhere(path, '(top level)')}: {_type_name(doc)}; expected the list of tasks of a Label Studio "
+            f"{jwhere(path, '(top level)')}: {type_name(doc)}; expected the list of tasks of a Label Studio "
             f"JSON export {_SHAPE}"
         )
     tasks: list[_Task] = []
-    seen: dict[Path, str] = {}
     for i, raw in enumerate(doc):
         entry = f"[{i}]"
-        obj = _object(path, raw, entry, 'a task {"data", "annotations"}')
-        data = _get(path, obj, entry, "data", dict, "an object holding the reference to the capture CSV")
+        obj = get_object(path, raw, entry, 'a task {"data", "annotations"}')
+        data = get_value(path, obj, entry, "data", dict, "an object holding the reference to the capture CSV")
         key = "annotations" if "annotations" in obj or "completions" not in obj else "completions"
-        annotations = _get(path, obj, entry, key, list, "a list of annotations")
+        annotations = get_value(path, obj, entry, key, list, "a list of annotations")
         kept = [
             (j, a) for j, a in enumerate(annotations) if not (isinstance(a, dict) and a.get("was_cancelled") is True)
         ]
@@ -162,68 +173,63 @@ def _parse_tasks(path: Path, doc: object, data_key: str | None, csv_dir: Path) -
             continue  # not labelled (yet): skipped, its file is not read
         j, annotation = kept[0]
         where = f"{entry}.{key}[{j}]"
-        annotation = _object(path, annotation, where, 'an annotation {"result": [...]}')
-        result = _get(path, annotation, where, "result", list, "a list of regions")
+        annotation = get_object(path, annotation, where, 'an annotation {"result": [...]}')
+        result = get_value(path, annotation, where, "result", list, "a list of regions")
 
         data_entry = f"{entry}.data"
         field, reference = _csv_reference(path, data, data_entry, data_key)
         tried = _candidates(reference)
-        found = next((csv_dir / name for name in tried if (csv_dir / name).is_file()), None)
+        at = jwhere(path, data_entry, field)
+        found = next((f for f in (inside(csv_dir, name, at) for name in tried) if f.is_file()), None)
         if found is None:
             raise DataError(
-                f"{_jwhere(path, data_entry, field)}: unknown capture file {reference!r}: none of {tried} is in "
-                f"{csv_dir}; put the task's CSV there or pass csv_dir="
+                f"{at}: unknown capture file {reference!r}: none of {tried} is in {csv_dir}; put the task's CSV "
+                "there or pass --csv-dir (csv_dir=)"
             )
         resolved = found.resolve()
         if resolved in seen:
-            raise DataError(
-                f"{_jwhere(path, data_entry, field)}: {reference!r} is the same file ({found.name}) as task "
-                f"{seen[resolved]}; give each capture once"
-            )
-        seen[resolved] = entry
+            raise DataError(f"{at}: {reference!r} is the same file ({found.name}) as {seen[resolved]}; give each "
+                            "capture once")
+        seen[resolved] = f"task {entry} of {path.name}"
 
         regions = []
         for k, item in enumerate(result):
             item_entry = f"{where}.result[{k}]"
-            item = _object(path, item, item_entry, 'a region {"type", "value"}')
-            kind = _get(path, item, item_entry, "type", str, "the result type, e.g. timeserieslabels")
+            item = get_object(path, item, item_entry, 'a region {"type", "value"}')
+            kind = get_value(path, item, item_entry, "type", str, "the result type, e.g. timeserieslabels")
             if kind != "timeserieslabels":
                 continue  # choices, text areas, ... on the same task
             value_entry = f"{item_entry}.value"
-            value = _get(path, item, item_entry, "value", dict, 'an object {"start", "end", "timeserieslabels"}')
+            value = get_value(path, item, item_entry, "value", dict, 'an object {"start", "end", "timeserieslabels"}')
             start = _edge(path, value, value_entry, "start")
             end = _edge(path, value, value_entry, "end")
-            labels = _get(path, value, value_entry, "timeserieslabels", list, "a list with one label")
+            labels = get_value(path, value, value_entry, "timeserieslabels", list, "a list with one label")
             if len(labels) != 1:
                 raise DataError(
-                    f"{_jwhere(path, value_entry, 'timeserieslabels')}: {len(labels)} labels {_short(labels)}; "
+                    f"{jwhere(path, value_entry, 'timeserieslabels')}: {len(labels)} labels {short(labels)}; "
                     "expected exactly one label per region (set choice=\"single\" on <TimeSeriesLabels>)"
                 )
             label = labels[0]
             if not isinstance(label, str) or not label.strip():
                 raise DataError(
-                    f"{_jwhere(path, value_entry, 'timeserieslabels')}: label {_short(label)} is not a "
-                    "non-empty text"
+                    f"{jwhere(path, value_entry, 'timeserieslabels')}: label {short(label)} is not a non-empty text"
                 )
             regions.append(_Region(value_entry, label.strip(), start, end, value.get("instant") is True))
         task_id = obj.get("id")
-        tasks.append(_Task(i, None if task_id is None else str(task_id), found, regions))
+        tasks.append(_Task(path, i, None if task_id is None else str(task_id), found, regions))
     return tasks
 
 
-def _edge(path: Path, value: dict, entry: str, key: str) -> float:
-    """A region edge: a finite JSON number."""
-    raw = _get(path, value, entry, key, (int, float, str), "a number in the time column's units")
+def _edge(path: Path, value: dict, entry: str, key: str) -> float | str:
+    """A region edge as exported: a finite number, or a non-empty text (converted per axis later)."""
+    raw = get_value(path, value, entry, key, (int, float, str), "a time (number or date-time text)")
     if isinstance(raw, str):
-        looks_date = bool(re.match(r"^\d{4}-\d{2}-\d{2}", raw.strip()))
-        kind = "a date/time text" if looks_date else "a text"
-        raise DataError(
-            f"{_jwhere(path, entry, key)}: wrong units: {kind} {raw!r}; only numeric time axes are supported "
-            "(a numeric time column such as seconds, or row indices); export the time as numbers"
-        )
+        if not raw.strip():
+            raise DataError(f"{jwhere(path, entry, key)}: empty text; expected a time")
+        return raw.strip()
     number = float(raw)
     if not np.isfinite(number):
-        raise DataError(f"{_jwhere(path, entry, key)}: {raw!r} is not a finite number")
+        raise DataError(f"{jwhere(path, entry, key)}: {raw!r} is not a finite number")
     return number
 
 
@@ -238,231 +244,252 @@ class _Axis:
 
     Attributes:
         column: time column name, ``None`` for row indices.
-        t: ``(n_samples,) float64`` axis value of each sample (column units,
-            or 0..n-1).
-        step: median interval of ``t`` (column units; 1 for indices).
+        t: ``(n_samples,) float64`` axis value of each sample: column units,
+            0..n-1 for rows, or seconds from the first sample for date-times.
+        step: median interval of ``t``.
+        dates_ns: for a date-time column, the first sample's time (ns since
+            1970 UTC); None otherwise.
         guessed: the column was chosen by ``time_column="auto"``.
+        clock: the capture's clock, for hints when regions do not fit the axis.
     """
 
     column: str | None
     t: np.ndarray
     step: float
+    dates_ns: int | None = None
     guessed: bool = False
+    clock: tuple[str, np.ndarray] | None = None
 
 
-def _axis(table: _Table, time_column: str | None, n: int) -> _Axis:
-    guessed = time_column == "auto"
-    if guessed:
-        time_column = next((c for c in _TIME_NAMES if c in table.columns), None)
-    if time_column is None:
-        return _Axis(None, np.arange(n, dtype=np.float64), 1.0)
-    table.require(time_column, " (the time_column of the Label Studio <TimeSeries> tag)")
-    t = _parse_float(table, time_column)
-    bad = np.flatnonzero(np.diff(t) <= 0)
-    if bad.size:
-        i = int(bad[0]) + 1
-        raise DataError(
-            f"{_where(table.path, table.rows[i], time_column)}: time {table.columns[time_column][i].strip()} is "
-            f"not after the previous sample's {table.columns[time_column][i - 1].strip()}; the time column must "
-            "strictly increase"
-        )
-    step = float(np.median(np.diff(t))) if n > 1 else 1.0
-    return _Axis(time_column, t, step, guessed)
+def _axis(capture: Capture, clock: TimeColumn | None, raw: np.ndarray | None, rows: bool, guessed: bool) -> _Axis:
+    n = capture.n_samples
+    hint = None
+    if clock is not None and raw is not None and clock.unit != DATETIME:
+        hint = (clock.name, raw.astype(np.float64))
+    if rows or clock is None or raw is None:
+        return _Axis(None, np.arange(n, dtype=np.float64), 1.0, clock=hint)
+    if clock.unit == DATETIME:
+        t = (raw - raw[0]).astype(np.float64) / 1e9
+        return _Axis(clock.name, t, float(np.median(np.diff(t))) if n > 1 else 1.0, int(raw[0]), guessed)
+    t = raw.astype(np.float64)
+    return _Axis(clock.name, t, float(np.median(np.diff(t))) if n > 1 else 1.0, None, guessed, hint)
 
 
-def _other_axes(table: _Table, current: _Axis, start: float, end: float) -> str:
-    """Hint naming another axis whose range holds ``start..end``, or ``""``."""
-    n = table.n_rows
-    if current.column is not None and float(start).is_integer() and float(end).is_integer():
-        if 0 <= start and end <= n:
-            return (
-                f"; they look like sample indices (the capture has {n} rows): if the <TimeSeries> tag has no "
-                "timeColumn, pass time_column=None"
-            )
-    for column in [c for c in _TIME_NAMES if c in table.columns]:
-        if column == current.column:
-            continue
+def _value(path: Path, region: _Region, key: str, axis: _Axis) -> float:
+    """A region edge on the axis: column units, row index, or seconds from the first sample (date-times)."""
+    edge = getattr(region, key)
+    at = jwhere(path, region.entry, key)
+    if axis.dates_ns is not None:
+        if isinstance(edge, str):
+            ns = parse_datetime(edge)
+            if ns is None:
+                raise DataError(f"{at}: wrong units: {edge!r} is not an ISO 8601 date-time, but column "
+                                f"{axis.column!r} holds date-times")
+        else:
+            ns = int(round(edge * 1e6))  # JavaScript's Number(date): milliseconds since 1970
+        return (ns - axis.dates_ns) / 1e9
+    if isinstance(edge, str):
         try:
-            t = _parse_float(table, column)
-        except DataError:
-            continue
+            return float(edge)
+        except ValueError:
+            pass
+        where_axis = f"column {axis.column!r}" if axis.column else "the row index (no time column)"
+        kind = "a date/time text" if _LOOKS_DATE.match(edge) else "a text"
+        raise DataError(
+            f"{at}: wrong units: {kind} {edge!r}, but the regions are read on {where_axis}, which holds numbers; "
+            "name the <TimeSeries> timeColumn that holds these date-times with --time-column NAME (time_column=)"
+        )
+    return float(edge)
+
+
+def _hint(axis: _Axis, n: int, start: float, end: float) -> str:
+    """Hint naming another axis whose range holds ``start..end``, or ``""``."""
+    if axis.column is not None and float(start).is_integer() and float(end).is_integer() and 0 <= start and end <= n:
+        return (f"; they look like sample indices (the capture has {n} rows): if the <TimeSeries> tag has no "
+                "timeColumn, pass --time-column none (time_column=None)")
+    if axis.clock is not None and axis.clock[0] != axis.column:
+        name, t = axis.clock
         step = float(np.median(np.diff(t))) if t.size > 1 else 0.0
         if t[0] - step <= start and end <= t[-1] + step:
-            return (
-                f"; they fit column {column!r} ({t[0]:.6g}..{t[-1]:.6g}): pass time_column={column!r}"
-            )
+            return f"; they fit column {name!r} ({t[0]:.6g}..{t[-1]:.6g}): pass --time-column {name} (time_column={name!r})"
     return ""
 
 
-def _to_span(path: Path, region: _Region, capture: Capture, table: _Table, axis: _Axis) -> _Span:
+def _to_span(path: Path, region: _Region, capture: Capture, axis: _Axis) -> Span:
     name, n = capture.name, capture.n_samples
-    start, end = region.start, region.end
+    start, end = _value(path, region, "start", axis), _value(path, region, "end", axis)
+    shown = (f"{region.start}..{region.end}" if isinstance(region.start, str) else f"{start:.6g}..{end:.6g}")
     if axis.column is None:
         for key, value in (("start", start), ("end", end)):
             if not float(value).is_integer():
                 raise DataError(
-                    f"{_jwhere(path, region.entry, key)}: wrong units: {value!r} is not a whole sample index; "
+                    f"{jwhere(path, region.entry, key)}: wrong units: {value!r} is not a whole sample index; "
                     "without a time column start/end are 0-based row numbers (Label Studio snaps regions to "
-                    f"rows), and a fractional value looks like a time in seconds{_other_axes(table, axis, start, end)}"
+                    f"rows), and a fractional value looks like a time in seconds{_hint(axis, n, start, end)}"
                 )
     if end < start:
-        raise DataError(f"{_jwhere(path, region.entry, 'end')}: end {end:.6g} < start {start:.6g}")
+        raise DataError(f"{jwhere(path, region.entry, 'end')}: end {end:.6g} < start {start:.6g}")
     if end == start:
         what = "an instant region (a single point)" if region.instant else "an empty region"
         raise DataError(
-            f"{_jwhere(path, region.entry, 'end')}: end {end:.6g} == start {start:.6g}, {what}; a segment needs "
+            f"{jwhere(path, region.entry, 'end')}: end {end:.6g} == start {start:.6g}, {what}; a segment needs "
             "end > start (use a span, not an instant, for a class)"
         )
     if axis.column is None:
         if start < 0:
             raise DataError(
-                f"{_jwhere(path, region.entry, 'start')}: start {start:.6g} < 0; capture {name!r} has rows 0..{n - 1}"
+                f"{jwhere(path, region.entry, 'start')}: start {start:.6g} < 0; capture {name!r} has rows 0..{n - 1}"
             )
         if end > n:
             raise DataError(
-                f"{_jwhere(path, region.entry, 'end')}: end {end:.6g} is beyond capture {name!r} ({n} rows, so end "
-                f"is at most {n}, exclusive){_other_axes(table, axis, start, end)}"
+                f"{jwhere(path, region.entry, 'end')}: end {end:.6g} is beyond capture {name!r} ({n} rows, so end "
+                f"is at most {n}, exclusive){_hint(axis, n, start, end)}"
             )
     else:
         lo, hi = float(axis.t[0]), float(axis.t[-1])
         start_out = not lo - axis.step <= start <= hi + axis.step
         if start_out or end > hi + axis.step:
             key = "start" if start_out else "end"
+            units = " (seconds from the first sample)" if axis.dates_ns is not None else ""
             raise DataError(
-                f"{_jwhere(path, region.entry, key)}: wrong units or capture: region {start:.6g}..{end:.6g} is "
-                f"outside the time range {lo:.6g}..{hi:.6g} of column {axis.column!r} of capture {name!r}"
-                f"{_other_axes(table, axis, start, end)}"
+                f"{jwhere(path, region.entry, key)}: wrong units or capture: region {shown} is outside the time "
+                f"range {lo:.6g}..{hi:.6g}{units} of column {axis.column!r} of capture {name!r}"
+                f"{_hint(axis, n, start, end)}"
             )
     tol = TIME_TOLERANCE * axis.step
     whole = all(float(v).is_integer() for v in (start, end))
-    if axis.column is not None and axis.guessed and axis.step < 0.5 and whole:
+    if axis.column is not None and axis.guessed and axis.step < 0.5 and whole and axis.dates_ns is None:
         # Label Studio snaps edges to sample times; whole numbers that are no sample time on a
         # fine time axis are row numbers of a <TimeSeries> tag without timeColumn.
         off = [v for v in (start, end) if np.min(np.abs(axis.t - v)) > tol]
         if off:
             key = "start" if off[0] == start else "end"
             raise DataError(
-                f"{_jwhere(path, region.entry, key)}: wrong units: region {start:.6g}..{end:.6g} is whole numbers "
+                f"{jwhere(path, region.entry, key)}: wrong units: region {start:.6g}..{end:.6g} is whole numbers "
                 f"that are not sample times of column {axis.column!r} (Label Studio snaps region edges to samples), "
-                "so they look like row numbers: pass time_column=None if the <TimeSeries> tag has no timeColumn, "
-                f"or time_column={axis.column!r} to read them as times"
+                "so they look like row numbers: pass --time-column none (time_column=None) if the <TimeSeries> tag has "
+                f"no timeColumn, or --time-column {axis.column} (time_column={axis.column!r}) to read them as times"
             )
     first = int(np.searchsorted(axis.t, start - tol, side="left"))
     stop = int(np.searchsorted(axis.t, end - tol, side="left"))
     if stop <= first:
         raise DataError(
-            f"{_jwhere(path, region.entry, 'end')}: region {start:.6g}..{end:.6g} covers no sample of capture "
-            f"{name!r} (samples are {axis.step:.6g} apart on {axis.column or 'the row index'}); "
-            "a segment needs at least one sample"
+            f"{jwhere(path, region.entry, 'end')}: region {shown} covers no sample of capture {name!r} (samples "
+            f"are {axis.step:.6g} apart on {axis.column or 'the row index'}); a segment needs at least one sample"
         )
-    return _Span(
-        Segment(name, region.label, first, stop),
-        _jwhere(path, region.entry, "start"),
-        region.entry,
-        f"{start:.6g}..{end:.6g}",
-    )
+    return Span(Segment(name, region.label, first, stop), jwhere(path, region.entry, "start"), region.entry, shown)
+
+
+def _exports(path: str | Path | Sequence[str | Path]) -> list[Path]:
+    if isinstance(path, (str, Path)):
+        p = Path(path)
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() == ".json"
+                           and not f.name.startswith("."))
+            if not found:
+                raise DataError(f"{p}: no .json file in this folder; give a Label Studio JSON export or a folder "
+                                "of them")
+            return found
+        return [p]
+    paths = [Path(p) for p in path]
+    if not paths:
+        raise ConfigError("The 'path' parameter must name at least one Label Studio export. Got [] instead.")
+    return [f for p in paths for f in _exports(p)]
 
 
 def read_label_studio(
-    path: str | Path,
+    path: str | Path | Sequence[str | Path],
     *,
     time_column: str | None = "auto",
     data_key: str | None = None,
     csv_dir: str | Path | None = None,
-    channels: Sequence[str] | None = None,
-    sample_rate_hz: float | None = None,
-    background: str = "NoActivity",
+    **options: Any,
 ) -> Dataset:
-    """Read a Label Studio JSON export of time-series tasks.
+    """Read Label Studio JSON exports of time-series tasks (one file, several, or a folder of them).
 
-    * Captures: one per labelled task, in task order, read from the CSV its
-      ``data`` refers to (the only text value of ``data``, or the one with
-      ``.csv``, or ``data[data_key]``). The reference is looked up in
+    * Captures: one per labelled task, in export then task order, read from
+      the CSV its ``data`` refers to (the only text value of ``data``, or the
+      one with ``.csv``, or ``data[data_key]``). The reference is looked up in
       ``csv_dir`` as written (if relative), by its file name, and by its file
       name without Label Studio's upload prefix (``4f3a2b1c-walk_01.csv`` ->
       ``walk_01.csv``); local-storage references (``?d=path``) use ``path``.
-      Captures are named by the file stem. CSV reading, channels and sample
-      rate as in :func:`~automl.data.read_labelled_csv_folder` without a label
-      column (``sample_rate_hz`` for files without a time column).
+      A reference that leads outside ``csv_dir`` is refused without opening
+      it. Captures are named by the file stem; a CSV named by two tasks (in
+      one export or two) is an error. Columns, sample rate and resampling as
+      :class:`~automl.data._captures.CaptureSet`.
     * Annotations: the first annotation that is not cancelled
       (``was_cancelled``); a task with none is skipped as unlabelled (its file
       is not read). An annotation with no region is a labelled capture that
       is all background. Results of other types (``choices``, ...) are
       ignored. A region must carry exactly one label.
-    * Units check: with ``time_column="auto"`` a region whose edges are
-      whole numbers but not sample times of a fine time axis (interval
-      < 0.5 units) is reported as row numbers, since Label Studio snaps
-      edges to samples; name the column explicitly to skip this check.
-    * Time conversion: see the module docstring. A region covers samples
-      with ``start <= t < end``; ``Segment.start`` is the first sample at or
-      after ``start``, ``Segment.end`` the first at or after ``end``
-      (exclusive).
-    * Metadata: ``file`` and ``task_id``.
+    * Time axis and conversion: see the module docstring. With
+      ``time_column="auto"`` a region whose edges are whole numbers but not
+      sample times of a fine time axis (interval < 0.5 units) is reported as
+      row numbers, since Label Studio snaps edges to samples; name the column
+      explicitly to skip this check.
+    * Metadata: ``file``, ``task_id`` and ``export`` (the export's file stem).
 
     Args:
-        path: the exported JSON file.
-        time_column: the ``timeColumn`` of the ``<TimeSeries>`` tag: a column
-            of the CSV; ``None`` if the tag has none (values are 0-based row
-            indices); ``"auto"`` for the first of :data:`TIME_COLUMNS
-            <automl.data._readers.TIME_COLUMNS>` present, else row indices.
-            The column is not a channel.
+        path: an exported JSON file, a list of them, or a folder of them.
+        time_column: the ``timeColumn`` of the ``<TimeSeries>`` tag (also the
+            capture's clock); ``None`` (or ``"none"``) if the tag has none
+            (edges are 0-based row indices; the rate comes from a recognised
+            time column or ``sample_rate_hz``); ``"auto"`` for the preferred
+            recognised time column (``automl/data/_time.py``), else rows.
         data_key: key of the task ``data`` that refers to the CSV (the
             ``$name`` of ``<TimeSeries value="$name">``); ``None`` to find it.
-        csv_dir: folder holding the CSV files; default the JSON's folder.
-        channels: channel columns to read, in this order; ``None`` for all.
-        sample_rate_hz: sample rate of CSVs without a time column (Hz).
-        background: name of the background class.
+        csv_dir: folder holding the CSV files; default each export's folder.
+        **options: :class:`~automl.data._captures.CaptureOptions` fields
+            (``time_unit``, ``sample_rate_hz``, ``resample_hz``, ...).
 
     Returns:
-        A :class:`Dataset` named after the file's stem; segments sorted by
-        capture, then start.
+        A :class:`Dataset` named after the export's stem (the folder's name
+        for several); segments sorted by capture, then start.
 
     Raises:
         DataError: one per problem, naming the file, the entry (JSON path
             such as ``[0].annotations[0].result[2].value``) and the field:
-            invalid JSON, wrong shape or type, missing key, unknown or
-            repeated CSV file, not exactly one label, ``end <= start``,
+            invalid JSON, wrong shape or type, missing key, unknown, repeated
+            or outside CSV file, not exactly one label, ``end <= start``,
             region outside the capture's time range or covering no sample,
-            wrong units (text dates, fractional row indices, values that fit
-            another axis: the message says which); no labelled task; any
-            capture CSV problem (file, row, column).
-        ConfigError: bad ``channels`` or ``sample_rate_hz``.
+            wrong units (text on a numeric axis, fractional row indices,
+            values that fit another axis: the message says which); no
+            labelled task; any capture CSV problem (file, row, column).
+        ConfigError: a bad option.
     """
-    path = Path(path)
     if time_column is not None and not isinstance(time_column, str):
         raise ConfigError(
             f"The 'time_column' parameter must be a column name, 'auto' or None. Got {time_column!r} instead."
         )
-    folder = Path(csv_dir) if csv_dir is not None else path.parent
-    tasks = _parse_tasks(path, _load_json(path, _WHAT), data_key, folder)
+    rows = time_column is None or time_column == "none"
+    if "time_column" in options:
+        raise ConfigError("The 'time_column' parameter is given twice.")
+    opts = CaptureOptions(time_column="auto" if rows else time_column, **options)
+    exports = _exports(path)
+    seen: dict[Path, str] = {}
+    tasks: list[_Task] = []
+    for export in exports:
+        folder = Path(csv_dir) if csv_dir is not None else export.parent
+        tasks.extend(_parse_tasks(export, load_json(export, _WHAT), data_key, folder, seen))
     if not tasks:
+        where = exports[0] if len(exports) == 1 else f"{', '.join(map(str, exports))}"
         raise DataError(
-            f"{path}: no task has an annotation (every task is unlabelled or cancelled); label at least one "
+            f"{where}: no task has an annotation (every task is unlabelled or cancelled); label at least one "
             "task in Label Studio and export again"
         )
-
-    reserved = {time_column} if time_column not in (None, "auto") else set()
-    reader = _CaptureSet(channels, reserved=reserved, sample_rate_hz=sample_rate_hz)
-    captures: list[Capture] = []
-    spans: list[_Span] = []
+    reader = CaptureSet(opts)
+    spans: list[Span] = []
     for task in tasks:
-        capture, table = reader.read(task.file, task.file.stem)
+        capture = reader.read(task.file.stem, task.file)
         if task.task_id is not None:
             capture.metadata["task_id"] = task.task_id
-        captures.append(capture)
+        capture.metadata["export"] = task.export.stem
         if task.regions:
-            axis = _axis(table, time_column, capture.n_samples)
-            spans.extend(_to_span(path, r, capture, table, axis) for r in task.regions)
-    order = {c.name: k for k, c in enumerate(captures)}
-    if len(order) != len(captures):
-        names = [c.name for c in captures]
-        twice = next(n for n in names if names.count(n) > 1)
-        raise DataError(f"{path}: two tasks' CSV files give the capture name {twice!r}; rename one of them")
-    return Dataset(
-        name=path.stem,
-        channels=reader.channels,
-        sample_rate_hz=reader.dataset_rate(),
-        captures=captures,
-        segments=_check_spans(spans, order),
-        background=background,
-    )
+            clock, raw = reader.clocks[capture.name]
+            axis = _axis(capture, clock, raw, rows, time_column == "auto")
+            spans.extend(_to_span(task.export, r, capture, axis) for r in task.regions)
+    order = {c.name: k for k, c in enumerate(reader.captures)}
+    name = exports[0].stem if len(exports) == 1 else exports[0].parent.resolve().name
+    return reader.dataset(name, check_spans(spans, order))
+
+

@@ -56,9 +56,9 @@ def dataset_fingerprint(ds: Dataset) -> str:
     """SHA-256 (hex) of everything windows and features of ``ds`` depend on.
 
     Capture names and samples (bytes of the float32 counts), segments,
-    channels, sample rate and background class.
+    channels, sensor groups, sample rate and background class.
     """
-    h = hashlib.sha256(repr((ds.name, ds.channels, ds.sample_rate_hz, ds.background)).encode())
+    h = hashlib.sha256(repr((ds.name, ds.channels, ds.sample_rate_hz, ds.background, ds.sensors)).encode())
     for c in ds.captures:
         h.update(c.name.encode())
         h.update(np.ascontiguousarray(c.data).tobytes())

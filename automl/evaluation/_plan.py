@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from automl.data import Dataset, grouped_folds
+from automl.data import Dataset, capture_groups, grouped_folds
 from automl.errors import DataError
 from automl.evaluation._cache import dataset_fingerprint
 from automl.evaluation._streams import deployment_streams
@@ -87,10 +87,11 @@ def has_background(ds: Dataset) -> bool:
 
 
 def _inner_split(ds: Dataset, n_splits: int, seed: int, group_by) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Early-stopping split of a fold's training captures: the first of ``n_splits`` grouped folds."""
+    """Early-stopping split of a fold's training captures: the first of ``min(n_splits, groups)`` grouped folds."""
     names = ds.capture_names()
+    n_groups = len(set(capture_groups(ds, list(group_by)).values()))
     try:
-        tr, va = grouped_folds(ds, max(2, min(n_splits, len(names))), seed=seed, **_group_kw(group_by))[0]
+        tr, va = grouped_folds(ds, max(2, min(n_splits, n_groups)), seed=seed, **_group_kw(group_by))[0]
     except DataError:  # too few captures or groups to hold any out
         return tuple(names), ()
     return tuple(tr), tuple(va)

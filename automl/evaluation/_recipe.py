@@ -255,7 +255,8 @@ def prepare(data: TrialData, config: PipelineConfig, data_seed: int = 0, cache_d
     classes_all += [c for c in test.labels() if c not in classes_all]
     spec = segmenter_spec(config, train)
     extractor = FeatureExtractor(list(train.channels), families=tuple(config.families), magnitude=bool(config.magnitude),
-                                 sample_rate_hz=float(train.sample_rate_hz), frequency_bands=int(config.frequency_bands))
+                                 sample_rate_hz=float(train.sample_rate_hz), frequency_bands=int(config.frequency_bands),
+                                 sensors=train.sensors)
     windower = _Windower(list(classes_all), extractor, cache_dir, np.arange(len(classes_all)), list(classes_all))
     win_train, F_train = windower.cut(train, data.train_key, spec)
     if len(win_train) == 0:
@@ -451,15 +452,21 @@ def fit_final(p: Prepared, seed: int, epochs: int, sample_scale: dict | None = N
 
     Raises:
         FloatingPointError: if the training loss becomes NaN.
+        TrialFailed: if the converted model is not what the firmware runs
+            (:func:`automl.quantization.check_converted`).
     """
     from automl.model import train_mlp
-    from automl.quantization import convert
+    from automl.quantization import check_converted, convert
 
     cfg = p.config
     x_all = _scaled(p.scaler, p.selector, p.F_train)
     final = train_mlp(x_all, p.win_train.y, len(p.classes), cfg.mlp(seed), epochs=max(1, int(epochs)),
                       fast=cfg.fast_training)
     tflite = convert(final.model, x_all, cfg.quantization)
+    try:
+        check_converted(tflite, cfg.quantization)
+    except ValueError as exc:
+        raise TrialFailed(f"converted model: {exc}") from None
     tfl, train_dec = _decide(p, tflite, x_all)
     test_metrics = test_events = None
     test_classes: list[int] = []
@@ -490,7 +497,7 @@ def fit_final(p: Prepared, seed: int, epochs: int, sample_scale: dict | None = N
         output_scale=tfl.output_scale if tfl.quantized else None,
         output_zero_point=int(tfl.output_zero_point) if tfl.quantized else None,
         tflite_bytes=len(tflite), background=train.background, study=study, trial=trial, dataset=train.name,
-        tflite=tflite,
+        sensors={g: list(m) for g, m in (train.sensors or {}).items()}, resample_hz=train.resample_hz, tflite=tflite,
     )
     return FinalModel(tflite, pipeline, test_metrics, test_events, test_classes, sorted(set(train_dec.tolist())),
                       diagnostics)

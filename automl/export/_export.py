@@ -23,7 +23,7 @@ from ._model_c import read_mlp, render_mlp_c
 from ._pipeline_c import pipeline_context
 from ._spec import FirmwareSpec, build_spec
 from ._templates import firmware_dir, template_environment
-from ._tflite_info import read_tflite_info
+from automl.quantization import read_tflite_info
 
 __all__ = ["MANIFEST_NAME", "SIZES_NAME", "ExportResult", "export_trial", "firmware_dir", "write_firmware"]
 

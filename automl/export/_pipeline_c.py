@@ -44,7 +44,8 @@ def _feature_plan(spec: FirmwareSpec, p: str, P: str) -> dict:
     from automl.features import FeatureExtractor, dft_tables
 
     fx = FeatureExtractor(list(spec.channels), families=spec.families, magnitude=spec.magnitude,
-                          sample_rate_hz=spec.sample_rate_hz, frequency_bands=spec.frequency_bands)
+                          sample_rate_hz=spec.sample_rate_hz, frequency_bands=spec.frequency_bands,
+                          sensors=spec.sensors)
     by_name = {s.name: s for s in fx.feature_specs()}
     out_channels = fx.output_channels()
     n_raw = len(spec.channels)
@@ -112,7 +113,7 @@ def _segmenter_plan(spec: FirmwareSpec) -> dict:
         note = f"sliding windows of {seg.window_size} samples every {seg.slide} samples"
         return {"threshold": False, "max_detect": 1, "max_pending": 1, "segmenter_note": _cgen.c_comment(note),
                 "segmenter_note_md": _cgen.md_code(note)}
-    sources = list(column_sources(spec.channels, seg.column))
+    sources = list(column_sources(spec.channels, seg.column, spec.sensors))
     std = seg.mode == "std"
     det = int(seg.detection_window or 1) if std else 1
     detection = (f"population std of the last {det} samples of {seg.column}" if std

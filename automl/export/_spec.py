@@ -17,7 +17,7 @@ from automl.errors import AutomlError, ConfigError, StudyError
 from automl.pipeline import FittedPipeline, SegmenterSpec
 from automl.pipeline._fitted import FORMAT_VERSION
 
-from ._tflite_info import TfliteInfo
+from automl.quantization import TfliteInfo
 
 __all__ = ["FirmwareSpec", "build_spec"]
 
@@ -63,6 +63,9 @@ class FirmwareSpec:
             for float32.
         fitted: the whole pipeline as :class:`automl.pipeline.FittedPipeline`
             (with the model bytes), for the code generators.
+        sensors: sensor groups ``{group: 3 channel names}`` the magnitude
+            channels come from; ``None`` (pipeline.json without them): the
+            ``acc*`` / ``gyr*`` name-prefix rule.
     """
 
     study: str
@@ -92,6 +95,7 @@ class FirmwareSpec:
     unknown_threshold: float
     unknown_q: int | None
     fitted: FittedPipeline
+    sensors: dict[str, tuple[str, ...]] | None = None
 
 
 def _is_int(v: object) -> bool:
@@ -270,7 +274,8 @@ def build_spec(pipeline: Mapping, info: TfliteInfo, *, study: str, trial: int,
     extra = {k: pipeline[k] for k in ("layers", "dropout", "learning_rate") if pipeline.get(k) is not None}
 
     # --- the stages the firmware generates: segmenter, features, decision
-    segmenter = _segmenter(pipeline, get("segmenter"), channels, window_size, slide, fail)
+    sensors = _sensors(pipeline.get("sensors"), channels, fail)
+    segmenter = _segmenter(pipeline, get("segmenter"), channels, window_size, slide, fail, sensors)
     families = str_list("families")
     bands = get("frequency_bands")
     if not _is_int(bands) or bands < 1:
@@ -284,7 +289,7 @@ def build_spec(pipeline: Mapping, info: TfliteInfo, *, study: str, trial: int,
     unknown = pipeline.get("unknown_threshold", 0.0)
     if not _is_number(unknown) or not 0.0 <= float(unknown) <= 1.0:
         raise fail(f"'unknown_threshold' must be a probability in [0, 1], got {unknown!r}")
-    _check_feature_names(channels, families, magnitude, float(rate), int(bands), feature_names, fail)
+    _check_feature_names(channels, families, magnitude, float(rate), int(bands), feature_names, fail, sensors)
     _check_postprocessing(pipeline, classes, fail)
     try:
         fitted = FittedPipeline.from_json(json.dumps(dict(pipeline)), bytes(tflite), where=where)
@@ -315,12 +320,24 @@ def build_spec(pipeline: Mapping, info: TfliteInfo, *, study: str, trial: int,
         unknown_threshold=float(unknown),
         unknown_q=fitted.unknown_threshold_q() if quant == "int8" else None,
         fitted=fitted,
+        sensors=sensors,
         **q,
     )
 
 
+def _sensors(value: object, channels: tuple[str, ...], fail) -> dict[str, tuple[str, ...]] | None:
+    """Validate ``pipeline["sensors"]``: absent/None, or ``{group: 3 of the channels}``."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(
+            isinstance(g, str) and isinstance(m, (list, tuple)) and len(m) == 3 and all(c in channels for c in m)
+            for g, m in value.items()):
+        raise fail(f"'sensors' must map a group name to 3 of the channels {list(channels)}, got {value!r:.120}")
+    return {g: tuple(m) for g, m in value.items()}
+
+
 def _segmenter(pipeline: Mapping, seg: object, channels: tuple[str, ...], window_size: int, slide: int,
-               fail) -> SegmenterSpec:
+               fail, sensors: dict[str, tuple[str, ...]] | None = None) -> SegmenterSpec:
     """Validate ``pipeline["segmenter"]`` (kind, lengths, threshold column)."""
     from automl.segmentation import column_sources
 
@@ -337,9 +354,10 @@ def _segmenter(pipeline: Mapping, seg: object, channels: tuple[str, ...], window
     column, mode = seg.get("column"), seg.get("mode")
     det, thr, lookback = seg.get("detection_window") or 1, seg.get("threshold"), seg.get("lookback", 0)
     if not isinstance(column, str):
-        raise fail(f"'segmenter'.'column' must be a channel name, 'accMag' or 'gyrMag', got {column!r}")
+        raise fail(f"'segmenter'.'column' must be a channel name or a sensor magnitude such as 'accMag', "
+                   f"got {column!r}")
     try:
-        column_sources(channels, column)
+        column_sources(channels, column, sensors)
     except AutomlError as exc:
         raise fail(f"'segmenter'.'column': {exc}") from None
     if mode not in ("absolute", "std"):
@@ -374,13 +392,13 @@ def _check_postprocessing(pipeline: Mapping, classes: tuple[str, ...], fail) -> 
                    f"classes on the device, the model has {len(classes)}")
 
 
-def _check_feature_names(channels, families, magnitude, rate, bands, feature_names, fail) -> None:
+def _check_feature_names(channels, families, magnitude, rate, bands, feature_names, fail, sensors=None) -> None:
     """The feature extractor of this version must generate exactly ``feature_names``."""
     from automl.features import FeatureExtractor
 
     try:
         names = FeatureExtractor(list(channels), families=tuple(families), magnitude=magnitude,
-                                 sample_rate_hz=rate, frequency_bands=bands).feature_names()
+                                 sample_rate_hz=rate, frequency_bands=bands, sensors=sensors).feature_names()
     except AutomlError as exc:
         raise fail(f"channels/families/magnitude do not give a feature extractor: {exc}") from None
     if tuple(names) != tuple(feature_names):

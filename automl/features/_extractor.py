@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,7 +81,8 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
     family in ``families`` order, for each generator in the family's
     registration order, for each of its outputs (one, or one per frequency
     band), for each channel of :meth:`output_channels` (the raw ``channels``
-    in the given order, then ``accMag``, then ``gyrMag``) -- or, for a pair
+    in the given order, then one magnitude per sensor group, e.g. ``accMag``,
+    then ``gyrMag``) -- or, for a pair
     generator (``ColumnFusion``), for each pair of :meth:`channel_pairs`.
 
     The extractor has no learned state: ``fit`` only validates, and
@@ -95,13 +96,17 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
             names (see :func:`automl.features.available_families`):
             ``Statistical``, ``Shape``, ``ColumnFusion``, ``Area``,
             ``RateOfChange``, ``Frequency``.
-        magnitude: append ``accMag`` = ``sqrt((x*x + y*y) + z*z)`` of the
-            three channels whose name starts with ``acc`` (case-insensitive),
-            and ``gyrMag`` likewise for ``gyr``. A magnitude whose prefix
-            matches no channel is skipped.
+        magnitude: append ``<group>Mag`` = ``sqrt((x*x + y*y) + z*z)`` of the
+            three channels of each sensor group (``sensors``; without it,
+            ``accMag`` of the three channels whose name starts with ``acc``,
+            case-insensitive, and ``gyrMag`` likewise for ``gyr``, a prefix
+            matching no channel being skipped).
         sample_rate_hz: samples per second (Hz), > 0; the ``Area`` family
             uses ``dt = float32(1 / sample_rate_hz)`` s, ``Frequency`` reports Hz.
         frequency_bands: number of energy bands of the ``Frequency`` family, >= 1.
+        sensors: sensor groups ``{group: its 3 channel names}`` (a data set's
+            ``Dataset.sensors``, recorded in ``pipeline.json``): magnitudes and
+            ColumnFusion pairs come from them; None for the name-prefix rule.
 
     Example:
         >>> import numpy as np
@@ -121,12 +126,14 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
         magnitude: bool = True,
         sample_rate_hz: float = 100.0,
         frequency_bands: int = 4,
+        sensors: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.channels = channels
         self.families = families
         self.magnitude = magnitude
         self.sample_rate_hz = sample_rate_hz
         self.frequency_bands = frequency_bands
+        self.sensors = sensors
 
     # -- validation --------------------------------------------------------
 
@@ -161,7 +168,10 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
 
         if not isinstance(self.magnitude, (bool, np.bool_)):
             raise _param_error("magnitude", "a bool", self.magnitude)
-        magnitudes = plan_magnitudes(channels) if self.magnitude else ()
+        sensors = self.sensors
+        if sensors is not None and not isinstance(sensors, Mapping):
+            raise _param_error("sensors", "a mapping group -> channel names, or None", sensors)
+        magnitudes = plan_magnitudes(channels, sensors) if self.magnitude else ()
 
         rate = self.sample_rate_hz
         if (isinstance(rate, (bool, np.bool_)) or not isinstance(rate, (int, float, np.number))
@@ -174,7 +184,7 @@ class FeatureExtractor(TransformerMixin, BaseEstimator):
 
         generators = tuple(g for fam in families for g in get_generators(fam))
         ctx = FeatureContext(sample_rate_hz=float(rate), frequency_bands=int(bands))
-        return _Plan(channels, magnitudes, plan_pairs(channels), generators, ctx)
+        return _Plan(channels, magnitudes, plan_pairs(channels, sensors), generators, ctx)
 
     def _check_X(self, X: object, n_channels: int) -> np.ndarray:
         """Validate ``X``; return it as float32 ``(n_windows, window_size, n_channels)``."""

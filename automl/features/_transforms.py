@@ -10,16 +10,33 @@ Column pairs of the ``ColumnFusion`` family: :func:`plan_pairs`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from automl.data import SENSOR_PREFIXES
 from automl.errors import ConfigError
 
-# (channel-name prefix, matched case-insensitively; name of the new channel).
+# (channel-name prefix, matched case-insensitively; name of the new channel), used
+# when no sensor groups are given (a pipeline.json written before they were recorded).
 # The order of this tuple is the order in which magnitude channels are appended.
-MAGNITUDE_SOURCES: tuple[tuple[str, str], ...] = (("acc", "accMag"), ("gyr", "gyrMag"))
+MAGNITUDE_SOURCES: tuple[tuple[str, str], ...] = tuple((p, f"{p}Mag") for p in SENSOR_PREFIXES)
+
+#: Sensor groups: ``{group: its channel names}``; group ``g`` gives the magnitude ``gMag``.
+Sensors = Mapping[str, Sequence[str]]
+
+
+def _group_indices(channels: Sequence[str], sensors: Sensors) -> list[tuple[str, list[int]]]:
+    """``(group, channel indices in channel order)`` of declared groups; ConfigError for an unknown channel."""
+    out = []
+    for group, members in sensors.items():
+        missing = [m for m in members if m not in channels]
+        if missing:
+            raise ConfigError(f"The 'sensors' parameter's group {group!r} names channel(s) {missing} that are not "
+                              f"among the channels {list(channels)}.")
+        out.append((group, sorted(list(channels).index(m) for m in members)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -36,22 +53,35 @@ class Magnitude:
     sources: tuple[int, int, int]
 
 
-def plan_magnitudes(channels: Sequence[str]) -> tuple[Magnitude, ...]:
+def plan_magnitudes(channels: Sequence[str], sensors: Sensors | None = None) -> tuple[Magnitude, ...]:
     """Which magnitude channels ``channels`` allows, in append order.
 
-    A magnitude is planned when exactly three channel names start with its
+    With ``sensors`` (the data set's declared or inferred sensor groups,
+    ``automl.data.Dataset.sensors``): one magnitude ``<group>Mag`` per group,
+    in the groups' order. Without (a pipeline recorded before groups were):
+    a magnitude is planned when exactly three channel names start with its
     prefix (``acc`` / ``gyr``, case-insensitive) and skipped when none does.
 
     Args:
         channels: raw channel names, in the order of the data's last axis.
+        sensors: ``{group: 3 channel names}``, or None for the prefix rule.
 
     Returns:
-        The magnitudes to append (possibly empty), ``accMag`` before ``gyrMag``.
+        The magnitudes to append (possibly empty); sources in channel order.
 
     Raises:
-        ConfigError: if one, two, or more than three channels share a prefix:
-            the three axes are ambiguous or incomplete.
+        ConfigError: a group without exactly three channels or naming an
+            unknown channel; without ``sensors``, one, two, or more than
+            three channels sharing a prefix (the axes are ambiguous or incomplete).
     """
+    if sensors is not None:
+        plans = []
+        for group, idx in _group_indices(channels, sensors):
+            if len(idx) != 3:
+                raise ConfigError(f"magnitude=True needs exactly 3 channels in sensor group {group!r} to compute "
+                                  f"{group}Mag; it has {len(idx)}: {[channels[i] for i in idx]}.")
+            plans.append(Magnitude(name=f"{group}Mag", sources=(idx[0], idx[1], idx[2])))
+        return tuple(plans)
     plans = []
     for prefix, name in MAGNITUDE_SOURCES:
         idx = [i for i, ch in enumerate(channels) if ch.lower().startswith(prefix)]
@@ -104,23 +134,28 @@ def magnitude(T: np.ndarray, m: Magnitude) -> np.ndarray:
     return np.sqrt((x * x + y * y) + z * z)
 
 
-def plan_pairs(channels: Sequence[str]) -> tuple[tuple[int, int], ...]:
+def plan_pairs(channels: Sequence[str], sensors: Sensors | None = None) -> tuple[tuple[int, int], ...]:
     """Column pairs of the ``ColumnFusion`` family.
 
-    For each sensor prefix of :data:`MAGNITUDE_SOURCES` (``acc``, then
-    ``gyr``; case-insensitive), every pair ``(i, j)``, ``i < j``, of channels
-    with that prefix, in channel order: for ``accX, accY, accZ`` that is
-    ``(X, Y), (X, Z), (Y, Z)``. A prefix with fewer than two channels gives
-    no pair; other channels are never paired.
+    For each sensor group (``sensors``, in its order; without it, each prefix
+    of :data:`MAGNITUDE_SOURCES`, ``acc`` then ``gyr``, case-insensitive),
+    every pair ``(i, j)``, ``i < j``, of its channels, in channel order: for
+    ``accX, accY, accZ`` that is ``(X, Y), (X, Z), (Y, Z)``. A group with
+    fewer than two channels gives no pair; other channels are never paired.
 
     Args:
         channels: raw channel names, in the order of the data's last axis.
+        sensors: ``{group: channel names}``, or None for the prefix rule.
 
     Returns:
         ``(i, j)`` indices into ``channels``.
     """
+    if sensors is not None:
+        groups = [idx for _, idx in _group_indices(channels, sensors)]
+    else:
+        groups = [[i for i, ch in enumerate(channels) if ch.lower().startswith(prefix)]
+                  for prefix, _ in MAGNITUDE_SOURCES]
     pairs = []
-    for prefix, _ in MAGNITUDE_SOURCES:
-        idx = [i for i, ch in enumerate(channels) if ch.lower().startswith(prefix)]
+    for idx in groups:
         pairs.extend((a, b) for k, a in enumerate(idx) for b in idx[k + 1 :])
     return tuple(pairs)

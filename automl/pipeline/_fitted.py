@@ -90,6 +90,12 @@ class FittedPipeline:
 
     Attributes are those of ``pipeline.json`` (see docs/CONTRACTS.md);
     ``tflite`` is not serialised to JSON (it is ``model.tflite``).
+    ``sensors`` (sensor groups, ``{group: 3 channel names}``: where the
+    magnitude channels and ColumnFusion pairs come from) and ``resample_hz``
+    (the rate the training captures were resampled to, None if used as
+    recorded; the device must deliver samples at ``sample_rate_hz``) are
+    optional: a file without them is read with the name-prefix rule and no
+    resampling, as it was written.
     """
 
     channels: list[str]
@@ -123,6 +129,8 @@ class FittedPipeline:
     study: str = ""
     trial: int = -1
     dataset: str = ""
+    sensors: dict[str, list[str]] | None = None
+    resample_hz: float | None = None
     version: int = FORMAT_VERSION
     tflite: bytes = field(default=b"", repr=False)
 
@@ -177,7 +185,8 @@ class FittedPipeline:
         from automl.features import FeatureExtractor
 
         return FeatureExtractor(list(self.channels), families=tuple(self.families), magnitude=self.magnitude,
-                                sample_rate_hz=self.sample_rate_hz, frequency_bands=self.frequency_bands)
+                                sample_rate_hz=self.sample_rate_hz, frequency_bands=self.frequency_bands,
+                                sensors=self.sensors)
 
     def features(self, X: np.ndarray) -> np.ndarray:
         """Selected features of windows.
@@ -243,6 +252,8 @@ class FittedPipeline:
         from automl.quantization import TFLiteModel
 
         ds = dataset if counts else to_counts(dataset, self.sample_scale)
+        if self.sensors is not None:
+            ds = ds.replace(sensors={g: tuple(m) for g, m in self.sensors.items()})
         windows = self.segmenter.build().transform(ds, self.classes)
         F = self.features(windows.X) if len(windows) else np.zeros((0, len(self.selected)), np.float32)
         u8 = self.scale(F)

@@ -256,16 +256,11 @@ def _read_recordings(recordings: Sequence[Path], fmt: str, pipe: FittedPipeline,
 
 
 def _held_out(attrs: Mapping[str, Any], pipe: FittedPipeline, data_opts: Mapping[str, Any]) -> list[Dataset]:
-    """The study's held-out captures (``data_source`` split by ``test_glob``) as one-capture count datasets."""
-    from automl.data import read_source
+    """The study's held-out captures (:func:`automl.report.held_out_data`) as one-capture count datasets."""
+    from automl.report import held_out_data
 
-    source, test_glob = attrs.get("data_source"), attrs.get("test_glob")
-    if not source or not test_glob:
-        raise StudyError("the study records no data source or held-out pattern (test_glob); give recordings instead")
-    background = _background(pipe, data_opts)
-    _, test = read_source(str(source), background=background,
-                          label_column=data_opts.get("label_column")).split(str(test_glob))
-    return _streams(test, pipe, f"held-out captures of {source}", background)
+    return _streams(held_out_data(attrs), pipe, f"held-out captures of {attrs.get('data_source')}",
+                    _background(pipe, data_opts))
 
 
 def _background(pipe: FittedPipeline, data_opts: Mapping[str, Any]) -> str:

@@ -41,7 +41,7 @@ from ._html import build_figures, render_replay_page, render_report, timeline_fi
 from ._hypervolume import hypervolume, hypervolume_history
 from ._pick import PickResult, PickRule, parse_pick_rule, pick_trial
 from ._replay_page import ReplayPage, ReplaySection, replay_page
-from ._timeline import TimelineData, decimate_minmax, load_timeline, timeline_data
+from ._timeline import TimelineData, decimate_minmax, held_out_data, load_timeline, timeline_data
 
 __all__ = [
     "ConfusionTable",
@@ -62,6 +62,7 @@ __all__ = [
     "decimate_minmax",
     "export_command",
     "hypervolume",
+    "held_out_data",
     "hypervolume_history",
     "knee",
     "load_timeline",

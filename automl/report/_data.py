@@ -799,6 +799,7 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
             recommended.artifact_dir, timeline_capture)
 
     extra = {k: str(attrs[k]) for k in ("space_path", "test_glob") if attrs.get(k) is not None}
+    extra.update(_data_facts(attrs))
     return ReportData(
         study_name=study.study_name,
         dataset=_opt_str(attrs.get("dataset")),
@@ -1264,6 +1265,25 @@ def _fmt_value(v: Any) -> str:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def _data_facts(attrs: Mapping[str, Any]) -> dict[str, str]:
+    """Rows of the report's study table about the data: rate, channels, sensor groups, held-out rule and groups."""
+    out = {}
+    if attrs.get("sample_rate_hz") is not None:
+        rate = f"{float(attrs['sample_rate_hz']):.6g} Hz"
+        out["sample rate"] = rate + (" (resampled)" if attrs.get("resample_hz") else "")
+    if attrs.get("channels"):
+        out["channels"] = ", ".join(map(str, attrs["channels"]))
+    if attrs.get("sensors"):
+        out["sensor groups"] = "; ".join(f"{g}: {', '.join(m)}" for g, m in dict(attrs["sensors"]).items())
+    if attrs.get("test_where"):
+        out["test_where"] = "; ".join(f"{k}={','.join(v)}" for k, v in dict(attrs["test_where"]).items())
+    if attrs.get("test_groups"):
+        out[f"held-out groups ({attrs.get('group_by')})"] = ", ".join(map(str, attrs["test_groups"]))
+    if attrs.get("test_captures"):
+        out["held-out captures"] = ", ".join(map(str, attrs["test_captures"]))
+    return out
 
 
 def _opt_str(v: Any) -> str | None:

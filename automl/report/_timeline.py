@@ -193,7 +193,10 @@ def load_timeline(study_dir: Path | None, study_attrs: Mapping[str, Any], trial:
     """Replay ``trial`` on one held-out capture of the study's data.
 
     Re-reads the data from the study's ``data_source`` (a folder, or
-    ``basic-motions``), splits it with ``test_glob``, loads
+    ``basic-motions``) with the recorded reader options (``data_format``,
+    ``data_options``: resampling, channels, ...) and takes the recorded
+    ``test_captures`` (older studies: reads it as detected and splits it with
+    ``test_glob``), loads
     ``<study_dir>/<artifact_dir>`` with :meth:`FittedPipeline.load` and runs it
     on the capture (default: the first held-out capture).
 
@@ -208,11 +211,10 @@ def load_timeline(study_dir: Path | None, study_attrs: Mapping[str, Any], trial:
     test_glob = study_attrs.get("test_glob")
     if not source:
         return None, "The study does not record its data source, so there is no recording to replay."
-    if not test_glob:
+    if not test_glob and not study_attrs.get("test_captures"):
         return None, "The study does not record which captures are held out (test_glob)."
     if not artifact_dir:
         return None, f"Trial {trial} records no artifact folder, so its model cannot be replayed."
-    from automl.data import read_source
     from automl.pipeline import FittedPipeline
 
     folder = Path(study_dir) / str(artifact_dir)
@@ -224,8 +226,7 @@ def load_timeline(study_dir: Path | None, study_attrs: Mapping[str, Any], trial:
     data_opts = space.get("data") if isinstance(space.get("data"), Mapping) else {}
     background = str(data_opts.get("background") or "NoActivity")
     try:
-        dataset = read_source(str(source), background=background, label_column=data_opts.get("label_column"))
-        _, test = dataset.split(str(test_glob))
+        test = held_out_data(study_attrs)
     except AutomlError as exc:
         return None, f"The study's data could not be re-read ({exc})."
     except Exception as exc:  # a reader failing in an unexpected way must not break the report
@@ -244,3 +245,51 @@ def load_timeline(study_dir: Path | None, study_attrs: Mapping[str, Any], trial:
                          [s for s in one.segments if s.capture == wanted], background, pipe.classes,
                          run.start, pipe.segmenter.window_size, run.predicted, run.y_true, max_points,
                          outputs=run.outputs), ""
+
+
+def held_out_data(study_attrs: Mapping[str, Any]):
+    """The study's held-out captures, read again from its data source (sensor units).
+
+    Searches that record their reader options (``data_format``, ``data_paths``,
+    ``data_options``) are read with :class:`automl.data.DataSource` and its
+    ``test_captures``; older ones from ``data_source`` split by ``test_glob``.
+
+    Returns:
+        The held-out :class:`automl.data.Dataset`.
+
+    Raises:
+        StudyError: the study records no data source or held-out captures.
+        DataError / ConfigError: as the data's reader (e.g. the source is not on this machine).
+    """
+    from automl.errors import StudyError
+
+    source = study_attrs.get("data_source")
+    if not source or not (study_attrs.get("test_glob") or study_attrs.get("test_captures")):
+        raise StudyError("the study records no data source or held-out captures (data_source, test_glob)")
+    if study_attrs.get("data_format"):  # recorded by searches that record the reader options
+        from automl.data import DataSource
+
+        dataset = DataSource(list(study_attrs.get("data_paths") or []),
+                             None if study_attrs.get("data_paths") else str(source),
+                             str(study_attrs["data_format"]), dict(study_attrs.get("data_options") or {})).load()
+        return dataset.subset(list(study_attrs.get("test_captures") or ()))
+    space = study_attrs.get("space") if isinstance(study_attrs.get("space"), Mapping) else {}
+    data_opts = space.get("data") if isinstance(space.get("data"), Mapping) else {}
+    background = str(data_opts.get("background") or "NoActivity")
+    return _load_source(str(source), background, data_opts.get("label_column")).split(str(study_attrs["test_glob"]))[1]
+
+
+def _load_source(source: str, background: str, label_column: Any):
+    from automl.data import detect_format, import_dataset, load_basic_motions
+    from automl.errors import DataError
+
+    if source == "basic-motions":
+        return load_basic_motions()
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"data source {source} does not exist on this machine")
+    fmt = detect_format(path)
+    options: dict[str, Any] = {"background": background}
+    if fmt == "label-column" and label_column:
+        options["label_column"] = label_column
+    return import_dataset(path, fmt, **options)

@@ -15,6 +15,7 @@ _WHERE = {
     "DIRECTIONS": "_objective", "TrialFailed": "_objective", "TrialOutcome": "_objective",
     "config_from_params": "_objective", "run_trial": "_objective",
     "study_status": "_progress",
+    "CheckReport": "_check", "check_data": "_runner",
     "DEFAULT_TRIALS": "_runner", "SearchRequest": "_runner", "SearchSummary": "_runner", "run_search": "_runner",
     "SearchSpace": "_space", "load_space": "_space",
     "artifact_dir": "_storage", "load_study": "_storage", "open_storage": "_storage", "study_dir": "_storage",

@@ -260,7 +260,9 @@ def run_trial(data: TrialData, space: SearchSpace, params: dict, target: TargetP
         "seed_scores": [float(v) for v in values],
         "f1_std": float(values.std(ddof=1)) if len(values) > 1 else None,
         "n_seeds": len(values),
-        "collapsed": len(first.predicted_classes) <= 1,
+        # Never recommended: one decision for every validation window, or for every training window of the
+        # shipped model. The held-out flag is shown, not used for any choice.
+        "collapsed": len(first.predicted_classes) <= 1 or len(final.train_predicted_classes) <= 1,
         "collapsed_test": len(final.test_predicted_classes) == 1,
         "no_background": data.has_background and not p.has_background,
         "test_metrics": final.test_metrics,

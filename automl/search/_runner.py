@@ -12,14 +12,17 @@ import math
 import os
 import time
 import warnings
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import optuna
 
 from automl.cost import TargetProfile, load_target
+from automl.data import capture_groups
 from automl.errors import ConfigError
 from automl.evaluation import plan_validation
+from automl.search._check import CheckReport, check_search
 from automl.search._objective import DIRECTIONS, FAULT_ENV, TrialFailed, TrialOutcome, objective_names, trial_task
 from automl.search._progress import ParetoTracker, SearchProgress, study_status
 from automl.search._space import SearchSpace, load_space, suggest_all
@@ -47,10 +50,18 @@ class SearchRequest:
     Attributes:
         study: study name (folder name under ``root``).
         space_path: search space YAML.
-        data: a folder of captures, or ``None`` with ``dataset`` set.
+        data: a folder or file of captures (several: Label Studio exports),
+            or ``None`` with ``dataset`` set.
         dataset: built-in dataset name (``basic-motions``) or ``None``.
         data_format: import format of ``data`` (``auto``, ``label-column``,
-            ``canonical``, ``dcli``, ``label-studio``, ``per-file``).
+            ``canonical``, ``per-file``, ``folders``, ``dcli``,
+            ``label-studio``); ``auto`` uses the space's ``data.format``.
+        data_options: reader options given on the command line (``label_column``,
+            ``label_pattern``, ``label_map``, ``csv_dir``, ``time_column``,
+            ``time_unit``, ``sample_rate_hz``, ``resample_hz``); each
+            overrides the space's ``data`` key of the same name.
+        test_where: held-out captures by metadata, ``["subject=01,09", ...]``
+            (default: the space's ``data.test_where``).
         root: folder holding study folders.
         storage: Optuna RDB URL, or ``None`` for the study folder's journal file.
         trials: stop when the study has this many finished trials; ``None``:
@@ -65,13 +76,17 @@ class SearchRequest:
         progress: draw a progress bar on the terminal.
         cache_dir: node-local folder for cached windows and feature matrices
             (default: ``<system temp>/automl-cache``).
+        notify: called with each line of the data summary (rate, channels,
+            captures, notes) once the data is read, before the first trial.
     """
 
     study: str
     space_path: Path
-    data: Path | None = None
+    data: Path | list[Path] | None = None
     dataset: str | None = None
     data_format: str = "auto"
+    data_options: dict = field(default_factory=dict)
+    test_where: list[str] | None = None
     root: Path = Path("studies")
     storage: str | None = None
     trials: int | None = DEFAULT_TRIALS
@@ -84,6 +99,7 @@ class SearchRequest:
     trial_timeout_s: float | None = None
     progress: bool = True
     cache_dir: str | None = None
+    notify: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -110,37 +126,81 @@ class SearchSummary:
     stop_reason: str = "trials"
 
 
+#: ``data`` keys of the space that are reader options, and the import option each becomes.
+_READER_KEYS = {"label_column": "label_column", "label_pattern": "pattern", "label_map": "mapping",
+                "csv_dir": "csv_dir", "channels": "channels", "sensors": "sensors", "time_column": "time_column",
+                "time_unit": "time_unit", "sample_rate_hz": "sample_rate_hz", "resample_hz": "resample_hz",
+                "name_metadata": "name_metadata"}
+
+
+def data_source(req: SearchRequest, space: SearchSpace) -> DataSource:
+    """The data source of a search: ``--data``/``--dataset`` and the reader options of the space and command line.
+
+    Raises:
+        ConfigError: neither or both of ``--data`` and ``--dataset``, an
+            unknown built-in dataset, reader options with ``--dataset``, or
+            an option the format does not take.
+        DataError: a path that does not exist or whose format cannot be told.
+    """
+    from automl.data import DataSource, detect_format, reader_options
+
+    if (req.data is None) == (req.dataset is None):
+        raise ConfigError("give exactly one of --data PATH or --dataset NAME")
+    given = {k: getattr(space.data, k) for k in _READER_KEYS if getattr(space.data, k) is not None}
+    given.pop("label_column")  # a default; only label-column folders take it
+    given.update({k: v for k, v in req.data_options.items() if v is not None})
+    options = {_READER_KEYS[k]: v for k, v in given.items()}
+    options["background"] = space.data.background
+    if req.dataset is not None:
+        if req.dataset != "basic-motions":
+            raise ConfigError(f"The '--dataset' parameter must be 'basic-motions'. Got {req.dataset!r} instead.")
+        extra = sorted(set(given) - {"name_metadata"})
+        if extra:
+            raise ConfigError(f"--dataset basic-motions is read as it is; the reader options {extra} apply to "
+                              "--data only")
+        return DataSource([], req.dataset, "builtin", {k: v for k, v in options.items() if k == "name_metadata"})
+    paths = [Path(p) for p in (req.data if isinstance(req.data, (list, tuple)) else [req.data])]
+    fmt = req.data_format if req.data_format != "auto" else space.data.format
+    label_column = req.data_options.get("label_column") or space.data.label_column
+    target = paths[0] if len(paths) == 1 else paths
+    if fmt == "auto":
+        fmt = detect_format(target, label_column=label_column, **options)
+    if fmt == "label-column":
+        options["label_column"] = label_column
+    unknown = sorted(k for k, v in given.items() if _READER_KEYS[k] not in reader_options(fmt))
+    if unknown:
+        raise ConfigError(f"the {fmt!r} format does not take {', '.join(unknown)} (from the command line or the "
+                          f"space's data section); it takes {reader_options(fmt)}")
+    return DataSource([str(p.resolve()) for p in paths], None, fmt, options)
+
+
 def load_data(req: SearchRequest, space: SearchSpace):
     """Read the dataset, split it into train/test and convert both to ADC counts.
 
-    The counts scale (``data.sample_scale``: ``auto`` or a per-channel mapping)
-    is chosen on the training captures only.
+    The held-out captures are those matching ``--test-glob`` / ``--test-where``
+    (default: the space's ``data.test_glob`` / ``data.test_where``); a class
+    only they hold is an error. The counts scale (``data.sample_scale``:
+    ``auto`` or a per-channel mapping) is chosen on the training captures only.
 
     Returns:
-        ``(train, test, test_glob, sample_scale)``; train and test hold int16
-        counts as float32.
+        ``(train, test, info, sample_scale)``; train and test hold int16
+        counts as float32; ``info`` is ``{"test_glob", "test_where"}`` as
+        applied and ``"source"`` (the :class:`DataSource` as a dict).
 
     Raises:
         ConfigError / DataError: for a bad source, format or split.
     """
-    from automl.data import auto_counts_scale, detect_format, import_dataset, load_basic_motions, to_counts
+    from automl.data import auto_counts_scale, parse_where, split_held_out, to_counts
 
-    if (req.data is None) == (req.dataset is None):
-        raise ConfigError("give exactly one of --data FOLDER or --dataset NAME")
-    if req.dataset is not None:
-        if req.dataset != "basic-motions":
-            raise ConfigError(f"The '--dataset' parameter must be 'basic-motions'. Got {req.dataset!r} instead.")
-        ds = load_basic_motions()
-    else:
-        fmt = req.data_format if req.data_format != "auto" else detect_format(req.data)
-        options = {"background": space.data.background}
-        if fmt == "label-column":
-            options["label_column"] = space.data.label_column
-        ds = import_dataset(req.data, fmt, **options)
+    source = data_source(req, space)
+    ds = source.load()
     test_glob = req.test_glob or space.data.test_glob
-    if not test_glob:
-        raise ConfigError("no held-out captures: give --test-glob or data.test_glob in the search space")
-    train, test = ds.split(test_glob)
+    test_where = parse_where(req.test_where) if req.test_where else parse_where(space.data.test_where)
+    if req.test_glob and not req.test_where:
+        test_where = None  # the command line's rule replaces the space's
+    if req.test_where and not req.test_glob:
+        test_glob = None
+    train, test = split_held_out(ds, test_glob, test_where)
     scale = space.data.sample_scale
     if scale == "auto":
         scale = auto_counts_scale(train)
@@ -148,7 +208,22 @@ def load_data(req: SearchRequest, space: SearchSpace):
         raise ConfigError(f"The 'data.sample_scale' parameter must be 'auto' or a mapping channel -> counts per unit. "
                           f"Got {scale!r} instead.")
     scale = {ch: float(v) for ch, v in scale.items()}
-    return to_counts(train, scale), to_counts(test, scale), test_glob, scale
+    info = {"test_glob": test_glob, "test_where": test_where, "source": asdict(source)}
+    return to_counts(train, scale), to_counts(test, scale), info, scale
+
+
+def check_data(req: SearchRequest) -> CheckReport:
+    """``automl check``: read the space and the data exactly as :func:`run_search` would and check them.
+
+    Returns:
+        The :class:`~automl.search._check.CheckReport` (summary, warnings, problems).
+
+    Raises:
+        ConfigError / DataError: as :func:`load_data` (the data cannot be read or split).
+    """
+    space = load_space(req.space_path)
+    train, test, info, _ = load_data(req, space)
+    return check_search(space, train, test, info, seed=req.seed)
 
 
 def study_classes(train, has_background: bool) -> list[str]:
@@ -423,18 +498,35 @@ def run_search(req: SearchRequest) -> SearchSummary:
         raise ConfigError(f"The '--workers' parameter must be >= 1. Got {req.workers} instead.")
     space = load_space(req.space_path)
     target = load_target(req.target or space.target)
-    train, test, test_glob, sample_scale = load_data(req, space)
+    train, test, info, sample_scale = load_data(req, space)
+    report = check_search(space, train, test, info, seed=req.seed)
+    if report.problems:
+        more = (f" (and {len(report.problems) - 1} more: run automl check with the same options)"
+                if len(report.problems) > 1 else "")
+        raise ConfigError(f"no trial could succeed: {report.problems[0]}{more}")
     data = plan_validation(train, test, space.search.cv_folds, seed=req.seed, group_by=space.search.group_by,
                            streams=space.search.validation if space.objective == "event_f1" else "captures")
     folder = study_dir(req.root, req.study)
     handler = _setup_logging(folder)
+    for line in report.lines():
+        log.info("%s", line)
+        if req.notify is not None:
+            req.notify(line)
+    source = info["source"]
     meta = {
         "dataset": train.name,
-        "data_source": str(Path(req.data).resolve()) if req.data else req.dataset,
+        "data_source": source["paths"][0] if source["paths"] else source["dataset"],
+        "data_paths": source["paths"],
+        "data_format": source["format"],
+        "data_options": source["options"],
         "space": space.model_dump(mode="json"),
         "space_path": str(Path(req.space_path).resolve()),
         "target": target.model_dump(mode="json"),
-        "test_glob": test_glob,
+        "test_glob": info["test_glob"],
+        "test_where": info["test_where"],
+        "group_by": space.search.group_by,
+        "sensors": {g: list(m) for g, m in (train.sensors or {}).items()},
+        "resample_hz": train.resample_hz,
         "classes": study_classes(train, data.has_background),
         "objective_names": objective_names(space),
         "objective": space.objective,
@@ -447,6 +539,8 @@ def run_search(req: SearchRequest) -> SearchSummary:
         "group_by": list(data.group_by),
         "folds": [{"train": list(f.train), "val": list(f.val), "streams": f.streams.capture_names()}
                   for f in data.folds],
+        "test_groups": (None if space.search.group_by == "capture" else
+                        sorted({"/".join(g) for g in capture_groups(test, space.search.group_by, missing="?").values()})),
     }
     study = create_or_load_study(req, space, target, meta)
     requeued = requeue_interrupted(study)

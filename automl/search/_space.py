@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 import re
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -109,18 +109,61 @@ class PostProcessSpace(BaseModel):
 
 
 class DataSpace(BaseModel):
-    """How the dataset is read and split."""
+    """How the dataset is read and split (``automl search`` options of the same name override these).
+
+    Reading (see ``automl/data``): ``format`` and the options of the format
+    (``label_column``; ``label_pattern`` / ``label_map`` for one class per
+    file; ``csv_dir`` for Label Studio), the options every format takes
+    (``channels``: a list selects, ``{name: column}`` selects and renames;
+    ``sensors``: ``{group: [x, y, z channels]}``, magnitude ``<group>Mag``;
+    ``time_column``, ``time_unit``, ``sample_rate_hz``, ``resample_hz``,
+    ``name_metadata``: a regex whose named groups become capture metadata).
+    Held-out captures: ``test_glob`` (names) and/or ``test_where``
+    (``{metadata key: values}``).
+    """
 
     model_config = ConfigDict(extra="forbid")
     background: str = "NoActivity"
     test_glob: str | None = None
+    test_where: dict[str, Union[str, list[str]]] | None = None
+    format: str = "auto"
     label_column: str = "label"
+    label_pattern: str | None = None
+    label_map: str | None = None
+    csv_dir: str | None = None
+    channels: Union[list[str], dict[str, str], None] = None
+    sensors: dict[str, list[str]] | None = None
+    time_column: str | None = None
+    time_unit: Literal["s", "ms", "us", "ns"] | None = None
+    sample_rate_hz: float | None = Field(None, ge=1.0, le=10_000.0)
+    resample_hz: float | None = Field(None, ge=1.0, le=10_000.0)
+    name_metadata: str | None = None
     # ADC counts per sensor unit per channel, or "auto" (power of two from the training data range).
     sample_scale: Union[dict[str, float], str] = "auto"
 
+    @model_validator(mode="after")
+    def _check(self) -> "DataSpace":
+        from automl.data import IMPORT_FORMATS
+
+        if self.format not in IMPORT_FORMATS:
+            raise ValueError(f"format must be one of {list(IMPORT_FORMATS)}")
+        if self.name_metadata is not None:
+            try:
+                pattern = re.compile(self.name_metadata)
+            except re.error as exc:
+                raise ValueError(f"name_metadata is not a regular expression ({exc})") from None
+            if not pattern.groupindex:
+                raise ValueError(r"name_metadata needs named groups, e.g. (?P<subject>\d+)")
+        return self
+
 
 class SearchSettings(BaseModel):
-    """How the study searches and validates."""
+    """How the study searches and validates.
+
+    ``group_by``: what cross-validation folds never split: ``capture`` (each
+    capture its own group), a capture metadata key (``subject``) or a list of
+    keys (``[subject, session]``); see :func:`automl.data.grouped_folds`.
+    """
 
     model_config = ConfigDict(extra="forbid")
     cv_folds: int = Field(3, ge=2)
@@ -128,8 +171,7 @@ class SearchSettings(BaseModel):
     # Validation streams: "auto" assembles single-class validation captures into streams that look like
     # deployment (event objectives only); "captures" scores the captures as they are.
     validation: str = Field("auto", pattern="^(auto|captures)$")
-    # Folds never split a group: "capture", or metadata key(s) such as subject, session, hand.
-    group_by: Union[str, list[str]] = "capture"
+    group_by: Union[str, Annotated[list[str], Field(min_length=1)]] = "capture"
     # Training seeds of a trial that reaches (or nears) the front; its objective is their mean.
     seeds: int = Field(3, ge=1, le=10)
     # A trial is re-scored with `seeds` seeds unless the front beats its first score by more than this (F1).

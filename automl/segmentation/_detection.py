@@ -21,7 +21,7 @@ bits:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -35,13 +35,17 @@ MODES: tuple[str, ...] = ("absolute", "std")
 _MAGNITUDES: dict[str, str] = {"accMag": "acc", "gyrMag": "gyr"}
 
 
-def column_sources(channels: Sequence[str], column: str) -> tuple[int, ...]:
+def column_sources(channels: Sequence[str], column: str,
+                   sensors: Mapping[str, Sequence[str]] | None = None) -> tuple[int, ...]:
     """Indices of the channels a column is computed from.
 
     Args:
         channels: channel names, in the order of the data's last axis.
-        column: a channel name (an exact match wins), or ``"accMag"`` /
-            ``"gyrMag"``.
+        column: a channel name (an exact match wins), or a magnitude
+            ``"<group>Mag"`` of a sensor group (``"accMag"``, ``"gyrMag"``).
+        sensors: sensor groups ``{group: 3 channel names}`` (``Dataset.sensors``);
+            None for the name-prefix rule (``accMag`` of the three ``acc*``
+            channels, ``gyrMag`` of the three ``gyr*``).
 
     Returns:
         ``(i,)`` for a raw channel; ``(i, j, k)`` (ascending, i.e. channel order)
@@ -54,6 +58,18 @@ def column_sources(channels: Sequence[str], column: str) -> tuple[int, ...]:
     channels = list(channels)
     if column in channels:
         return (channels.index(column),)
+    if sensors is not None:
+        mags = {f"{g}Mag": members for g, members in sensors.items()}
+        if column in mags:
+            idx = sorted(channels.index(m) for m in mags[column] if m in channels)
+            if len(idx) != 3:
+                raise ConfigError(f"The 'column' {column!r} needs the 3 channels of its sensor group; found "
+                                  f"{len(idx)}: {[channels[i] for i in idx]}. Use a raw channel name instead.")
+            return tuple(idx)
+        raise ConfigError(
+            f"The 'column' parameter must be one of the channels {channels} or a sensor magnitude "
+            f"{sorted(mags) or '(the data has no sensor group)'}. Got {column!r} instead."
+        )
     if column in _MAGNITUDES:
         prefix = _MAGNITUDES[column]
         idx = [i for i, ch in enumerate(channels) if ch.lower().startswith(prefix)]
@@ -70,19 +86,20 @@ def column_sources(channels: Sequence[str], column: str) -> tuple[int, ...]:
     )
 
 
-def column_signal(data: np.ndarray, channels: Sequence[str], column: str) -> np.ndarray:
+def column_signal(data: np.ndarray, channels: Sequence[str], column: str,
+                  sensors: Mapping[str, Sequence[str]] | None = None) -> np.ndarray:
     """The column's value at every sample.
 
     Args:
         data: ``(n_samples, n_channels)`` sensor values (any float dtype; cast to
             float32), units of the source.
         channels: channel names of ``data``'s last axis.
-        column: see :func:`column_sources`.
+        column, sensors: see :func:`column_sources`.
 
     Returns:
         ``(n_samples,) float32`` column values, units of the source channels.
     """
-    src = column_sources(channels, column)
+    src = column_sources(channels, column, sensors)
     x = np.asarray(data, dtype=np.float32)
     if len(src) == 1:
         return np.ascontiguousarray(x[:, src[0]])
@@ -105,13 +122,15 @@ def detection_signal(
     column: str,
     mode: str,
     detection_window: int = 1,
+    sensors: Mapping[str, Sequence[str]] | None = None,
 ) -> np.ndarray:
     """The detection value at every sample of one capture.
 
     Args:
         data: ``(n_samples, n_channels)`` sensor values, units of the source.
         channels: channel names of ``data``'s last axis.
-        column: a channel name, ``"accMag"`` or ``"gyrMag"``.
+        column: a channel name or a sensor magnitude (``"accMag"``); with
+            ``sensors``, see :func:`column_sources`.
         mode: ``"absolute"`` (``|v[t]|``) or ``"std"`` (population std of
             ``v[t - detection_window + 1 .. t]``).
         detection_window: samples in the std window (``"std"`` only).
@@ -130,7 +149,7 @@ def detection_signal(
         [nan, 1.0, 0.0]
     """
     _check_mode(mode, detection_window)
-    v = column_signal(data, channels, column)
+    v = column_signal(data, channels, column, sensors)
     if mode == "absolute":
         return np.abs(v)
     d = int(detection_window)
@@ -167,7 +186,7 @@ def threshold_from_quantile(
 
     Args:
         dataset: the captures (training split).
-        column: a channel name, ``"accMag"`` or ``"gyrMag"``.
+        column: a channel name or a magnitude of one of ``dataset.sensors``.
         mode: ``"absolute"`` or ``"std"``.
         detection_window: samples in the std window (``"std"`` only).
         q: quantile in ``[0, 1]``.
@@ -181,7 +200,8 @@ def threshold_from_quantile(
     """
     if isinstance(q, bool) or not isinstance(q, (int, float, np.floating, np.integer)) or not 0.0 <= float(q) <= 1.0:
         raise ConfigError(f"The 'q' parameter of threshold_from_quantile must be a number in [0, 1]. Got {q!r} instead.")
-    parts = [detection_signal(c.data, dataset.channels, column, mode, detection_window) for c in dataset.captures]
+    parts = [detection_signal(c.data, dataset.channels, column, mode, detection_window, dataset.sensors)
+             for c in dataset.captures]
     values = np.concatenate(parts) if parts else np.zeros(0, np.float32)
     values = values[~np.isnan(values)]
     if values.size == 0:

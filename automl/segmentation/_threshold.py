@@ -150,7 +150,7 @@ class ThresholdWindow:
     def _resolved_slide(self) -> int:
         return self.window_size if self.slide is None else self.slide
 
-    def _check(self, channels) -> None:
+    def _check(self, channels, sensors=None) -> None:
         name = type(self).__name__
         for key in ("window_size", "slide"):
             value = self.window_size if key == "window_size" else self._resolved_slide()
@@ -167,30 +167,32 @@ class ThresholdWindow:
         if not isinstance(self.column, str):
             raise ConfigError(f"The 'column' parameter of {name} must be a str. Got {self.column!r} instead.")
         _check_mode(self.mode, self.detection_window)
-        column_sources(channels, self.column)
+        column_sources(channels, self.column, sensors)
 
-    def triggers(self, data: np.ndarray, channels) -> np.ndarray:
+    def triggers(self, data: np.ndarray, channels, sensors=None) -> np.ndarray:
         """Trigger samples of one capture (including those whose window is dropped).
 
         Args:
             data: ``(n_samples, n_channels)`` sensor values, units of the source.
             channels: channel names of ``data``'s last axis.
+            sensors: sensor groups for a magnitude column (``Dataset.sensors``);
+                None for the name-prefix rule.
 
         Returns:
             ``(n_triggers,) int64`` samples, ascending.
         """
-        self._check(channels)
-        d = detection_signal(data, channels, self.column, self.mode, self.detection_window)
+        self._check(channels, sensors)
+        d = detection_signal(data, channels, self.column, self.mode, self.detection_window, sensors)
         return select_triggers(d, self.threshold, int(self._resolved_slide()))
 
-    def starts(self, data: np.ndarray, channels) -> np.ndarray:
+    def starts(self, data: np.ndarray, channels, sensors=None) -> np.ndarray:
         """Starts of the emitted windows of one capture.
 
         Returns:
             ``(n_windows,) int64`` window starts (samples), ascending: triggers
             minus ``lookback``, without the dropped ones.
         """
-        trig = self.triggers(data, channels)
+        trig = self.triggers(data, channels, sensors)
         n = int(np.asarray(data).shape[0])
         st = trig - int(self.lookback)
         return st[(st >= 0) & (st + int(self.window_size) <= n)]
@@ -210,7 +212,7 @@ class ThresholdWindow:
         Raises:
             ConfigError: on an invalid parameter or an unknown column.
         """
-        self._check(dataset.channels)
+        self._check(dataset.channels, dataset.sensors)
         classes = list(classes) if classes is not None else dataset.labels()
         w = int(self.window_size)
         by_capture: dict[str, list[Segment]] = {}
@@ -218,7 +220,7 @@ class ThresholdWindow:
             by_capture.setdefault(seg.capture, []).append(seg)
         xs, ys, caps, starts = [], [], [], []
         for ci, cap in enumerate(dataset.captures):
-            st = self.starts(cap.data, dataset.channels)
+            st = self.starts(cap.data, dataset.channels, dataset.sensors)
             if st.size == 0:
                 continue
             xs.append(cut_windows(cap.data, st, w))

@@ -89,7 +89,7 @@ def _tflite(name: str, case: dict) -> bytes:
 
 
 def _pipeline(name: str, case: dict):
-    from automl.export._tflite_info import read_tflite_info
+    from automl.quantization import read_tflite_info
     from automl.features import FeatureExtractor
     from automl.pipeline import FittedPipeline, SegmenterSpec
 

@@ -131,7 +131,7 @@ def test_dcli_captures_without_time_column(tmp_path: Path) -> None:
     assert ds.sample_rate_hz == 50.0 and ds.segments == DCLI_MANUAL and ds.channels == ("accX", "accY", "accZ")
     with pytest.raises(DataError) as exc:
         read_dcli(folder / "project.dcli")
-    _assert_names(exc, str(folder / "walk_01.csv"), "row 1", "no time column", "sample_rate_hz=")
+    _assert_names(exc, str(folder / "walk_01.csv"), "row 1", "no time column", "--sample-rate")
     with pytest.raises(ConfigError, match="'sample_rate_hz'"):
         read_dcli(folder / "project.dcli", sample_rate_hz=-1)
 
@@ -255,8 +255,8 @@ def test_label_studio_golden_time_column() -> None:
     assert ds.channels == ("accX", "accY", "accZ")
     assert ds.sample_rate_hz == pytest.approx(50.0)
     assert [c.metadata for c in ds.captures] == [
-        {"file": "walk_01.csv", "task_id": "1"},
-        {"file": "run_01.csv", "task_id": "2"},
+        {"file": "walk_01.csv", "task_id": "1", "export": "export"},
+        {"file": "run_01.csv", "task_id": "2", "export": "export"},
     ]
     assert read_label_studio(FIXTURES / "label_studio" / "export.json", time_column="time").segments == LS_SEGMENTS
 
@@ -561,7 +561,7 @@ def test_one_labelled_csv_is_a_dataset_of_one_capture(tmp_path: Path) -> None:
 
 
 def test_import_dataset_returns_datasets_for_every_format() -> None:
-    assert set(IMPORT_FORMATS) == {"auto", "dcli", "label-studio", "per-file", "label-column", "canonical"}
+    assert set(IMPORT_FORMATS) == {"auto", "dcli", "label-studio", "per-file", "folders", "label-column", "canonical"}
     for path, options in [("dcli", {}), ("label_studio/export.json", {}), ("label_column", {}), ("canonical", {}),
                           ("per_file/captures", {"pattern": WALK_PATTERN})]:
         ds = import_dataset(FIXTURES / path, **options)
@@ -572,8 +572,8 @@ def test_import_dataset_bad_parameters(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="'fmt' parameter must be one of"):
         import_dataset(FIXTURES / "dcli", fmt="sensiml")
     with pytest.raises(ConfigError) as exc:
-        import_dataset(FIXTURES / "dcli" / "project.dcli", time_column=None)
-    _assert_names(exc, "'dcli'", "['time_column']", "session")
+        import_dataset(FIXTURES / "dcli" / "project.dcli", csv_dir="x")
+    _assert_names(exc, "'dcli'", "['csv_dir']", "session", "time_column", "resample_hz")
     with pytest.raises(ConfigError, match="'label-column'"):
         import_dataset(FIXTURES / "label_column", session="x")
 
@@ -586,7 +586,7 @@ def test_import_dataset_bad_paths(tmp_path: Path) -> None:
     odd.write_text("x")
     with pytest.raises(DataError) as exc:
         import_dataset(odd)
-    _assert_names(exc, str(odd), "cannot tell the format", "'.txt'", "fmt=")
+    _assert_names(exc, str(odd), "cannot tell the format", "'.txt'", "--format")
     folder = _copy("dcli", tmp_path)
     shutil.copy(folder / "project.dcli", folder / "other.dcli")
     with pytest.raises(DataError) as exc:

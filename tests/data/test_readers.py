@@ -16,7 +16,7 @@ from automl.data import (
     read_canonical,
     read_labelled_csv_folder,
 )
-from automl.data._readers import MAX_JITTER, interval_stats
+from automl.data._time import MAX_JITTER, interval_stats
 from automl.errors import ConfigError, DataError
 
 HEADER = "timestamp,seconds_elapsed,accZ,accY,accX,gyrZ,gyrY,gyrX,label,hand"
@@ -314,14 +314,19 @@ def test_single_sample(tmp_path: Path) -> None:
     _assert_names(exc, str(bad), "row 2", "column 'seconds_elapsed'", "at least 2 samples")
 
 
-def test_jitter_rejected(tmp_path: Path) -> None:
-    # intervals 10, 10, 10, 14, 6, 10 ms, all regular (<= 15 ms): std 2.31 ms / median 10 ms = 23.1 %
+def test_jittery_capture_is_resampled_onto_a_uniform_clock(tmp_path: Path) -> None:
+    # intervals 10, 10, 10, 14, 6, 10 ms, all regular (<= 15 ms): std 2.31 ms / median 10 ms = 23.1 % jitter.
+    # accZ is the time in ms, so linear interpolation onto the 10 ms clock gives 0, 10, ..., 60 exactly
+    # (rate 1 / 10 ms = 100 Hz: no polyphase step).
     times_ms = [0, 10, 20, 30, 44, 50, 60]
-    text = HEADER + "\n" + "".join(f"{t * 1_000_000},{t / 1000},1,2,3,4,5,6,A,left\n" for t in times_ms)
-    bad = _write(tmp_path / "jittery.csv", text)
-    with pytest.raises(DataError) as exc:
-        load_dataset(tmp_path)
-    _assert_names(exc, str(bad), "row 6", "column 'seconds_elapsed'", "jitter 23.1%", "exceeds 5%", "14 ms")
+    text = HEADER + "\n" + "".join(f"{t * 1_000_000},{t / 1000},{t},2,3,4,5,6,A,left\n" for t in times_ms)
+    _write(tmp_path / "jittery.csv", text)
+    ds = load_dataset(tmp_path)
+    assert ds.sample_rate_hz == pytest.approx(100.0) and ds.resample_hz == pytest.approx(100.0)
+    np.testing.assert_allclose(ds.captures[0].data[:, 0], [0, 10, 20, 30, 40, 50, 60], atol=1e-4)
+    assert ds.segments == [Segment("jittery", "A", 0, 7)]
+    assert any("jittery.csv has a sample timing jitter of 23.1%" in n and "row 6" in n and "--resample-hz" in n
+               for n in ds.notes), ds.notes
 
 
 def test_dropped_samples_are_not_jitter() -> None:
@@ -333,15 +338,20 @@ def test_dropped_samples_are_not_jitter() -> None:
     assert jitter < 0.01
 
 
-def test_rates_must_agree(tmp_path: Path) -> None:
-    a = _write(tmp_path / "a.csv", _rows(["A"] * 5, period_ns=10_000_000))
-    b = _write(tmp_path / "b.csv", _rows(["A"] * 5, period_ns=10_600_000))  # 94.3 Hz: 6 % slower
-    with pytest.raises(DataError) as exc:
-        load_dataset(tmp_path)
-    _assert_names(exc, str(a), str(b), "100 Hz", "94.34 Hz", "one sample rate")
-    _write(tmp_path / "b.csv", _rows(["A"] * 5, period_ns=10_400_000))  # 4 % apart: accepted
+def test_different_rates_are_resampled_to_the_lowest(tmp_path: Path) -> None:
+    _write(tmp_path / "a.csv", _rows(["A"] * 5, period_ns=10_000_000))
+    _write(tmp_path / "b.csv", _rows(["A"] * 5, period_ns=10_600_000))  # 94.34 Hz: 6 % slower
     ds = load_dataset(tmp_path)
-    assert ds.sample_rate_hz == pytest.approx((100 + 1e9 / 10_400_000) / 2)
+    slow = 1e9 / 10_600_000
+    assert ds.sample_rate_hz == pytest.approx(slow) and ds.resample_hz == pytest.approx(slow)
+    assert any("a.csv is sampled at 100 Hz but b.csv at 94.34 Hz" in n for n in ds.notes), ds.notes
+    # b is already at the target rate: its samples are kept (interpolated at their own times)
+    np.testing.assert_allclose(ds.captures[1].data[:, 0], [0.5, 1.5, 2.5, 3.5, 4.5], rtol=1e-6)
+    # a: 40 ms at 94.34 Hz is floor(0.04 * 94.34) + 1 = 4 samples; its one segment covers them all
+    assert ds.captures[0].n_samples == 4 and ds.segments[0] == Segment("a", "A", 0, 4)
+    _write(tmp_path / "b.csv", _rows(["A"] * 5, period_ns=10_400_000))  # 4 % apart: one rate, as recorded
+    ds = load_dataset(tmp_path)
+    assert ds.sample_rate_hz == pytest.approx((100 + 1e9 / 10_400_000) / 2) and ds.resample_hz is None
 
 
 def test_inconsistent_channels(tmp_path: Path) -> None:

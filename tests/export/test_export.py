@@ -25,7 +25,7 @@ import pytest
 
 from automl.errors import ConfigError, StudyError
 from automl.export import MANIFEST_NAME, SIZES_NAME, ExportResult, export_trial, write_firmware
-from automl.export._tflite_info import read_tflite_info
+from automl.quantization import read_tflite_info
 from automl.features import FeatureExtractor
 
 GCC = shutil.which("gcc")

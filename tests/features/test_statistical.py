@@ -368,7 +368,7 @@ def test_sklearn_conventions():
     fx = FeatureExtractor(SIX, families=("Statistical",), magnitude=False)
     assert fx.get_params() == {
         "channels": SIX, "families": ("Statistical",), "magnitude": False,
-        "sample_rate_hz": 100.0, "frequency_bands": 4,
+        "sample_rate_hz": 100.0, "frequency_bands": 4, "sensors": None,
     }  # fmt: skip
     X = np.random.default_rng(6).normal(size=(3, 8, 6)).astype(np.float32)
     assert fx.fit(X) is fx

@@ -362,3 +362,35 @@ def test_calibration_on_the_extreme_rows_gives_the_same_flatbuffer(seed):
         _tflite.calibration_rows = original
     assert with_kept == with_all
     del tf
+
+
+def test_check_converted_accepts_what_the_firmware_runs_and_names_the_rest(int8_bytes, float_bytes, keras_model):
+    """A full-integer model passes; float I/O or a QUANTIZE/DEQUANTIZE pair (what TensorFlow makes when the
+    input and output types are not forced to int8) fails with the reason."""
+    import tensorflow as tf
+
+    from automl.quantization import check_converted
+
+    assert check_converted(int8_bytes, "int8").operators == ("FULLY_CONNECTED", "SOFTMAX")
+    check_converted(float_bytes, "float32")
+    with pytest.raises(ValueError, match="float32 model has a INT8 input"):
+        check_converted(int8_bytes, "float32")
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    rep = np.random.default_rng(0).random((20, keras_model.input_shape[1])).astype(np.float32)
+    converter.representative_dataset = lambda: ([r[None, :]] for r in rep)
+    hybrid = bytes(converter.convert())  # int8 inside, float32 at the edges
+    with pytest.raises(ValueError, match="int8 model has a FLOAT32 input"):
+        check_converted(hybrid, "int8")
+
+
+def test_check_converted_names_an_operator_the_firmware_lacks():
+    import keras
+
+    from automl.quantization import check_converted, convert
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="tanh"),
+                              keras.layers.Dense(2, activation="softmax")])
+    tflite = convert(model, np.random.default_rng(0).random((10, 4)).astype(np.float32), "float32")
+    with pytest.raises(ValueError, match="operators the firmware does not implement: TANH"):
+        check_converted(tflite, "float32")

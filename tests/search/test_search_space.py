@@ -56,8 +56,9 @@ def test_boxing_space():
     assert (s.model.epochs, s.model.batch_size, s.model.patience) == (100, 64, 10)
     assert s.quantization == ["int8", "float32"]
     assert s.target == "cortex-m4f-80mhz"
-    assert (s.search.cv_folds, s.search.population_size) == (3, 16)
-    assert (s.search.group_by, s.search.validation, s.search.seeds) == ("capture", "auto", 3)
+    assert (s.search.cv_folds, s.search.population_size) == (4, 16)
+    assert (s.search.group_by, s.search.validation, s.search.seeds) == (["side", "speed"], "auto", 3)
+    assert s.data.name_metadata == "_(?P<side>left|right)(_(?P<speed>fast|slow))?$"
     assert s.postprocess.vote == [1, 3, 5, 7]
     assert s.postprocess.refractory == _r(0, 300, step=10)  # up to 3 s at 100 Hz: longer than any punch
     assert s.postprocess.unknown_threshold == _r(0.0, 0.8, integer=False)
@@ -316,3 +317,24 @@ def test_fixed_values_are_the_study_level_part_of_a_trials_parameters():
     trial = _study().ask()
     suggest(trial, "window_size", 100)
     assert trial.user_attrs == {} and trial.params == {}
+
+
+def test_data_reader_keys_group_by_and_the_example_spaces(tmp_path):
+    path = tmp_path / "glove.yaml"
+    path.write_text("data:\n  format: folders\n  name_metadata: '(?P<subject>S\\d+)_'\n  test_where: {subject: [S12, S13]}\n"
+                    "  channels: {accX: gFx, accY: gFy, accZ: gFz}\n  sensors: {acc: [accX, accY, accZ]}\n"
+                    "  time_unit: ms\n  resample_hz: 50\n"
+                    "segmentation: {window_size: 50, slide: 25}\nsearch: {group_by: [subject, hand]}\n")
+    s = load_space(path)
+    assert (s.data.format, s.data.test_where, s.data.resample_hz) == ("folders", {"subject": ["S12", "S13"]}, 50.0)
+    assert s.data.channels == {"accX": "gFx", "accY": "gFy", "accZ": "gFz"} and s.search.group_by == ["subject", "hand"]
+    assert load_space(SPACES / "boxing.yaml").search.group_by == ["side", "speed"]
+    assert load_space(SPACES / "boxing-50hz.yaml").data.resample_hz == 50.0
+    acc = load_space(SPACES / "boxing-acc.yaml")
+    assert acc.data.channels == ["accZ", "accY", "accX"] and acc.segmentation.threshold.column == "accMag"
+    for bad, key in [("  resample_hz: 0.5", "data.resample_hz"), ("  time_unit: h", "data.time_unit"),
+                     ("  format: csvs", "data"), ("  name_metadata: '(x'", "data"),
+                     ("  test_where: {subject: 1}", "data.test_where.subject")]:
+        path.write_text(f"data:\n{bad}\nsegmentation: {{window_size: 50, slide: 25}}\n")
+        with pytest.raises(ConfigError, match=rf"glove.yaml: key '{key}'"):
+            load_space(path)

@@ -1,4 +1,4 @@
-"""Read what the exporter needs to know from a ``.tflite`` flatbuffer.
+"""Read what a ``.tflite`` flatbuffer holds (operators, input and output tensors), and check it.
 
 Only reads; never changes a number. Uses the flatbuffer schema module shipped
 by ``ai-edge-litert`` (a project dependency; importing it does not load
@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["TensorInfo", "TfliteInfo", "read_tflite_info"]
+__all__ = ["FIRMWARE_OPERATORS", "TensorInfo", "TfliteInfo", "check_converted", "read_tflite_info"]
+
+#: Operators the exported C runtime implements (``firmware/runtime/kp_mlp.h``: dense layers and a softmax).
+FIRMWARE_OPERATORS = ("FULLY_CONNECTED", "SOFTMAX")
 
 # TensorFlow Lite Micro's MicroMutableOpResolver method for builtin operators
 # whose name does not follow from CamelCasing the enum name.
@@ -128,3 +131,34 @@ def read_tflite_info(tflite: bytes) -> TfliteInfo:
     operators = tuple(sorted(ops))
     calls = tuple(_resolver_call(op) for op in operators if not op.startswith("CUSTOM:"))
     return TfliteInfo(len(data), operators, calls, inputs, outputs)
+
+
+def check_converted(tflite: bytes, kind: str) -> TfliteInfo:
+    """Check that a converted model is what the firmware runs: the right types and known operators only.
+
+    An ``int8`` model must take and give int8 tensors (full-integer
+    quantisation: no float input or output, no ``QUANTIZE`` / ``DEQUANTIZE``
+    operator), a ``float32`` model float32 ones; every operator must be one of
+    :data:`FIRMWARE_OPERATORS`.
+
+    Args:
+        tflite: the ``.tflite`` bytes.
+        kind: ``"int8"`` or ``"float32"`` (the quantisation asked for).
+
+    Returns:
+        The model's :class:`TfliteInfo`.
+
+    Raises:
+        ValueError: naming what is wrong (e.g. "int8 model has a FLOAT32 input").
+    """
+    info = read_tflite_info(tflite)
+    want = "INT8" if kind == "int8" else "FLOAT32"
+    for what, tensors in (("input", info.inputs), ("output", info.outputs)):
+        for t in tensors:
+            if t.dtype != want:
+                raise ValueError(f"{kind} model has a {t.dtype} {what} (the firmware feeds and reads {want})")
+    extra = [op for op in info.operators if op not in FIRMWARE_OPERATORS]
+    if extra:
+        raise ValueError(f"{kind} model uses operators the firmware does not implement: {', '.join(extra)} "
+                         f"(it runs {', '.join(FIRMWARE_OPERATORS)})")
+    return info
