@@ -398,8 +398,8 @@ def replay(
         "--on", help="host: the gcc build; qemu: the Cortex-M4 build under QEMU mps2-an386, with instructions "
                      "per classification.")] = "host",
     data_format: Annotated[str, typer.Option(
-        "--format", help="Format of the recordings: auto, label-column, canonical, dcli, label-studio, "
-                         "per-file.")] = "auto",
+        "--format", help="Format of the recordings: auto, label-column, canonical, per-file, folders, dcli, "
+                         "label-studio.")] = "auto",
     firmware: Annotated[Optional[Path], typer.Option(
         "--firmware", help="An export of this trial (automl export --out). Default: the trial is exported into a "
                            "temporary folder.", show_default=False)] = None,
