@@ -50,8 +50,9 @@ def test_search_summary_names_the_recommended_trial(searched):
 
     root, name = searched
     number, _, _, why = resolve_trial(name, "recommended", root, None)
-    lines = SEARCH_OUTPUT[0].splitlines()
-    assert lines[1] == why and why.startswith(f"recommended: trial {number} (event F1 ")
+    lines = SEARCH_OUTPUT[0].splitlines()  # the data check's summary, then the search's
+    summary = next(i for i, line in enumerate(lines) if line.startswith(f"study {name!r}: "))
+    assert lines[summary + 1] == why and why.startswith(f"recommended: trial {number} (event F1 ")
     assert lines[-1].startswith(f"next: automl report --study {name} --root {root}; automl export")
 
 
