@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from automl.cost import PipelineShape, TargetProfile, estimate_cost
+from automl.cost import PipelineShape, TargetProfile, budget_share, estimate_cost
 from automl.evaluation import PipelineConfig, TrialData, TrialFailed, cross_validate, fit_final, prepare
 from automl.postprocessing import PostProcessSpec
 from automl.search._space import FAMILIES, SearchSpace
@@ -124,8 +124,8 @@ def near_front(value: float, costs: list[float], front: np.ndarray | None, margi
     """Whether a first score is worth more training seeds: no trial beats it by more than ``margin`` for less.
 
     "Less" is the recommendation's measure of cost, the *budget share*
-    (``automl.report._recommend.budget_share``: the largest of flash, RAM and
-    latency over their budgets). A trial is re-scored unless some trial of
+    (:func:`automl.cost.budget_share`: the largest of flash, RAM and latency
+    over their budgets). A trial is re-scored unless some trial of
     the front has ``F1 >= value + margin`` at no larger budget share: then it
     could never be the recommended trial nor join the front's good end. (The
     4-objective front is enough to look at: a trial beating this one in F1 and
@@ -145,9 +145,8 @@ def near_front(value: float, costs: list[float], front: np.ndarray | None, margi
     if front is None or len(front) == 0:
         return True
     f = np.asarray(front, float).reshape(-1, 4)
-    b = np.asarray(budgets, float)
-    share = float(np.max(np.asarray(costs, float) / b))
-    beaten = (f[:, 0] >= value + margin) & (np.max(f[:, 1:] / b[None, :], axis=1) <= share)
+    share = budget_share([costs], budgets)[0]
+    beaten = (f[:, 0] >= value + margin) & (budget_share(f[:, 1:], budgets) <= share)
     return not bool(beaten.any())
 
 
