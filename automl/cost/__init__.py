@@ -7,7 +7,7 @@ Calibrated against the real toolchain (``arm-none-eabi-gcc``/``size``, QEMU
 
 from automl.cost._constants import CONSTANTS_PATH, load_constants
 from automl.cost._estimate import CostEstimate, PipelineShape, estimate_cost
-from automl.cost._targets import TargetProfile, list_targets, load_target
+from automl.cost._targets import TargetProfile, budget_share, list_targets, load_target
 
-__all__ = ["CONSTANTS_PATH", "CostEstimate", "PipelineShape", "TargetProfile", "estimate_cost", "list_targets",
-           "load_constants", "load_target"]
+__all__ = ["CONSTANTS_PATH", "CostEstimate", "PipelineShape", "TargetProfile", "budget_share", "estimate_cost",
+           "list_targets", "load_constants", "load_target"]

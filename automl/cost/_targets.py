@@ -41,6 +41,31 @@ class TargetProfile(BaseModel):
     description: str = ""
 
 
+def budget_share(costs, budgets) -> "np.ndarray":
+    """How much of the tightest budget each pipeline uses: ``max(cost / budget)`` over the costs.
+
+    Args:
+        costs: ``(n, m) float64`` costs, e.g. ``[flash bytes, RAM bytes, latency ms]`` per row.
+        budgets: ``(m,)`` the budgets in the same units (a ``TargetProfile``'s
+            ``flash_bytes``, ``ram_bytes``, ``latency_ms``); a column whose
+            budget is None or not positive is left out.
+
+    Returns:
+        ``(n,) float64``: 1.0 is exactly at a budget; NaN for every row when no column has a budget.
+
+    Example:
+        >>> budget_share([[32768, 4096, 1.0]], [65536, 16384, 10.0]).tolist()
+        [0.5]
+    """
+    import numpy as np
+
+    c = np.asarray(costs, np.float64).reshape(len(costs), -1)
+    cols = [(i, float(b)) for i, b in enumerate(budgets) if b is not None and float(b) > 0]
+    if not cols:
+        return np.full(c.shape[0], np.nan)
+    return np.max(np.stack([c[:, i] / b for i, b in cols], axis=1), axis=1)
+
+
 def list_targets() -> list[str]:
     """Names of the shipped target profiles (``search_spaces/targets/*.yaml``)."""
     return sorted(p.stem for p in TARGETS_DIR.glob("*.yaml"))

@@ -53,7 +53,7 @@ class RecommendationRule:
 
 
 def budget_share(values: np.ndarray, budgets: Sequence[float | None]) -> np.ndarray:
-    """``(n,) float64``: the largest ``cost / budget`` of each row over the objectives with a budget.
+    """``(n,) float64``: :func:`automl.cost.budget_share` of the cost columns of objective values.
 
     Args:
         values: ``(n, n_objectives) float64`` objective values (costs in bytes / ms).
@@ -62,10 +62,9 @@ def budget_share(values: np.ndarray, budgets: Sequence[float | None]) -> np.ndar
     Returns:
         The share (1.0 = exactly at a budget); NaN when no objective has a budget.
     """
-    cols = [(i, float(b)) for i, b in enumerate(budgets) if b is not None and b > 0]
-    if not cols:
-        return np.full(len(values), np.nan)
-    return np.max(np.stack([values[:, i] / b for i, b in cols], axis=1), axis=1)
+    from automl.cost import budget_share as share
+
+    return share(np.asarray(values, np.float64).reshape(len(values), -1), budgets)
 
 
 def recommend(values: np.ndarray, feasible: np.ndarray, attrs: Sequence[Mapping], budgets: Sequence[float | None],

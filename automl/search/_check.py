@@ -12,7 +12,6 @@ search`` stops with exit code 2 on a problem before its first trial.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from automl.data import Dataset, capture_groups, grouped_folds

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from automl.cost import PipelineShape, TargetProfile, estimate_cost
+from automl.cost import PipelineShape, TargetProfile, budget_share, estimate_cost
 from automl.evaluation import PipelineConfig, TrialData, TrialFailed, cross_validate, fit_final, prepare
 from automl.postprocessing import PostProcessSpec
 from automl.search._space import FAMILIES, SearchSpace
@@ -119,23 +119,34 @@ def told_costs(cost, target: TargetProfile, resolution: float) -> list[float]:
     return [float(np.ceil(v / st - 1e-9) * st) for v, st in zip(exact, steps)]
 
 
-def near_front(value: float, costs: list[float], front: np.ndarray | None, margin: float) -> bool:
-    """Whether a first score is worth more training seeds: no front point beats it by more than ``margin``.
+def near_front(value: float, costs: list[float], front: np.ndarray | None, margin: float,
+               budgets: tuple[float, float, float]) -> bool:
+    """Whether a first score is worth more training seeds: no trial beats it by more than ``margin`` for less.
+
+    "Less" is the recommendation's measure of cost, the *budget share*
+    (:func:`automl.cost.budget_share`: the largest of flash, RAM and latency
+    over their budgets). A trial is re-scored unless some trial of
+    the front has ``F1 >= value + margin`` at no larger budget share: then it
+    could never be the recommended trial nor join the front's good end. (The
+    4-objective front is enough to look at: a trial beating this one in F1 and
+    share is on it, or dominated by a trial of it that beats this one too.)
 
     Args:
         value: the trial's first-seed objective (F1, maximised).
-        costs: its ``[flash, RAM, latency]`` (minimised).
+        costs: its ``[flash, RAM, latency]`` (bytes, bytes, ms).
         front: ``(n, 4) float64`` values of the current feasible Pareto front
             (F1 first), or None / empty (every trial qualifies).
         margin: F1 noise allowance (``search.rescore_margin``).
+        budgets: the target's flash, RAM and latency budgets (bytes, bytes, ms).
 
     Returns:
-        False if some front point has ``F1 >= value + margin`` and no larger cost.
+        False if some front point has ``F1 >= value + margin`` and no larger budget share.
     """
     if front is None or len(front) == 0:
         return True
     f = np.asarray(front, float).reshape(-1, 4)
-    beaten = (f[:, 0] >= value + margin) & np.all(f[:, 1:] <= np.asarray(costs, float)[None, :], axis=1)
+    share = budget_share([costs], budgets)[0]
+    beaten = (f[:, 0] >= value + margin) & (budget_share(f[:, 1:], budgets) <= share)
     return not bool(beaten.any())
 
 
@@ -183,8 +194,10 @@ def run_trial(data: TrialData, space: SearchSpace, params: dict, target: TargetP
     (``user_attrs["infeasible"]``, F1 0, no artifacts), before any training.
     Otherwise it is cross-validated with the trial's training seed
     (:func:`automl.evaluation.cross_validate`); if that first score is near
-    the current Pareto front (:func:`near_front`), with ``search.seeds - 1``
-    more seeds, and the objective is the mean (``seed_scores``, ``f1_std``).
+    the good end of the front (:func:`near_front`: no trial is better by more
+    than ``search.rescore_margin`` at a lower budget share), with
+    ``search.seeds - 1`` more seeds, and the objective is the mean
+    (``seed_scores``, ``f1_std``).
     The shipped model is then trained on all training windows and scored
     once on the held-out captures (reported, never optimised).
 
@@ -242,7 +255,8 @@ def run_trial(data: TrialData, space: SearchSpace, params: dict, target: TargetP
             "duration_s": time.perf_counter() - t0, "cache_hit": p.windower.hits[0] == p.windower.hits[1]})
 
     scores = [cross_validate(p, seed)]
-    if space.search.seeds > 1 and near_front(scores[0].value, costs, front, space.search.rescore_margin):
+    budgets = (float(target.flash_bytes), float(target.ram_bytes), float(target.latency_ms))
+    if space.search.seeds > 1 and near_front(scores[0].value, costs, front, space.search.rescore_margin, budgets):
         scores += [cross_validate(p, seed + 1000 * i) for i in range(1, space.search.seeds)]
     values = np.array([s.value for s in scores])
     epochs = int(np.median([e for s in scores for e in s.best_epochs]))

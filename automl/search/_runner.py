@@ -535,6 +535,7 @@ def run_search(req: SearchRequest) -> SearchSummary:
         "sample_rate_hz": float(train.sample_rate_hz),
         "train_captures": train.capture_names(),
         "test_captures": test.capture_names(),
+        "seed": req.seed,
         "fixed_params": space.fixed(),
         "group_by": list(data.group_by),
         "folds": [{"train": list(f.train), "val": list(f.val), "streams": f.streams.capture_names()}

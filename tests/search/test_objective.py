@@ -78,11 +78,16 @@ def test_a_model_deciding_unknown_everywhere_is_flagged_collapsed(data):
 
 
 def test_near_front_and_told_costs():
+    budgets = (10000.0, 1000.0, 10.0)
+    # Budget shares: front trial 0 max(0.1, 0.5, 0.1) = 0.5; trial 1 max(0.05, 0.4, 0.05) = 0.4.
     front = np.array([[0.90, 1000, 500, 1.0], [0.80, 500, 400, 0.5]])
-    assert near_front(0.86, [1000, 500, 1.0], front, 0.05) is True    # 0.90 < 0.86 + 0.05
-    assert near_front(0.84, [1000, 500, 1.0], front, 0.05) is False   # trial 0 beats it by 0.06 at no more cost
-    assert near_front(0.84, [900, 500, 1.0], front, 0.05) is True     # cheaper in flash than trial 0
-    assert near_front(0.0, [1, 1, 1], None, 0.05) is True
+    assert near_front(0.86, [1000, 500, 1.0], front, 0.05, budgets) is True    # 0.90 < 0.86 + 0.05
+    assert near_front(0.84, [1000, 500, 1.0], front, 0.05, budgets) is False   # trial 0: +0.06 at the same share
+    assert near_front(0.84, [900, 450, 1.0], front, 0.05, budgets) is True     # share 0.45 < 0.5: only trial 1
+    assert near_front(0.74, [900, 450, 1.0], front, 0.05, budgets) is False    # ... which beats it by 0.06
+    # Less flash alone does not help: the share is decided by RAM here (0.5).
+    assert near_front(0.84, [100, 500, 1.0], front, 0.05, budgets) is False
+    assert near_front(0.0, [1, 1, 1], None, 0.05, budgets) is True
     target = load_target("cortex-m4f-80mhz")  # 65536 B flash, 16384 B RAM, 10 ms
 
     class C:
