@@ -179,8 +179,9 @@ class SearchSettings(BaseModel):
     # Optuna sampler: nsga2 (NSGAIISampler), nsga3 (NSGAIIISampler) or tpe (multivariate, grouped TPE
     # with constant_liar for parallel trials); all handle the budget constraints.
     sampler: str = Field("nsga2", pattern="^(nsga2|nsga3|tpe)$")
-    # Costs told to the sampler are rounded to this fraction of the target's budget (0: exact).
-    cost_resolution: float = Field(0.0, ge=0.0, le=0.5)
+    # Costs told to the sampler are rounded up to this fraction of the target's budget (0: exact), so that
+    # savings too small to matter on the device tie and the objective decides between them.
+    cost_resolution: float = Field(0.01, ge=0.0, le=0.5)
 
 
 class SearchSpace(BaseModel):

@@ -39,8 +39,12 @@ def test_over_budget_trial_is_infeasible_and_untrained(data, monkeypatch):
     tight = load_target("cortex-m4f-80mhz").model_copy(update={"ram_bytes": 512})
     out = run_trial(plan, space, PARAMS, tight, 0, "t", 0, scale)
     assert out.user_attrs["infeasible"] is True and out.artifacts == {}
-    ram = out.user_attrs["cost"]["ram_bytes"]
-    assert out.values == [0.0, out.user_attrs["cost"]["flash_bytes"], ram, out.user_attrs["cost"]["latency_ms"]]
+    cost = out.user_attrs["cost"]
+    ram = cost["ram_bytes"]
+    # Told to the sampler: the costs rounded up to 1 % of each budget (search.cost_resolution's default).
+    steps = (0.01 * tight.flash_bytes, 0.01 * tight.ram_bytes, 0.01 * tight.latency_ms)
+    told = [np.ceil(v / st - 1e-9) * st for v, st in zip((cost["flash_bytes"], ram, cost["latency_ms"]), steps)]
+    assert out.values == pytest.approx([0.0, *told]) and out.values[2] >= ram
     assert out.user_attrs["over_budget"] == [f"RAM {ram} B > 512 B"]
     # The window buffer alone (50 samples x 6 channels x 2 bytes) is over 512 B.
     assert out.user_attrs["cost"]["breakdown"]["ram"]["window_buffer"] == 600

@@ -56,7 +56,8 @@ def test_boxing_space():
     assert (s.model.epochs, s.model.batch_size, s.model.patience) == (100, 64, 10)
     assert s.quantization == ["int8", "float32"]
     assert s.target == "cortex-m4f-80mhz"
-    assert (s.search.cv_folds, s.search.population_size) == (4, 16)
+    assert (s.search.cv_folds, s.search.population_size) == (4, 48)
+    assert (s.search.sampler, s.search.cost_resolution) == ("nsga2", 0.01)
     assert (s.search.group_by, s.search.validation, s.search.seeds) == (["side", "speed"], "auto", 3)
     assert s.data.name_metadata == "_(?P<side>left|right)(_(?P<speed>fast|slow))?$"
     assert s.postprocess.vote == [1, 3, 5, 7]
