@@ -30,7 +30,8 @@ they are scored once per trial and never used by the search or the
 recommendation. Usage (from the repo root):
 
     python benchmarks/generalisation.py [--trials 600 | --timeout 15m] [--repeats 3] [--workers 2]
-        [--sampler nsga2|nsga3|tpe] [--population 16] [--cost-resolution 0.0] [--root build/bench-gen]
+        [--sampler nsga2|nsga3|tpe] [--population 48] [--cost-resolution 0.01] [--root build/bench-gen]
+    (sampler, population and cost resolution default to search_spaces/boxing.yaml's)
 
 The data path is ../shared/data/boxing-punches relative to the repo root.
 """
@@ -66,10 +67,11 @@ TUTORIAL = dict(segmenter="sliding", window_size=150, slide=25, family_Statistic
 
 
 def _space_file(args, folder: Path) -> Path:
-    """The boxing space with the benchmark's sampler overrides, written to ``folder``."""
+    """The boxing space with the benchmark's sampler overrides (if any), written to ``folder``."""
     doc = yaml.safe_load(SPACE.read_text())
-    doc["search"].update(sampler=args.sampler, population_size=args.population,
-                         cost_resolution=args.cost_resolution)
+    given = {"sampler": args.sampler, "population_size": args.population, "cost_resolution": args.cost_resolution}
+    doc["search"].update({k: v for k, v in given.items() if v is not None})
+    args.sampler, args.population, args.cost_resolution = (doc["search"][k] for k in given)
     path = folder / "space.yaml"
     path.write_text(yaml.safe_dump(doc))
     return path
@@ -154,9 +156,10 @@ def main() -> None:
     ap.add_argument("--timeout", default=None, help="wall budget per search, e.g. 15m")
     ap.add_argument("--repeats", type=int, default=3, help="searches (study seeds 0 .. repeats-1)")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--sampler", default="nsga2", choices=["nsga2", "nsga3", "tpe"])
-    ap.add_argument("--population", type=int, default=16, help="NSGA population size")
-    ap.add_argument("--cost-resolution", type=float, default=0.0, help="costs told rounded to this budget fraction")
+    ap.add_argument("--sampler", default=None, choices=["nsga2", "nsga3", "tpe"], help="default: the space's")
+    ap.add_argument("--population", type=int, default=None, help="NSGA population size (default: the space's)")
+    ap.add_argument("--cost-resolution", type=float, default=None,
+                    help="costs told rounded up to this budget fraction (default: the space's)")
     ap.add_argument("--root", type=Path, default=REPO / "build" / "bench-gen")
     ap.add_argument("--final-seeds", type=int, default=5, help="seeds the recommended pipeline is retrained with")
     ap.add_argument("--no-reseed", dest="reseed", action="store_false",
