@@ -23,3 +23,15 @@ class ConfigError(AutomlError):
 
 class StudyError(AutomlError):
     """A study or trial asked for does not exist or lacks what is needed."""
+
+
+def warn(message: str) -> None:
+    """Tell the user about something repaired or skipped: one ``warning: …`` line on stderr.
+
+    Also logged (logger ``automl``, level WARNING), so a search's ``search.log`` keeps it.
+    """
+    import logging
+    import sys
+
+    logging.getLogger("automl").warning(message)
+    print(f"warning: {message}", file=sys.stderr, flush=True)

@@ -23,6 +23,7 @@ from automl.search._objective import (
 )
 from automl.search._progress import ParetoTracker, SearchProgress, study_status
 from automl.search._space import SearchSpace, load_space, suggest
+from automl.search._journal import batch_writes
 from automl.search._storage import open_storage, study_dir, write_artifacts
 
 log = logging.getLogger("automl.search")
@@ -154,7 +155,7 @@ def load_data(req: SearchRequest, space: SearchSpace):
 def create_or_load_study(req: SearchRequest, space: SearchSpace, target: TargetProfile, meta: dict) -> optuna.Study:
     """Open (or create) the study with an NSGA-II sampler and record its metadata."""
     folder = study_dir(req.root, req.study)
-    storage = open_storage(folder, req.storage)
+    storage = open_storage(folder, req.storage, repair=True)  # the one writer: cut a torn last record first
     # Budgets are constraints (<= 0 feasible) that each trial sets before tell();
     # NSGA-II ranks feasible trials first (constrained domination, Deb 2002).
     sampler = optuna.samplers.NSGAIISampler(population_size=space.search.population_size, seed=req.seed)
@@ -313,7 +314,8 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
                 want = req.trials - done - failed - len(running)
             while want > 0 and len(running) < parallel:
                 trial = study.ask()
-                params = {name: suggest(trial, name, d) for name, d in params_def.items()}
+                with batch_writes(study._storage):  # the trial's parameters as one journal record
+                    params = {name: suggest(trial, name, d) for name, d in params_def.items()}
                 ref = remote.remote(train_ref, test_ref, space, params, target, req.seed + trial.number,
                                     req.study, trial.number, sample_scale, data_key, req.cache_dir,
                                     data_seed=req.seed)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import optuna
 
-from automl.errors import ConfigError, StudyError
+from automl.errors import ConfigError, StudyError, warn
+from automl.search._journal import JournalFile, StudyJournal, repair_journal
 
 _STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 JOURNAL_FILE = "journal.log"
@@ -29,27 +30,64 @@ def study_dir(root: str | Path, study: str) -> Path:
     return Path(root) / check_study_name(study)
 
 
-def open_storage(folder: Path, url: str | None = None) -> optuna.storages.BaseStorage:
+def open_storage(folder: Path, url: str | None = None, *, repair: bool = False) -> optuna.storages.BaseStorage:
     """Open the study's Optuna storage.
 
     Args:
         folder: the study folder (created if needed for the default storage).
         url: an Optuna RDB URL (``sqlite:///…``, ``postgresql://…``); default
-            ``None`` = a JournalStorage file ``<folder>/journal.log``.
+            ``None`` = the journal file ``<folder>/journal.log``
+            (:class:`~automl.search._journal.JournalFile`).
+        repair: cut a torn last record off the journal first (with a warning
+            naming what was kept, see :func:`~automl.search._journal.repair_journal`);
+            only the search, the study's one writer, asks for this.
 
     Raises:
-        ConfigError: if the URL cannot be opened.
+        ConfigError: if the URL is malformed or names a database driver that is not installed.
+        StudyError: if the database cannot be reached, or the journal is damaged
+            before its last record (naming file and line).
+        OSError: if the study folder or journal cannot be created or read.
     """
     if url:
-        try:
-            return optuna.storages.RDBStorage(url)
-        except Exception as exc:  # sqlalchemy raises many kinds
-            raise ConfigError(f"--storage {url!r} cannot be opened: {str(exc).splitlines()[0]}") from None
+        return _open_rdb(url)
     folder.mkdir(parents=True, exist_ok=True)
-    from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+    path = folder / JOURNAL_FILE
+    if repair:
+        note = repair_journal(path)
+        if note:
+            warn(note)
+    backend = JournalFile(path)
+    storage = StudyJournal(backend)
+    if backend.damaged_tail is not None:
+        warn(f"{path}: the last record (byte {backend.damaged_tail:,}) is damaged and was skipped; "
+             "the next `automl search` of this study moves it aside")
+    return storage
 
-    path = str(folder / JOURNAL_FILE)
-    return optuna.storages.JournalStorage(JournalFileBackend(path, lock_obj=JournalFileOpenLock(path)))
+
+def _open_rdb(url: str) -> optuna.storages.BaseStorage:
+    import sqlalchemy.exc
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except (sqlalchemy.exc.ArgumentError, ValueError) as exc:
+        raise ConfigError(f"--storage {url!r} is not a database URL ({str(exc).splitlines()[0]})") from None
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.drivername == "postgresql" and _missing("psycopg2") and not _missing("psycopg"):
+        parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is the driver installed
+    try:
+        return optuna.storages.RDBStorage(parsed.render_as_string(hide_password=False))
+    except (ImportError, sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError) as exc:
+        raise ConfigError(f"--storage {shown!r} cannot be used: {str(exc).splitlines()[0]} (for PostgreSQL: "
+                          "pip install 'psycopg[binary]')") from None
+    except Exception as exc:  # sqlalchemy and the drivers raise many kinds for an unreachable database
+        raise StudyError(f"--storage {shown!r} cannot be opened: {str(exc).strip().splitlines()[0]}") from None
+
+
+def _missing(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is None
 
 
 def load_study(root: str | Path, study: str, storage: str | None = None) -> tuple[optuna.Study, Path]:
