@@ -24,7 +24,7 @@ from automl.search._objective import (
 from automl.search._progress import ParetoTracker, SearchProgress, study_status
 from automl.search._space import SearchSpace, load_space, suggest
 from automl.search._journal import batch_writes
-from automl.search._storage import open_storage, study_dir, write_artifacts
+from automl.search._storage import driver_lock, open_storage, study_dir, write_artifacts
 
 log = logging.getLogger("automl.search")
 
@@ -363,8 +363,12 @@ def run_search(req: SearchRequest) -> SearchSummary:
     result (values, attributes, artifacts) as it arrives. Trials left running
     by a previous, killed run are marked failed and re-queued first.
 
+    One search at a time per study: the run holds the study's lock
+    (:func:`~automl.search._storage.driver_lock`) from before it first writes.
+
     Raises:
         ConfigError / DataError: for a bad space, target, data or parameter.
+        StudyError: if another search of the study is running (naming its pid and host).
     """
     import ray
 
@@ -379,7 +383,6 @@ def run_search(req: SearchRequest) -> SearchSummary:
     target = load_target(req.target or space.target)
     train, test, test_glob, sample_scale = load_data(req, space)
     folder = study_dir(req.root, req.study)
-    handler = _setup_logging(folder)
     meta = {
         "dataset": train.name,
         "data_source": str(Path(req.data).resolve()) if req.data else req.dataset,
@@ -396,22 +399,26 @@ def run_search(req: SearchRequest) -> SearchSummary:
         "train_captures": train.capture_names(),
         "test_captures": test.capture_names(),
     }
-    study = create_or_load_study(req, space, target, meta)
-    requeued = requeue_interrupted(study)
-    if requeued:
-        log.warning("re-queued trials interrupted by a previous run: %s", requeued)
-    params_def = space.parameters()
+    with driver_lock(folder, req.study):  # one driver per study: a second search is refused before it writes
+        handler = _setup_logging(folder)
+        try:
+            study = create_or_load_study(req, space, target, meta)
+            requeued = requeue_interrupted(study)
+            if requeued:
+                log.warning("re-queued trials interrupted by a previous run: %s", requeued)
+            params_def = space.parameters()
+            started_ray = _start_ray(req)
+            try:
+                n_run, reason = _drive(req, study, folder, space, target, params_def, train, test, sample_scale,
+                                       t_start)
+            finally:
+                if started_ray:
+                    import ray
 
-    started_ray = _start_ray(req)
-    try:
-        n_run, reason = _drive(req, study, folder, space, target, params_def, train, test, sample_scale, t_start)
-    finally:
-        if started_ray:
-            import ray
-
-            ray.shutdown()
-        log.removeHandler(handler)
-        handler.close()
+                    ray.shutdown()
+        finally:
+            log.removeHandler(handler)
+            handler.close()
     front = ParetoTracker(study.directions)
     status = study_status(study, front)
     return SearchSummary(study_dir=folder, n_complete=status["complete"], n_failed=status["failed"], n_run=n_run,

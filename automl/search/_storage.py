@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as _dt
+import fcntl
+import json
 import os
 import re
 import shutil
+import socket
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
@@ -137,3 +143,85 @@ def write_artifacts(folder: Path, trial_number: int, files: dict[str, bytes]) ->
     else:
         os.replace(tmp, final)
     return final
+
+
+LOCK_FILE = "search.lock"
+
+
+@contextlib.contextmanager
+def driver_lock(folder: Path, study: str) -> Iterator[None]:
+    """Hold the study's one-driver lock for the block: a second search of the study is refused.
+
+    The lock is an exclusive ``flock`` of ``<folder>/search.lock``, which
+    also records the owner (pid, host, start time, UTC). The kernel drops a
+    ``flock`` when its process dies, so the lock of a killed search is stale
+    at once and the next search takes it over (with a warning naming the
+    run it replaces) instead of waiting. The descriptor is not inherited by
+    programs the driver starts (PEP 446).
+
+    Raises:
+        StudyError: if a live process holds the lock, naming its pid, host and start time.
+        OSError: if the lock file cannot be created (e.g. a read-only study folder).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = _lock_owner_text(_read_owner(fd))
+            raise StudyError(f"study {study!r} is already being searched by {owner} (lock {path}); wait for that "
+                             f"run to end, or stop it with Ctrl-C, before starting another") from None
+        previous = _read_owner(fd)
+        if previous:
+            warn(f"{path}: taking over the lock of a search that stopped without releasing it "
+                 f"({_lock_owner_text(previous)})")
+        _write_owner(fd, {"pid": os.getpid(), "host": socket.gethostname(),
+                          "started": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")})
+        try:
+            yield
+        finally:
+            _write_owner(fd, None)
+    finally:
+        os.close(fd)  # also drops the flock
+
+
+def lock_owner(folder: Path) -> dict | None:
+    """``{"pid", "host", "started"}`` of the search holding ``<folder>/search.lock``, or None if none runs."""
+    path = folder / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _read_owner(fd) or {}
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _read_owner(fd: int) -> dict:
+    try:
+        text = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+        owner = json.loads(text) if text else {}
+        return owner if isinstance(owner, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_owner(fd: int, owner: dict | None) -> None:
+    os.ftruncate(fd, 0)
+    if owner:
+        os.pwrite(fd, (json.dumps(owner) + "\n").encode(), 0)
+    os.fsync(fd)
+
+
+def _lock_owner_text(owner: dict) -> str:
+    if not owner:
+        return "another process"
+    return f"pid {owner.get('pid', '?')} on host {owner.get('host', '?')} (started {owner.get('started', '?')} UTC)"
