@@ -13,10 +13,23 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
-from automl.errors import AutomlError, ConfigError, StudyError
+from automl.errors import AutomlError, ConfigError, NothingFits, StudyError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+class _OneLineErrors(TyperGroup):
+    """Every command's failure becomes one ``error: …`` line and an exit code (:func:`_fail`)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.exceptions.TyperException):  # exit codes, usage errors: typer's
+            raise
+        except Exception as exc:  # noqa: BLE001 -- nothing reaches the user as a traceback without --debug
+            _fail(exc)
+
+
+app = typer.Typer(cls=_OneLineErrors, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="AutoML for IMU sensor models that must fit on a Cortex-M4.")
 
 EXIT_RUNTIME, EXIT_USAGE, EXIT_NO_FIT = 1, 2, 3
@@ -28,11 +41,43 @@ StorageOpt = Annotated[Optional[str], typer.Option(
 StudyOpt = Annotated[str, typer.Option("--study", help="Study name (a folder under --root).")]
 
 
+def error_line(exc: BaseException) -> tuple[str, int]:
+    """The one line (without ``error: ``) and exit code the CLI shows for ``exc``.
+
+    :class:`~automl.errors.ConfigError` is a usage error (2), :class:`NothingFits`
+    exit 3, every other :class:`~automl.errors.AutomlError` a runtime error (1)
+    with its own message. Errors from the operating system name the path
+    (``<path>: No space left on device``); a file that is not UTF-8 text, a
+    storage error or any unexpected exception are also one line (code 1), the
+    traceback only with ``--debug``.
+    """
+    if isinstance(exc, AutomlError):
+        code = EXIT_NO_FIT if isinstance(exc, NothingFits) else EXIT_USAGE if isinstance(exc, ConfigError) \
+            else EXIT_RUNTIME
+        return _first_line(str(exc)), code
+    if isinstance(exc, OSError):
+        where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+        what = exc.strerror or _first_line(str(exc)) or type(exc).__name__
+        return (f"{where}: {what}" if where else what), EXIT_RUNTIME
+    if isinstance(exc, UnicodeDecodeError):
+        return f"a file is not UTF-8 text (byte {exc.start}: {exc.reason})", EXIT_RUNTIME
+    if isinstance(exc, MemoryError):
+        return "out of memory", EXIT_RUNTIME
+    text = _first_line(str(exc))
+    return f"{type(exc).__name__}{': ' + text if text else ''} (run with --debug for the traceback)", EXIT_RUNTIME
+
+
+def _first_line(text: str, limit: int = 500) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[:limit] + " …"
+
+
 def _fail(exc: BaseException) -> None:
     if _DEBUG:
         raise exc
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_RUNTIME)
+    message, code = error_line(exc)
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
 
 
 @app.callback()
@@ -81,24 +126,20 @@ def search(
     """Run (or resume) a multi-objective search: macro F1 vs flash, RAM and latency."""
     from automl.search import DEFAULT_TRIALS, SearchRequest, run_search
 
-    try:
-        req = SearchRequest(
-            study=study, space_path=space, data=data, dataset=dataset, data_format=data_format, root=root, storage=storage,
-            trials=trials if trials is not None or timeout is not None else DEFAULT_TRIALS,
-            timeout_s=parse_duration(timeout), workers=workers or (os.cpu_count() or 1), address=address,
-            test_glob=test_glob, target=target, seed=seed, trial_timeout_s=parse_duration(trial_timeout),
-            progress=progress and sys.stderr.isatty(),
-        )
-        summary = run_search(req)
-    except AutomlError as exc:
-        _fail(exc)
+    req = SearchRequest(
+        study=study, space_path=space, data=data, dataset=dataset, data_format=data_format, root=root, storage=storage,
+        trials=trials if trials is not None or timeout is not None else DEFAULT_TRIALS,
+        timeout_s=parse_duration(timeout), workers=workers or (os.cpu_count() or 1), address=address,
+        test_glob=test_glob, target=target, seed=seed, trial_timeout_s=parse_duration(trial_timeout),
+        progress=progress and sys.stderr.isatty(),
+    )
+    summary = run_search(req)
     ended = {"trials": "reached --trials", "timeout": "wall budget (--timeout) used up",
              "signal": "stopped by Ctrl-C/SIGTERM; run the same command to resume"}[summary.stop_reason]
     typer.echo(f"study {study!r}: {summary.n_complete} complete, {summary.n_failed} failed "
                f"({summary.n_run} run now in {summary.wall_s:.0f} s; {ended}); Pareto trials: {summary.pareto}")
     typer.echo(f"study folder: {summary.study_dir}")
-    if summary.n_complete == 0:
-        raise typer.Exit(EXIT_RUNTIME)
+    summary.check()  # every trial of this run failed: exit 1; nothing in the study fits the budgets: exit 3
 
 
 @app.command()
@@ -106,10 +147,7 @@ def status(study: StudyOpt, root: RootOpt = Path("studies"), storage: StorageOpt
     """Print a study's progress from its storage (works while a search runs elsewhere)."""
     from automl.search import load_study, study_status
 
-    try:
-        st, _ = load_study(root, study, storage)
-    except AutomlError as exc:
-        _fail(exc)
+    st, _ = load_study(root, study, storage)
     s = study_status(st)
     best = "-" if s["best_f1"] is None else f"{s['best_f1']:.4f}"
     typer.echo(f"study {study!r}: {s['complete']} complete, {s['failed']} failed, {s['running']} running; "
@@ -133,17 +171,17 @@ def report(
         "--capture", help="Held-out capture for the timeline; default: the first.")] = None,
 ) -> None:
     """Write a self-contained HTML Pareto report and print its path (works while a search runs)."""
-    from automl.report import build_report_data, parse_pick_rule, write_html
-    from automl.search import load_study
+    from automl.report import build_report_data, nothing_fits, parse_pick_rule, write_html
+    from automl.search import check_out_path, load_study, study_dir
 
-    try:
-        rule = parse_pick_rule(pick) if pick is not None else None  # a bad rule fails before any work
-        st, folder = load_study(root, study, storage)
-        data = build_report_data(st, folder, rule, timeline=timeline, timeline_capture=capture,
-                                 export_root=root)
-        path = write_html(data, out or folder / "report.html")
-    except AutomlError as exc:
-        _fail(exc)
+    rule = parse_pick_rule(pick) if pick is not None else None  # a bad rule fails before any work
+    default = study_dir(root, study) / "report.html"
+    if out is not None:
+        check_out_path(out, study_dir(root, study), allow=default)
+    st, folder = load_study(root, study, storage)
+    data = build_report_data(st, folder, rule, timeline=timeline, timeline_capture=capture,
+                             export_root=root)
+    path = write_html(data, out or default)
     if data.pick is not None:
         if data.pick.number is None:
             typer.echo(f"pick {pick!r}: {data.pick.reason}")
@@ -157,6 +195,7 @@ def report(
     typer.echo(str(path))
     if data.pick is not None and data.pick.number is None:
         raise typer.Exit(EXIT_NO_FIT)
+    nothing_fits(data)  # a study whose complete trials are all over budget: exit 3
 
 
 def _objective_text(name: str, value: float) -> str:
@@ -178,6 +217,7 @@ def resolve_trial(study: str, trial: str, root: Path, storage: str | None):
     Raises:
         ConfigError: if ``trial`` is neither an integer nor ``knee`` (checked before the study is read).
         StudyError: if the study does not exist, has no such trial, or has no complete trial to recommend.
+        NothingFits: for ``knee`` when no complete trial fits the target's budgets.
     """
     from automl.search import load_study
 
@@ -186,12 +226,13 @@ def resolve_trial(study: str, trial: str, root: Path, storage: str | None):
         raise ConfigError(f"The '--trial' parameter must be a trial number or 'knee'. Got {trial!r} instead.")
     st, folder = load_study(root, study, storage)
     if text.lower() == "knee":
-        from automl.report import build_report_data
+        from automl.report import build_report_data, nothing_fits
 
-        rec = build_report_data(st, timeline=False, importance=False).recommended
-        if rec is None:
+        data = build_report_data(st, timeline=False, importance=False)
+        if data.recommended is None:
             raise StudyError(f"study {study!r} has no complete trial, so there is no knee to export")
-        return int(rec.number), st, folder
+        nothing_fits(data, what="there is no knee to export")
+        return int(data.recommended.number), st, folder
     number, n_trials = int(text), len(st.get_trials(deepcopy=False))
     if not 0 <= number < n_trials:
         raise StudyError(f"study {study!r} has no trial {number} (its trials are numbered 0 to {n_trials - 1})"
@@ -206,16 +247,17 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="Output folder for the firmware.")],
     root: RootOpt = Path("studies"),
     storage: StorageOpt = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing export folder.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Write into a folder that is not empty, replacing only the files an earlier export "
+                            "of this tool wrote there (listed in its manifest); other files are kept.")] = False,
 ) -> None:
     """Write the chosen trial as firmware: C arrays, constants and a Makefile."""
     from automl.export import export_trial
+    from automl.search import check_out_path, study_dir
 
-    try:
-        number, _, folder = resolve_trial(study, trial, root, storage)
-        result = export_trial(folder, number, out, overwrite=overwrite)
-    except AutomlError as exc:
-        _fail(exc)
+    check_out_path(out, study_dir(root, study))
+    number, _, folder = resolve_trial(study, trial, root, storage)
+    result = export_trial(folder, number, out, overwrite=overwrite)
     typer.echo(str(getattr(result, "out_dir", out)))
 
 

@@ -35,3 +35,27 @@ def warn(message: str) -> None:
 
     logging.getLogger("automl").warning(message)
     print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+class NothingFits(AutomlError):
+    """No trial meets the target's budgets (or a ``--pick`` rule): the CLI exits with code 3."""
+
+
+class io_path:  # noqa: N801 -- used as a context manager, like contextlib's
+    """Context manager naming ``path`` in an OSError raised without a file name.
+
+    ``write``/``fsync`` on an open file raise e.g. ``OSError(28, 'No space
+    left on device')`` with no path; inside ``with io_path(path):`` the
+    error is re-raised with ``filename=path`` so the CLI's one line names it.
+    """
+
+    def __init__(self, path) -> None:
+        self.path = path
+
+    def __enter__(self) -> "io_path":
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+            raise type(exc)(exc.errno, exc.strerror, str(self.path)) from exc
+        return False

@@ -685,10 +685,8 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
         best = detail(b, _best_reason(int(numbers[b]), values, feasible, b, names, budgets,
                                       str(target.get("name") or "the target")))
     pick_result = None
-    if rule is not None:
-        cand = feasible if feasible.any() else np.ones(len(complete), bool)
-        pick_result = pick_trial(rule, numbers, values, directions, cand,
-                                 "feasible" if feasible.any() else "complete")
+    if rule is not None:  # only feasible (so trained) trials: an over-budget trial is never picked
+        pick_result = pick_trial(rule, numbers, values, directions, feasible, "feasible")
     details: dict[int, Recommendation] = {}
     for i in front:
         details[int(i)] = chosen.get(int(i)) or detail(int(i))
@@ -758,6 +756,31 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
     )
 
 
+def budget_text(data: ReportData) -> str:
+    """``"cortex-m4f-80mhz (flash ≤ 65,536 B, RAM ≤ 16,384 B, latency ≤ 10 ms)"`` from the study's target."""
+    limits = _limits(data.objective_names, data.budgets)
+    name = str(data.target.get("name") or "the target")
+    return f"{name} ({', '.join(limits)})" if limits else name
+
+
+def nothing_fits(data: ReportData, what: str = "") -> None:
+    """Raise :class:`~automl.errors.NothingFits` if the study has complete trials but none fits the budgets.
+
+    Args:
+        data: the report data.
+        what: what this means for the command, appended after a semicolon
+            (e.g. ``"there is no knee to export"``).
+
+    Raises:
+        NothingFits: naming the number of complete trials and the budgets.
+    """
+    from automl.errors import NothingFits
+
+    if data.n_complete and not data.n_feasible:
+        raise NothingFits(f"none of the {data.n_complete} complete trials of study {data.study_name!r} fits the "
+                          f"budgets of {budget_text(data)}" + (f"; {what}" if what else ""))
+
+
 def _best_under_budget(values: np.ndarray, feasible: np.ndarray, directions: Sequence[str]) -> int:
     """Row of the feasible trial with the best objective 0; ties: least objective 1 (flash), then lowest row."""
     rows = np.flatnonzero(feasible)
@@ -779,8 +802,7 @@ def _knee_reason(number: int, n_front: int, distance: float, feasible: bool) -> 
 def _best_reason(number: int, values: np.ndarray, feasible: np.ndarray, row: int,
                  names: Sequence[str], budgets: Sequence[float | None], target_name: str) -> str:
     n = int(feasible.sum())
-    limits = [f"{OBJECTIVE_SHORT.get(nm, nm)} ≤ {_fmt_budget(nm, b)}" for nm, b in zip(names, budgets)
-              if b is not None]
+    limits = _limits(names, budgets)
     within = f"fit every budget of {target_name} ({', '.join(limits)})" if limits else \
         "satisfy the study's constraints"
     tied = int(np.sum(feasible & (np.abs(values[:, 0] - values[row, 0]) <= 1e-12)))
@@ -788,6 +810,11 @@ def _best_reason(number: int, values: np.ndarray, feasible: np.ndarray, row: int
            if tied > 1 and values.shape[1] > 1 else "")
     return (f"Trial {number} has the highest F1 ({values[row, 0]:.3f}) of the {n} trial{'s' if n != 1 else ''} "
             f"that {within}{tie}.")
+
+
+def _limits(names: Sequence[str], budgets: Sequence[float | None]) -> list[str]:
+    """``["flash ≤ 65,536 B", ...]`` for the objectives that have a budget."""
+    return [f"{OBJECTIVE_SHORT.get(nm, nm)} ≤ {_fmt_budget(nm, b)}" for nm, b in zip(names, budgets) if b is not None]
 
 
 def _fmt_budget(name: str, value: float) -> str:

@@ -4,10 +4,12 @@ from automl.search._objective import DIRECTIONS, OBJECTIVE_NAMES, TrialFailed, T
 from automl.search._progress import study_status
 from automl.search._runner import DEFAULT_TRIALS, SearchRequest, SearchSummary, run_search
 from automl.search._space import SearchSpace, load_space
-from automl.search._storage import artifact_dir, load_study, open_storage, study_dir
+from automl.search._storage import (
+    artifact_dir, check_out_path, enclosing_study, load_study, lock_owner, open_storage, study_dir,
+)
 
 __all__ = [
     "DEFAULT_TRIALS", "DIRECTIONS", "OBJECTIVE_NAMES", "SearchRequest", "SearchSpace", "SearchSummary", "TrialFailed",
-    "TrialOutcome", "artifact_dir", "load_space", "load_study", "open_storage", "run_search", "run_trial",
-    "study_dir", "study_status",
+    "TrialOutcome", "artifact_dir", "check_out_path", "enclosing_study", "load_space", "load_study", "lock_owner",
+    "open_storage", "run_search", "run_trial", "study_dir", "study_status",
 ]

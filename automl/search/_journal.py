@@ -47,7 +47,7 @@ from typing import Any
 from optuna.storages import JournalStorage
 from optuna.storages.journal import BaseJournalBackend
 
-from automl.errors import StudyError
+from automl.errors import StudyError, io_path
 
 try:  # POSIX; elsewhere appends rely on the single-driver lock alone
     import fcntl
@@ -179,7 +179,7 @@ class JournalFile(BaseJournalBackend):
         Raises:
             OSError: if the write fails (the file is cut back to its size before the write).
         """
-        with open(self.path, "r+b") as fh:
+        with io_path(self.path), open(self.path, "r+b") as fh:
             _lock(fh)
             self._catch_up(fh)
             end = fh.seek(0, os.SEEK_END)
@@ -315,7 +315,7 @@ def repair_journal(path: str | Path) -> str | None:
     path = Path(path)
     if not path.is_file():
         return None
-    with open(path, "r+b") as fh:
+    with io_path(path), open(path, "r+b") as fh:
         _lock(fh)
         size = fh.seek(0, os.SEEK_END)
         keep = _last_good_end(fh, size)
@@ -328,7 +328,7 @@ def repair_journal(path: str | Path) -> str | None:
         damaged = fh.read()
         stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
         aside = path.with_name(f"{path.name}.damaged-{stamp}")
-        with open(aside, "xb") as out:
+        with io_path(aside), open(aside, "xb") as out:
             out.write(damaged)
             out.flush()
             os.fsync(out.fileno())

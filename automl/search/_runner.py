@@ -7,6 +7,7 @@ to a worker.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import math
 import os
@@ -17,7 +18,7 @@ from pathlib import Path
 import optuna
 
 from automl.cost import TargetProfile, load_target
-from automl.errors import ConfigError
+from automl.errors import ConfigError, NothingFits, StudyError
 from automl.search._objective import (
     DIRECTIONS, FAULT_ENV, TrialFailed, TrialOutcome, dataset_fingerprint, objective_names, trial_task,
 )
@@ -100,6 +101,9 @@ class SearchSummary:
         stop_reason: why this run ended: ``"trials"`` (the study reached
             ``trials``), ``"timeout"`` (the wall budget), ``"signal"``
             (Ctrl-C or SIGTERM).
+        n_run_complete: trials of this run that completed (feasible or not).
+        last_fail_reason: the last failure reason of this run's trials, or None.
+        budgets: the target's name and budgets, for messages.
     """
 
     study_dir: Path
@@ -109,6 +113,27 @@ class SearchSummary:
     wall_s: float
     pareto: list[int] = field(default_factory=list)
     stop_reason: str = "trials"
+    n_run_complete: int = 0
+    last_fail_reason: str | None = None
+    budgets: str = ""
+
+    def check(self) -> None:
+        """Raise what the exit code must say about this run (nothing if it is 0).
+
+        Raises:
+            StudyError: the study has no complete trial, or every trial this run
+                finished failed (naming the last reason and the log).
+            NothingFits: complete trials exist but none fits the target's budgets.
+        """
+        why = f" (last reason: {self.last_fail_reason})" if self.last_fail_reason else ""
+        log_path = Path(self.study_dir) / "search.log"
+        if self.n_run and not self.n_run_complete:
+            raise StudyError(f"every trial of this run failed ({self.n_run}){why}; see {log_path}")
+        if not self.n_complete:
+            raise StudyError(f"the study has no complete trial{why}; see {log_path}")
+        if not self.pareto:
+            raise NothingFits(f"none of the {self.n_complete} complete trials fits the budgets of {self.budgets}; "
+                              "relax the target (--target) or search smaller pipelines")
 
 
 def load_data(req: SearchRequest, space: SearchSpace):
@@ -407,6 +432,7 @@ def run_search(req: SearchRequest) -> SearchSummary:
             if requeued:
                 log.warning("re-queued trials interrupted by a previous run: %s", requeued)
             params_def = space.parameters()
+            run_started = datetime.datetime.now()
             started_ray = _start_ray(req)
             try:
                 n_run, reason = _drive(req, study, folder, space, target, params_def, train, test, sample_scale,
@@ -421,5 +447,12 @@ def run_search(req: SearchRequest) -> SearchSummary:
             handler.close()
     front = ParetoTracker(study.directions)
     status = study_status(study, front)
+    this_run = [t for t in study.get_trials(deepcopy=False) if t.datetime_complete is not None
+                and t.datetime_complete >= run_started and not t.system_attrs.get("automl_interrupted")]
+    reasons = [t.user_attrs.get("fail_reason") for t in this_run if t.state == optuna.trial.TrialState.FAIL]
     return SearchSummary(study_dir=folder, n_complete=status["complete"], n_failed=status["failed"], n_run=n_run,
-                         wall_s=time.monotonic() - t_start, pareto=front.numbers, stop_reason=reason)
+                         wall_s=time.monotonic() - t_start, pareto=front.numbers, stop_reason=reason,
+                         n_run_complete=sum(t.state == optuna.trial.TrialState.COMPLETE for t in this_run),
+                         last_fail_reason=next((r for r in reversed(reasons) if r), None),
+                         budgets=f"{target.name} (flash <= {target.flash_bytes:,} B, RAM <= {target.ram_bytes:,} B, "
+                                 f"latency <= {target.latency_ms:g} ms)")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import optuna
 
-from automl.errors import ConfigError, StudyError, warn
+from automl.errors import ConfigError, StudyError, io_path, warn
 from automl.search._journal import JournalFile, StudyJournal, repair_journal
 
 _STUDY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -133,7 +133,8 @@ def write_artifacts(folder: Path, trial_number: int, files: dict[str, bytes]) ->
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".trial-{trial_number}-", dir=final.parent))
     for name, data in files.items():
-        (tmp / name).write_bytes(data)
+        with io_path(tmp / name):
+            (tmp / name).write_bytes(data)
     if final.exists():
         old = final.with_name(final.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
@@ -177,12 +178,14 @@ def driver_lock(folder: Path, study: str) -> Iterator[None]:
         if previous:
             warn(f"{path}: taking over the lock of a search that stopped without releasing it "
                  f"({_lock_owner_text(previous)})")
-        _write_owner(fd, {"pid": os.getpid(), "host": socket.gethostname(),
-                          "started": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")})
+        with io_path(path):
+            _write_owner(fd, {"pid": os.getpid(), "host": socket.gethostname(),
+                              "started": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")})
         try:
             yield
         finally:
-            _write_owner(fd, None)
+            with contextlib.suppress(OSError):  # a full disk must not hide the error that ended the run
+                _write_owner(fd, None)
     finally:
         os.close(fd)  # also drops the flock
 
@@ -225,3 +228,45 @@ def _lock_owner_text(owner: dict) -> str:
     if not owner:
         return "another process"
     return f"pid {owner.get('pid', '?')} on host {owner.get('host', '?')} (started {owner.get('started', '?')} UTC)"
+
+
+#: Files that mark a folder as a study folder (every search leaves its lock file, whatever the storage).
+STUDY_MARKERS = (JOURNAL_FILE, LOCK_FILE)
+
+
+def enclosing_study(path: str | Path) -> Path | None:
+    """The study folder that is ``path`` or holds it (by :data:`STUDY_MARKERS`), or None."""
+    p = Path(path).absolute()
+    for folder in (p, *p.parents):
+        if any((folder / m).exists() for m in STUDY_MARKERS):
+            return folder
+    return None
+
+
+def check_out_path(out: str | Path, study_folder: Path, allow: Path | None = None) -> None:
+    """Refuse an output path of ``report`` / ``export`` that would write into a study.
+
+    Report and export never write inside a study folder (the one named on
+    the command line, or any folder holding a study's journal, lock, log or
+    artifacts), nor onto a folder that holds the study: a typo must not
+    replace ``journal.log`` or a trial's model.
+
+    Args:
+        out: the ``--out`` path as typed.
+        study_folder: the study being reported or exported (may not exist).
+        allow: the one path inside ``study_folder`` that is allowed (the
+            report's own ``<study>/report.html``).
+
+    Raises:
+        ConfigError: naming ``out`` and the study folder it is in (or holds).
+    """
+    target, study = Path(out).absolute().resolve(), Path(study_folder).absolute().resolve()
+    if allow is not None and target == Path(allow).absolute().resolve():
+        return
+    inside = study if target == study or study in target.parents else enclosing_study(target)
+    if inside is not None:
+        raise ConfigError(f"--out {str(out)!r} is inside the study folder {str(inside)!r}; report and export never "
+                          "write there (the study's journal and trial artifacts live there): choose a path outside it")
+    if target in study.parents:
+        raise ConfigError(f"--out {str(out)!r} holds the study folder {str(study)!r}; writing there could replace the "
+                          "study: choose another path")
