@@ -122,6 +122,9 @@ def search(
     root: RootOpt = Path("studies"),
     storage: StorageOpt = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar.")] = True,
+    new_data: Annotated[bool, typer.Option(
+        "--new-data", help="The study was searched on other data: search this data as the study "
+                           "<study>-<data fingerprint> instead of refusing.")] = False,
 ) -> None:
     """Run (or resume) a multi-objective search: macro F1 vs flash, RAM and latency."""
     from automl.search import DEFAULT_TRIALS, SearchRequest, run_search
@@ -131,12 +134,12 @@ def search(
         trials=trials if trials is not None or timeout is not None else DEFAULT_TRIALS,
         timeout_s=parse_duration(timeout), workers=workers or (os.cpu_count() or 1), address=address,
         test_glob=test_glob, target=target, seed=seed, trial_timeout_s=parse_duration(trial_timeout),
-        progress=progress and sys.stderr.isatty(),
+        progress=progress and sys.stderr.isatty(), new_data=new_data,
     )
     summary = run_search(req)
     ended = {"trials": "reached --trials", "timeout": "wall budget (--timeout) used up",
              "signal": "stopped by Ctrl-C/SIGTERM; run the same command to resume"}[summary.stop_reason]
-    typer.echo(f"study {study!r}: {summary.n_complete} complete, {summary.n_failed} failed "
+    typer.echo(f"study {summary.study or study!r}: {summary.n_complete} complete, {summary.n_failed} failed "
                f"({summary.n_run} run now in {summary.wall_s:.0f} s; {ended}); Pareto trials: {summary.pareto}")
     typer.echo(f"study folder: {summary.study_dir}")
     summary.check()  # every trial of this run failed: exit 1; nothing in the study fits the budgets: exit 3

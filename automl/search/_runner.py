@@ -12,18 +12,18 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import optuna
 
 from automl.cost import TargetProfile, load_target
-from automl.errors import ConfigError, NothingFits, StudyError
+from automl.errors import ConfigError, NothingFits, StudyError, warn
 from automl.search._objective import (
     DIRECTIONS, FAULT_ENV, TrialFailed, TrialOutcome, dataset_fingerprint, objective_names, trial_task,
 )
 from automl.search._progress import ParetoTracker, SearchProgress, study_status
-from automl.search._space import SearchSpace, load_space, suggest
+from automl.search._space import SearchSpace, check_columns, load_space, suggest
 from automl.search._journal import batch_writes
 from automl.search._storage import driver_lock, open_storage, study_dir, write_artifacts
 
@@ -67,6 +67,9 @@ class SearchRequest:
         progress: draw a progress bar on the terminal.
         cache_dir: node-local folder for cached windows and feature matrices
             (default: ``<system temp>/automl-cache``).
+        new_data: when the study was searched on other data (its stored
+            fingerprint differs), search this data as the study
+            ``<study>-<first 8 hex digits of its fingerprint>`` instead of refusing.
     """
 
     study: str
@@ -86,6 +89,7 @@ class SearchRequest:
     trial_timeout_s: float | None = None
     progress: bool = True
     cache_dir: str | None = None
+    new_data: bool = False
 
 
 @dataclass
@@ -104,6 +108,7 @@ class SearchSummary:
         n_run_complete: trials of this run that completed (feasible or not).
         last_fail_reason: the last failure reason of this run's trials, or None.
         budgets: the target's name and budgets, for messages.
+        study: the study searched (``<study>-<fingerprint>`` after ``--new-data``).
     """
 
     study_dir: Path
@@ -116,6 +121,7 @@ class SearchSummary:
     n_run_complete: int = 0
     last_fail_reason: str | None = None
     budgets: str = ""
+    study: str = ""
 
     def check(self) -> None:
         """Raise what the exit code must say about this run (nothing if it is 0).
@@ -177,8 +183,28 @@ def load_data(req: SearchRequest, space: SearchSpace):
     return to_counts(train, scale), to_counts(test, scale), test_glob, scale
 
 
+class DataChanged(ConfigError):
+    """The study was searched on data with another fingerprint; ``derived`` is the study ``--new-data`` uses."""
+
+    def __init__(self, study: str, old: str, new: str) -> None:
+        self.derived = f"{study}-{new[:8]}"
+        super().__init__(
+            f"study {study!r} was searched on other data (data fingerprint {old[:12]}…, this data {new[:12]}…): "
+            f"resuming would mix trials of both in one Pareto front; pass --new-data to search this data as study "
+            f"{self.derived!r}, or give another --study")
+
+
 def create_or_load_study(req: SearchRequest, space: SearchSpace, target: TargetProfile, meta: dict) -> optuna.Study:
-    """Open (or create) the study with an NSGA-II sampler and record its metadata."""
+    """Open (or create) the study with an NSGA-II sampler and record its metadata.
+
+    ``meta["data_fingerprint"]`` (:func:`dataset_fingerprint` of the split,
+    counts-scaled data) is stored with a new study and compared on resume; a
+    study from before fingerprints were stored gets this data's.
+
+    Raises:
+        DataChanged: the study was searched on data with another fingerprint.
+        ConfigError: the study exists with a different search space.
+    """
     folder = study_dir(req.root, req.study)
     storage = open_storage(folder, req.storage, repair=True)  # the one writer: cut a torn last record first
     # Budgets are constraints (<= 0 feasible) that each trial sets before tell();
@@ -186,7 +212,12 @@ def create_or_load_study(req: SearchRequest, space: SearchSpace, target: TargetP
     sampler = optuna.samplers.NSGAIISampler(population_size=space.search.population_size, seed=req.seed)
     study = optuna.create_study(study_name=req.study, storage=storage, directions=list(DIRECTIONS),
                                 sampler=sampler, load_if_exists=True)
+    old_key, new_key = study.user_attrs.get("data_fingerprint"), meta["data_fingerprint"]
+    if old_key is not None and old_key != new_key:
+        raise DataChanged(req.study, old_key, new_key)
     old_space = study.user_attrs.get("space")
+    if old_space is not None and old_key is None:
+        study.set_user_attr("data_fingerprint", new_key)
     if old_space is not None and old_space != space.model_dump(mode="json"):
         raise ConfigError(f"study {req.study!r} already exists with a different search space; "
                           "use a new --study name to search a changed space")
@@ -310,13 +341,14 @@ class _Stop:
         return False
 
 
-def _drive(req, study, folder, space, target, params_def, train, test, sample_scale, t_start) -> tuple[int, str]:
+def _drive(req, study, folder, space, target, params_def, train, test, sample_scale, t_start,
+           data_key: str | None = None) -> tuple[int, str]:
     """Ask, submit, wait, tell until the budget is met; returns (trials finished by this run, stop reason)."""
     import ray
 
     remote = ray.remote(num_cpus=1, max_retries=0)(trial_task)
     train_ref, test_ref = ray.put(train), ray.put(test)
-    data_key = dataset_fingerprint(train, test, sample_scale)
+    data_key = data_key or dataset_fingerprint(train, test, sample_scale)
     parallel = req.workers if not req.address else max(1, int(ray.cluster_resources().get("CPU", 1)))
     n_run = 0
     running: dict = {}  # ObjectRef -> (trial, t0)
@@ -391,8 +423,13 @@ def run_search(req: SearchRequest) -> SearchSummary:
     One search at a time per study: the run holds the study's lock
     (:func:`~automl.search._storage.driver_lock`) from before it first writes.
 
+    The study remembers the fingerprint of its data; resuming it on other
+    data is refused (:class:`DataChanged`) unless ``req.new_data``, which
+    searches the new data as a study of its own.
+
     Raises:
         ConfigError / DataError: for a bad space, target, data or parameter.
+        DataChanged: the study was searched on other data and ``new_data`` is false.
         StudyError: if another search of the study is running (naming its pid and host).
     """
     import ray
@@ -407,10 +444,11 @@ def run_search(req: SearchRequest) -> SearchSummary:
     space = load_space(req.space_path)
     target = load_target(req.target or space.target)
     train, test, test_glob, sample_scale = load_data(req, space)
-    folder = study_dir(req.root, req.study)
+    check_columns(space, train.channels, req.space_path)
     meta = {
         "dataset": train.name,
         "data_source": str(Path(req.data).resolve()) if req.data else req.dataset,
+        "data_fingerprint": dataset_fingerprint(train, test, sample_scale),
         "space": space.model_dump(mode="json"),
         "space_path": str(Path(req.space_path).resolve()),
         "target": target.model_dump(mode="json"),
@@ -424,6 +462,20 @@ def run_search(req: SearchRequest) -> SearchSummary:
         "train_captures": train.capture_names(),
         "test_captures": test.capture_names(),
     }
+    try:
+        return _search_study(req, space, target, meta, train, test, sample_scale, t_start)
+    except DataChanged as exc:
+        if not req.new_data:
+            raise
+        warn(f"study {req.study!r} was searched on other data: searching this data as study {exc.derived!r} "
+             "(--new-data); report and export it with --study " + exc.derived)
+        return _search_study(replace(req, study=exc.derived), space, target, meta, train, test, sample_scale,
+                             t_start)
+
+
+def _search_study(req, space, target, meta, train, test, sample_scale, t_start) -> SearchSummary:
+    """Lock, open and search the study ``req.study`` (see :func:`run_search`)."""
+    folder = study_dir(req.root, req.study)
     with driver_lock(folder, req.study):  # one driver per study: a second search is refused before it writes
         handler = _setup_logging(folder)
         try:
@@ -436,7 +488,7 @@ def run_search(req: SearchRequest) -> SearchSummary:
             started_ray = _start_ray(req)
             try:
                 n_run, reason = _drive(req, study, folder, space, target, params_def, train, test, sample_scale,
-                                       t_start)
+                                       t_start, data_key=meta["data_fingerprint"])
             finally:
                 if started_ray:
                     import ray
@@ -455,4 +507,4 @@ def run_search(req: SearchRequest) -> SearchSummary:
                          n_run_complete=sum(t.state == optuna.trial.TrialState.COMPLETE for t in this_run),
                          last_fail_reason=next((r for r in reversed(reasons) if r), None),
                          budgets=f"{target.name} (flash <= {target.flash_bytes:,} B, RAM <= {target.ram_bytes:,} B, "
-                                 f"latency <= {target.latency_ms:g} ms)")
+                                 f"latency <= {target.latency_ms:g} ms)", study=req.study)
