@@ -47,15 +47,18 @@ class io_path:  # noqa: N801 -- used as a context manager, like contextlib's
     ``write``/``fsync`` on an open file raise e.g. ``OSError(28, 'No space
     left on device')`` with no path; inside ``with io_path(path):`` the
     error is re-raised with ``filename=path`` so the CLI's one line names it.
+    ``always=True`` also replaces a file name the error has (e.g. a temporary
+    file's, when the user should see the file they asked for).
     """
 
-    def __init__(self, path) -> None:
+    def __init__(self, path, always: bool = False) -> None:
         self.path = path
+        self.always = always
 
     def __enter__(self) -> "io_path":
         return self
 
     def __exit__(self, kind, exc, tb) -> bool:
-        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+        if isinstance(exc, OSError) and (exc.filename is None or self.always) and exc.errno is not None:
             raise type(exc)(exc.errno, exc.strerror, str(self.path)) from exc
         return False

@@ -157,17 +157,18 @@ class JournalFile(BaseJournalBackend):
         self._strings.append(text)
         self._ids.setdefault(text, number)
 
-    def _catch_up(self, fh) -> None:
+    def _catch_up(self) -> None:
         """Learn the definitions another writer appended since this object last looked (under the lock)."""
-        fh.seek(self._defs_through)
-        offset = self._defs_through
-        for raw in fh:
-            if not raw.endswith(b"\n"):
-                break
-            if raw.startswith(b'{"def"'):
-                rec = json.loads(raw)
-                self._define(int(rec["def"]), str(rec["str"]))
-            offset += len(raw)
+        with open(self.path, "rb") as fh:
+            fh.seek(self._defs_through)
+            offset = self._defs_through
+            for raw in fh:
+                if not raw.endswith(b"\n"):
+                    break
+                if raw.startswith(b'{"def"'):
+                    rec = json.loads(raw)
+                    self._define(int(rec["def"]), str(rec["str"]))
+                offset += len(raw)
         self._defs_through = offset
 
     # -- writing -------------------------------------------------------------
@@ -177,23 +178,34 @@ class JournalFile(BaseJournalBackend):
         Consecutive SET_TRIAL_PARAM ops of one trial and worker become one line.
 
         Raises:
-            OSError: if the write fails (the file is cut back to its size before the write).
+            OSError: naming the journal if the write fails (a full disk); the
+                file is cut back to its size before the write, so the next
+                write never lands on a torn line.
         """
-        with io_path(self.path), open(self.path, "r+b") as fh:
-            _lock(fh)
-            self._catch_up(fh)
-            end = fh.seek(0, os.SEEK_END)
-            lines = [line for rec in self._group(logs) for line in self._encode(rec)]
-            data = ("\n".join(lines) + "\n").encode("utf-8")
+        with io_path(self.path):
+            fd = os.open(self.path, os.O_RDWR)
             try:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    fh.truncate(end)
-                    os.fsync(fh.fileno())
-                raise
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                self._catch_up()
+                end = os.lseek(fd, 0, os.SEEK_END)
+                n_strings = len(self._strings)
+                lines = [line for rec in self._group(logs) for line in self._encode(rec)]
+                data = memoryview(("\n".join(lines) + "\n").encode("utf-8"))
+                try:
+                    while data:
+                        data = data[os.write(fd, data):]
+                    os.fsync(fd)
+                except BaseException:
+                    for text in self._strings[n_strings:]:  # the definitions did not reach the file
+                        del self._ids[text]
+                    del self._strings[n_strings:]
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, end)
+                        os.fsync(fd)
+                    raise
+            finally:
+                os.close(fd)  # also drops the flock
 
     @staticmethod
     def _group(logs: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:

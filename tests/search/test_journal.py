@@ -91,8 +91,24 @@ def _journal_with_last_write(tmp_path: Path) -> tuple[Path, bytes, bytes]:
     return path, before, last
 
 
-def test_torn_at_every_byte_offset_of_the_last_trials_records_then_resumed(tmp_path, capsys):
-    path, before, last = _journal_with_last_write(tmp_path)
+@pytest.fixture
+def memory_dir(tmp_path):
+    """A folder in RAM when there is one (/dev/shm): the loop below makes ~1,500 fsync'ed resumes."""
+    if not Path("/dev/shm").is_dir():
+        yield tmp_path
+        return
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(dir="/dev/shm", prefix="automl-journal-test-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_torn_at_every_byte_offset_of_the_last_trials_records_then_resumed(memory_dir, capsys):
+    path, before, last = _journal_with_last_write(memory_dir)
     whole = before + last
     first = _frozen(optuna.load_study(study_name="s", storage=StudyJournal(JournalFile(path))))
     n_before = len(first)
