@@ -138,7 +138,9 @@ def search(
     )
     summary = run_search(req)
     ended = {"trials": "reached --trials", "timeout": "wall budget (--timeout) used up",
-             "signal": "stopped by Ctrl-C/SIGTERM; run the same command to resume"}[summary.stop_reason]
+             "signal": "stopped by Ctrl-C/SIGTERM; run the same command to resume",
+             "exhausted": "the sampler proposed only parameters already tried, 50 times in a row: the space looks "
+                          "exhausted"}[summary.stop_reason]
     typer.echo(f"study {summary.study or study!r}: {summary.n_complete} complete, {summary.n_failed} failed "
                f"({summary.n_run} run now in {summary.wall_s:.0f} s; {ended}); Pareto trials: {summary.pareto}")
     typer.echo(f"study folder: {summary.study_dir}")

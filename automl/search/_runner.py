@@ -8,6 +8,7 @@ to a worker.
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import math
 import os
@@ -104,7 +105,8 @@ class SearchSummary:
         pareto: trial numbers on the Pareto front.
         stop_reason: why this run ended: ``"trials"`` (the study reached
             ``trials``), ``"timeout"`` (the wall budget), ``"signal"``
-            (Ctrl-C or SIGTERM).
+            (Ctrl-C or SIGTERM), ``"exhausted"`` (the sampler kept proposing
+            tried parameters, :data:`MAX_REPEATS` times in a row).
         n_run_complete: trials of this run that completed (feasible or not).
         last_fail_reason: the last failure reason of this run's trials, or None.
         budgets: the target's name and budgets, for messages.
@@ -207,9 +209,14 @@ def create_or_load_study(req: SearchRequest, space: SearchSpace, target: TargetP
     """
     folder = study_dir(req.root, req.study)
     storage = open_storage(folder, req.storage, repair=True)  # the one writer: cut a torn last record first
+    try:  # a resumed study gets a sampler seeded for this run (run_seed): no replay of earlier proposals
+        n_trials = len(storage.get_all_trials(storage.get_study_id_from_name(req.study), deepcopy=False))
+    except KeyError:
+        n_trials = 0
     # Budgets are constraints (<= 0 feasible) that each trial sets before tell();
     # NSGA-II ranks feasible trials first (constrained domination, Deb 2002).
-    sampler = optuna.samplers.NSGAIISampler(population_size=space.search.population_size, seed=req.seed)
+    sampler = optuna.samplers.NSGAIISampler(population_size=space.search.population_size,
+                                            seed=run_seed(req.seed, n_trials))
     study = optuna.create_study(study_name=req.study, storage=storage, directions=list(DIRECTIONS),
                                 sampler=sampler, load_if_exists=True)
     old_key, new_key = study.user_attrs.get("data_fingerprint"), meta["data_fingerprint"]
@@ -341,6 +348,66 @@ class _Stop:
         return False
 
 
+#: Proposals in a row repeating tried parameters after which a run stops: the space looks exhausted.
+MAX_REPEATS = 50
+
+
+def _params_key(params: dict) -> str:
+    return json.dumps(params, sort_keys=True, default=repr)
+
+
+def tried_parameters(study: optuna.Study) -> dict[str, int]:
+    """``{parameters as a key: trial number}`` of the trials that ran (complete, or failed but not interrupted)."""
+    tried: dict[str, int] = {}
+    for t in study.get_trials(deepcopy=False):
+        ran = t.state == optuna.trial.TrialState.COMPLETE or (
+            t.state == optuna.trial.TrialState.FAIL and not t.system_attrs.get("automl_interrupted"))
+        if ran and t.params:
+            tried.setdefault(_params_key(t.params), t.number)
+    return tried
+
+
+def propose(study: optuna.Study, params_def: dict, tried: dict[str, int]) -> tuple[optuna.Trial, dict] | None:
+    """Ask the sampler for a trial with parameters never tried before, whatever the sampler.
+
+    A proposal equal to a trial in ``tried`` is not run: it is recorded as
+    PRUNED with ``user_attrs["skipped"]`` naming the earlier trial (it does not
+    count against ``--trials``) and the sampler is asked again. Re-queued
+    trials (Optuna's ``fixed_params``) run as asked. ``tried`` gains the
+    returned trial.
+
+    Returns:
+        ``(trial, params)`` with ``params`` the space's values for the trial
+        (fixed ones included), or None after :data:`MAX_REPEATS` repeats in a row.
+    """
+    for _ in range(MAX_REPEATS):
+        trial = study.ask()
+        with batch_writes(study._storage):  # the trial's parameters as one journal record
+            params = {name: suggest(trial, name, d) for name, d in params_def.items()}
+        key = _params_key(trial.params)
+        if key not in tried or "fixed_params" in study._storage.get_trial_system_attrs(trial._trial_id):
+            tried.setdefault(key, trial.number)
+            return trial, params
+        trial.set_user_attr("skipped", f"same parameters as trial {tried[key]}")
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    return None
+
+
+def run_seed(seed: int, n_trials: int) -> int:
+    """The sampler seed of a run: ``seed`` for a new study, else a seed derived from ``seed`` and ``n_trials``.
+
+    A resumed study gets a sampler that does not replay the first run's
+    proposals (a seeded sampler restarts its sequence), yet a resume of the
+    same study state with the same ``--seed`` still proposes the same trials.
+    ``numpy.random.SeedSequence`` mixes the two numbers (32-bit result).
+    """
+    if n_trials == 0:
+        return int(seed)
+    import numpy as np
+
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(n_trials)]).generate_state(1)[0])
+
+
 def _drive(req, study, folder, space, target, params_def, train, test, sample_scale, t_start,
            data_key: str | None = None) -> tuple[int, str]:
     """Ask, submit, wait, tell until the budget is met; returns (trials finished by this run, stop reason)."""
@@ -355,6 +422,8 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
     changed = True  # re-read counts and redraw only after a trial was told: the storage
     # read and the Pareto size grow with the study and would steal CPU from the workers
     deadline = None if req.timeout_s is None else t_start + req.timeout_s
+    tried = tried_parameters(study)
+    exhausted = False
     with _Stop() as stop, SearchProgress(study, req.trials, enabled=req.progress, deadline=deadline) as progress:
         stop.notify = progress.message
         while True:
@@ -363,16 +432,18 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
                 done, failed = status["complete"], status["failed"]
                 changed = False
             out_of_time = req.timeout_s is not None and time.monotonic() - t_start >= req.timeout_s
-            if stop.requests or out_of_time:
+            if stop.requests or out_of_time or exhausted:
                 want = 0
             elif req.trials is None:
                 want = parallel - len(running)
             else:
                 want = req.trials - done - failed - len(running)
             while want > 0 and len(running) < parallel:
-                trial = study.ask()
-                with batch_writes(study._storage):  # the trial's parameters as one journal record
-                    params = {name: suggest(trial, name, d) for name, d in params_def.items()}
+                proposal = propose(study, params_def, tried)
+                if proposal is None:
+                    exhausted = True
+                    break
+                trial, params = proposal
                 ref = remote.remote(train_ref, test_ref, space, params, target, req.seed + trial.number,
                                     req.study, trial.number, sample_scale, data_key, req.cache_dir,
                                     data_seed=req.seed)
@@ -383,6 +454,7 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
             if stop.requests >= 2:
                 for ref, (trial, _t0) in list(running.items()):
                     ray.cancel(ref, force=True)
+                    trial.storage.set_trial_system_attr(trial._trial_id, "automl_interrupted", True)  # re-queued
                     _tell(study, folder, trial, None, "interrupted: abandoned on a second Ctrl-C/SIGTERM", target)
                     study.enqueue_trial(trial.params, skip_if_exists=False)
                 running.clear()
@@ -408,7 +480,7 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
                               f"timeout: ran longer than --trial-timeout {req.trial_timeout_s:g} s", target)
                         n_run += 1
                         changed = True
-    reason = "signal" if stop.requests else "timeout" if out_of_time else "trials"
+    reason = "signal" if stop.requests else "timeout" if out_of_time else "exhausted" if exhausted else "trials"
     return n_run, reason
 
 
