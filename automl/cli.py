@@ -149,14 +149,26 @@ def search(
 
 @app.command()
 def status(study: StudyOpt, root: RootOpt = Path("studies"), storage: StorageOpt = None) -> None:
-    """Print a study's progress from its storage (works while a search runs elsewhere)."""
-    from automl.search import load_study, study_status
+    """Print a study's progress (works while a search runs elsewhere).
 
-    st, _ = load_study(root, study, storage)
-    s = study_status(st)
+    Reads the small summary (status.json) the search keeps while it runs and
+    leaves when it ends; only a study without one (a search that was killed,
+    another storage) is read from its storage.
+    """
+    from automl.search import load_study, lock_owner, read_status, study_dir, study_status
+
+    folder = study_dir(root, study)
+    owner = lock_owner(folder)
+    s = read_status(folder) if storage is None and (folder / "journal.log").is_file() else None
+    if s is None or not (owner is not None or s.get("final")):
+        st, _ = load_study(root, study, storage)
+        s = study_status(st)
     best = "-" if s["best_f1"] is None else f"{s['best_f1']:.4f}"
     typer.echo(f"study {study!r}: {s['complete']} complete, {s['failed']} failed, {s['running']} running; "
                f"best F1 {best}; Pareto size {s['pareto_size']}")
+    if owner is not None:
+        typer.echo(f"search running: pid {owner.get('pid', '?')} on host {owner.get('host', '?')} since "
+                   f"{owner.get('started', '?')} UTC; counts as of {s.get('updated', 'now')} UTC")
 
 
 @app.command()

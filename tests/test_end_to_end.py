@@ -16,6 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from automl.cli import app
+from automl.search import open_storage, trial_detail
 
 pytestmark = pytest.mark.slow
 REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
@@ -43,10 +44,8 @@ def searched(tmp_path_factory, boxing_dir):
 
 def test_study_has_complete_trials_with_four_objectives(searched):
     root, name = searched
-    # Loaded with Optuna's own API, as optuna-dashboard would.
-    path = str(root / name / "journal.log")
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
-    study = optuna.load_study(study_name=name, storage=storage)
+    # Loaded with Optuna's own API over the study's storage (as optuna_dashboard.run_server(storage) would).
+    study = optuna.load_study(study_name=name, storage=open_storage(root / name))
     complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
     assert len(complete) + len(study.get_trials(states=(optuna.trial.TrialState.FAIL,))) >= 8
     assert len(complete) >= 6
@@ -55,11 +54,12 @@ def test_study_has_complete_trials_with_four_objectives(searched):
     for t in trained:
         f1, flash, ram, latency = t.values
         assert 0.0 <= f1 <= 1.0 and flash > 0 and ram > 0 and latency > 0
-        cm = np.array(t.user_attrs["val_metrics"]["confusion"])
-        assert cm.sum() == t.user_attrs["n_windows"]["train"]  # every training window scored once out-of-fold
-        assert t.user_attrs["test_metrics"]["n_windows"] == t.user_attrs["n_windows"]["test"] > 0
+        detail = trial_detail(root / name, t)  # the journal keeps a few scalars; trial.json the rest
+        cm = np.array(detail["val_metrics"]["confusion"])
+        assert cm.sum() == detail["n_windows"]["train"]  # every training window scored once out-of-fold
+        assert detail["test_metrics"]["n_windows"] == detail["n_windows"]["test"] > 0
         assert (root / name / t.user_attrs["artifact_dir"] / "model.tflite").stat().st_size == \
-            t.user_attrs["pipeline"]["tflite_bytes"]
+            detail["pipeline"]["tflite_bytes"]
     # The Pareto set is non-dominated, checked independently of Optuna.
     # Infeasible (over budget, untrained) trials are never on the front: it is the trained trials' front.
     values = np.array([t.values for t in trained]) * np.array([-1, 1, 1, 1])  # all minimised

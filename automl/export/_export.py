@@ -387,7 +387,8 @@ def export_trial(
     """Export a finished trial of a study as a C99 knowledge pack.
 
     Reads ``study_dir/artifacts/trial-<trial_number>/model.tflite`` and
-    ``pipeline.json`` and writes the library, its runtime, build files and
+    ``pipeline.json`` (or the same files from the study's packs, see
+    :func:`automl.search.read_artifact`) and writes the library, its runtime, build files and
     ``sizes.json`` into ``out_dir`` (see :func:`write_firmware`).
 
     Args:
@@ -415,25 +416,29 @@ def export_trial(
         >>> export_trial(Path("studies/boxing"), 17, Path("fw/boxing-17"))  # doctest: +SKIP
         ExportResult(out_dir=PosixPath('.../fw/boxing-17'), files=('Makefile', ...), ...)
     """
+    from automl.search import read_artifact  # the one reader of trial artifacts (folders and packs)
+
     _check_prefix(prefix, "export_trial")
     study_dir = Path(study_dir)
     artifacts = study_dir / "artifacts" / f"trial-{trial_number}"
-    paths = {name: artifacts / name for name in ("model.tflite", "pipeline.json")}
-    for name, path in paths.items():
-        if not path.is_file():
+    stored = {}
+    for name in ("model.tflite", "pipeline.json"):
+        try:
+            stored[name] = read_artifact(study_dir, trial_number, name)
+        except (OSError, ValueError) as exc:  # ValueError: zipfile's BadZipFile
+            raise StudyError(f"Trial {trial_number}: cannot read its {name}: {exc}") from exc
+        if stored[name] is None:
             raise StudyError(
                 f"Trial {trial_number} of study folder {str(study_dir)!r} has no {name} "
-                f"(looked for {str(path)!r}); is the trial complete?"
+                f"(looked for {str(artifacts / name)!r} and in the study's packs); is the trial complete "
+                "and within the budgets (a trial over budget is never trained)?"
             )
+    tflite = stored["model.tflite"]
     try:
-        tflite = paths["model.tflite"].read_bytes()
-        text = paths["pipeline.json"].read_text(encoding="utf-8")
-    except OSError as exc:
-        raise StudyError(f"Trial {trial_number}: cannot read its artifacts: {exc}") from exc
-    try:
-        pipeline = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise StudyError(f"Trial {trial_number}: {str(paths['pipeline.json'])!r} is not valid JSON: {exc}") from None
+        pipeline = json.loads(stored["pipeline.json"].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StudyError(f"Trial {trial_number}: {str(artifacts / 'pipeline.json')!r} is not valid JSON: {exc}") \
+            from None
     out_abs, study_abs = Path(out_dir).resolve(), study_dir.resolve()
     if out_abs == study_abs or out_abs in study_abs.parents or study_abs in out_abs.parents:
         raise ConfigError(

@@ -34,7 +34,9 @@ from optuna.study import StudyDirection
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from ._hypervolume import hypervolume, hypervolume_history
+from automl.search._records import trial_detail
+
+from ._hypervolume import hypervolume, hypervolume_history, nondominated_indices
 from ._pick import PickResult, PickRule, parse_pick_rule, pick_trial
 from ._timeline import TimelineData, load_timeline
 
@@ -58,6 +60,11 @@ STATE_ORDER = ("COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING")
 
 #: Fewest complete trials for a parameter importance estimate.
 MIN_IMPORTANCE_TRIALS = 5
+
+#: Trials off the front (and not detailed) listed and drawn at most: an even sample by trial number.
+#: ~1 KB of table row and hover text each; with plotly.js (4.8 MB) and ~10 KB per front trial's
+#: details the page stays near 10 MB whatever the study's size (benchmarks/storage.py measures it).
+MAX_SAMPLE = 1000
 
 #: At most this many parameters are drawn as parallel-coordinate axes.
 MAX_PARCOORDS_PARAMS = 8
@@ -119,15 +126,7 @@ def pareto_front(values: np.ndarray, directions: Sequence[StudyDirection | str])
         ...              ["maximize", "minimize"]).tolist()
         [0, 2]
     """
-    loss = _as_minimisation(values, directions)
-    n = loss.shape[0]
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    # dominated[i] = any j with loss[j] <= loss[i] everywhere and < somewhere.
-    le = np.all(loss[:, None, :] <= loss[None, :, :], axis=2)  # le[j, i]
-    lt = np.any(loss[:, None, :] < loss[None, :, :], axis=2)
-    dominated = np.any(le & lt, axis=0)
-    return np.flatnonzero(~dominated).astype(np.int64)
+    return nondominated_indices(_as_minimisation(values, directions))
 
 
 def normalise_front(points: np.ndarray, directions: Sequence[StudyDirection | str]) -> np.ndarray:
@@ -488,6 +487,9 @@ class ReportData:
         timeline_note: why ``timeline`` is ``None`` ("" otherwise).
         export_root: ``--root`` for the export command (``None``: the default ``studies``).
         snapshot: when the trials were read (local time).
+        shown: ``(n_complete,) bool`` complete trials drawn and listed: every
+            Pareto and detailed trial, and an even sample of the others
+            (:data:`MAX_SAMPLE`); ``rows`` holds the shown trials of every state.
     """
 
     study_name: str
@@ -524,6 +526,19 @@ class ReportData:
     timeline_note: str = ""
     export_root: str | None = None
     snapshot: _dt.datetime | None = None
+    shown: np.ndarray | None = None
+
+    @property
+    def shown_mask(self) -> np.ndarray:
+        """``(n_complete,) bool`` complete trials drawn (all when not set)."""
+        if self.shown is None or self.shown.shape[0] != self.n_complete:
+            return np.ones(self.n_complete, dtype=bool)
+        return self.shown
+
+    @property
+    def n_hidden(self) -> int:
+        """Trials neither listed nor drawn (the report shows a sample of the dominated ones)."""
+        return self.n_trials - len(self.rows)
 
     @property
     def n_complete(self) -> int:
@@ -652,10 +667,6 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
     front = np.sort(front).astype(np.int64)
     front_set = {int(i) for i in front}
     index_of = {t.number: i for i, t in enumerate(complete)}
-    rows = [_row(t, index_of.get(t.number) in front_set, over,
-                 bool(feasible[index_of[t.number]]) if t.number in index_of else False,
-                 events=names[0] == "event_f1")
-            for t in trials]
 
     counts = {s: 0 for s in STATE_ORDER}
     for t in trials:
@@ -667,7 +678,8 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
         distances[front] = knee_distances(values[front], directions)
 
     def detail(i: int, reason: str = "", fits: bool = True) -> Recommendation:
-        return _recommendation(complete[i], study.study_name, float(distances[i]), fits, study_classes,
+        return _recommendation(complete[i], trial_detail(study_dir, complete[i]), study.study_name,
+                               float(distances[i]), fits, study_classes,
                                reason=reason, feasible=bool(feasible[i]), over_budget=over(values[i]),
                                root=root_text)
 
@@ -696,6 +708,16 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
         p = index_of[pick_result.number]
         details.setdefault(p, detail(p, pick_result.reason))
 
+    # Shown in full: the front and every detailed trial; the others as an even sample (the page's size
+    # must not grow with the study: 70,000 trials are ~220 MB of table and points).
+    keep = {int(numbers[i]) for i in (*front, *details)}
+    shown = keep | set(even_sample([t.number for t in trials if t.number not in keep], MAX_SAMPLE))
+    rows = [_row(t, index_of.get(t.number) in front_set, over,
+                 bool(feasible[index_of[t.number]]) if t.number in index_of else False,
+                 events=names[0] == "event_f1")
+            for t in trials if t.number in shown]
+    shown_complete = np.array([int(n) in shown for n in numbers], dtype=bool)
+
     starts = [t.datetime_start for t in trials if t.datetime_start is not None]
     ends = [t.datetime_complete for t in trials if t.datetime_complete is not None]
     started = min(starts) if starts else None
@@ -706,7 +728,7 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
 
     hv = _hypervolume_info(values, feasible, numbers, complete_s, directions, names, budgets) \
         if complete else None
-    importance = _importances(study, complete, names) if importance else None
+    importance = _importances(study, even_sample(complete, MAX_SAMPLE), names) if importance else None
     timeline_data, timeline_note = None, ""
     if recommended is None:
         timeline_note = "No complete trial, so there is no model to replay."
@@ -743,7 +765,8 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
         details=[details[i] for i in sorted(details, key=lambda i: int(numbers[i]))],
         hypervolume=hv,
         importance=importance,
-        parcoords=_parcoords_axes(complete, importance),
+        parcoords=_parcoords_axes([t for t, on in zip(complete, shown_complete) if on], importance),
+        shown=shown_complete,
         wall_s=wall_s,
         started=started,
         finished=finished,
@@ -962,6 +985,14 @@ def describe_distribution(dist: Any) -> str:
     return str(dist)
 
 
+def even_sample(items: Sequence, k: int) -> list:
+    """At most ``k`` of ``items``, evenly spaced in their order (first and last included); all if fewer."""
+    n = len(items)
+    if n <= k:
+        return list(items)
+    return [items[int(i)] for i in np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))]
+
+
 def export_command(study_name: str, number: int, root: str | None = None) -> str:
     """The shell command that exports trial ``number`` of ``study_name`` (shell-quoted).
 
@@ -1074,10 +1105,10 @@ def _breakdown(cost: Mapping[str, Any]) -> dict[str, tuple[tuple[str, float], ..
     return out
 
 
-def _recommendation(trial: FrozenTrial, study_name: str, distance: float, fits: bool,
+def _recommendation(trial: FrozenTrial, ua: Mapping[str, Any], study_name: str, distance: float, fits: bool,
                     study_classes: tuple[str, ...], reason: str = "", feasible: bool = True,
                     over_budget: tuple[str, ...] = (), root: str | None = None) -> Recommendation:
-    ua = trial.user_attrs
+    """One trial in detail; ``ua`` is its full attribute set (:func:`automl.search.trial_detail`)."""
     val = dict(ua.get("val_metrics") or {})
     test = dict(ua["test_metrics"]) if ua.get("test_metrics") else None
     cost = dict(ua.get("cost") or {})
@@ -1114,11 +1145,15 @@ def _recommendation(trial: FrozenTrial, study_name: str, distance: float, fits: 
 def _row(trial: FrozenTrial, on_front: bool, over, feasible: bool = False, events: bool = False) -> TrialRow:
     ua = trial.user_attrs
     vals = tuple(float(v) for v in trial.values) if trial.values is not None else None
-    test = (ua.get("test_events") if events else ua.get("test_metrics")) or {}
-    test_f1 = test.get("f1" if events else "macro_f1") if isinstance(test, Mapping) else None
+    test_f1 = ua.get("test_event_f1" if events else "test_macro_f1")  # the storage's scalar (automl.search)
+    if test_f1 is None:  # a study written before trial.json: the metrics are in the storage
+        test = (ua.get("test_events") if events else ua.get("test_metrics")) or {}
+        test_f1 = test.get("f1" if events else "macro_f1") if isinstance(test, Mapping) else None
     reason = ua.get("fail_reason")
     if reason is None and trial.state == TrialState.FAIL:
         reason = trial.system_attrs.get("fail_reason")  # Optuna's own, for uncaught errors
+    if reason is None and trial.state == TrialState.PRUNED:
+        reason = ua.get("skipped")
     duration = ua.get("duration_s")
     if not _is_number(duration) and trial.datetime_start and trial.datetime_complete:
         duration = (trial.datetime_complete - trial.datetime_start).total_seconds()
@@ -1140,8 +1175,11 @@ def _row(trial: FrozenTrial, on_front: bool, over, feasible: bool = False, event
 def main_params(trial: FrozenTrial) -> str:
     """One-line summary of a trial's pipeline, e.g. ``segmenter=sliding, window_size=120, ...``.
 
-    Uses the ``pipeline`` user_attr when present (plus ``n_features`` = number
-    of selected features and the feature families), else the Optuna params.
+    Uses the ``pipeline`` user_attr when the storage has it (studies written
+    before ``trial.json``; plus ``n_features`` = number of selected features
+    and the feature families), else the Optuna params: the main ones of the
+    search space (:data:`_MAIN_PARAMS`, hidden layer widths as ``layers``)
+    when present, otherwise all of them.
     """
     pipe = trial.user_attrs.get("pipeline")
     parts: list[str] = []
@@ -1154,9 +1192,24 @@ def main_params(trial: FrozenTrial) -> str:
         seg = pipe.get("segmenter")
         if isinstance(seg, Mapping) and seg.get("kind"):
             parts.insert(0, f"segmenter={seg['kind']}")
-    else:
-        parts = [f"{k}={_fmt_value(v)}" for k, v in sorted(trial.params.items())]
+        return ", ".join(parts)
+    params = trial.params
+    if not all(k in params for k in ("window_size", "n_layers")):
+        return ", ".join(f"{k}={_fmt_value(v)}" for k, v in sorted(params.items()))
+    for key in _MAIN_PARAMS:
+        if key == "layers":
+            n = int(params["n_layers"])
+            widths = [params.get(f"units_l{i}") for i in range(1, n + 1)]
+            if all(w is not None for w in widths):
+                parts.append(f"layers={_fmt_value(list(widths))}")
+        elif key in params:
+            parts.append(f"{key}={_fmt_value(params[key])}")
     return ", ".join(parts)
+
+
+#: Parameters (of ``automl.search``'s spaces) summarised as a trial's "main params", in this order.
+_MAIN_PARAMS = ("segmenter", "window_size", "slide", "magnitude", "k", "layers", "dropout", "learning_rate",
+                "quantization")
 
 
 def _fmt_value(v: Any) -> str:

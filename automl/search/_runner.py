@@ -26,7 +26,8 @@ from automl.search._objective import (
 from automl.search._progress import ParetoTracker, SearchProgress, study_status
 from automl.search._space import SearchSpace, check_columns, load_space, suggest
 from automl.search._journal import batch_writes
-from automl.search._storage import driver_lock, open_storage, study_dir, write_artifacts
+from automl.search._records import compact_artifacts, record_trial, write_status
+from automl.search._storage import driver_lock, open_storage, study_dir
 
 log = logging.getLogger("automl.search")
 
@@ -255,11 +256,9 @@ def requeue_interrupted(study: optuna.Study) -> list[int]:
 def _tell(study: optuna.Study, folder: Path, trial: optuna.Trial, outcome: TrialOutcome | None,
           reason: str | None, target: TargetProfile) -> None:
     if outcome is not None:
-        for key, value in outcome.user_attrs.items():
-            trial.set_user_attr(key, value)
-        if outcome.artifacts:  # an infeasible trial is never trained: nothing to store
-            path = write_artifacts(folder, trial.number, outcome.artifacts)
-            trial.set_user_attr("artifact_dir", str(path.relative_to(folder)))
+        # The detail to artifacts/trial-N/trial.json, a few scalars to the storage (an infeasible
+        # trial is never trained: no model, but its cost breakdown is kept).
+        record_trial(folder, trial, outcome.user_attrs, outcome.artifacts)
         c = outcome.user_attrs["cost"]
         trial.set_constraint("flash_over_budget_bytes", float(c["flash_bytes"] - target.flash_bytes))
         trial.set_constraint("ram_over_budget_bytes", float(c["ram_bytes"] - target.ram_bytes))
@@ -350,6 +349,16 @@ class _Stop:
 
 #: Proposals in a row repeating tried parameters after which a run stops: the space looks exhausted.
 MAX_REPEATS = 50
+#: The driver rewrites status.json at most this often while trials finish (s).
+STATUS_EVERY_S = 2.0
+#: Finished trials between two compactions of the artifacts, and the newest trials never packed.
+#: At ~18 KB of files per trained trial in its folder and ~5 KB packed (measured by benchmarks/storage.py).
+COMPACT_EVERY, KEEP_RECENT = 1000, 500
+
+
+def study_size(study: optuna.Study) -> int:
+    """Number of trials in the study (any state)."""
+    return len(study.get_trials(deepcopy=False))
 
 
 def _params_key(params: dict) -> str:
@@ -424,6 +433,8 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
     deadline = None if req.timeout_s is None else t_start + req.timeout_s
     tried = tried_parameters(study)
     exhausted = False
+    written = 0.0  # when status.json was last written (monotonic s)
+    told_since_compaction = 0
     with _Stop() as stop, SearchProgress(study, req.trials, enabled=req.progress, deadline=deadline) as progress:
         stop.notify = progress.message
         while True:
@@ -431,6 +442,16 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
                 status = progress.update()
                 done, failed = status["complete"], status["failed"]
                 changed = False
+                if time.monotonic() - written >= STATUS_EVERY_S:
+                    write_status(folder, status, final=False)
+                    written = time.monotonic()
+                if told_since_compaction >= COMPACT_EVERY:
+                    newest = max(t.number for t, _ in running.values()) if running else study_size(study)
+                    keep = {*progress.pareto_numbers, *(t.number for t, _ in running.values()),
+                            *range(max(0, newest - KEEP_RECENT), newest + 1)}
+                    n_packed = compact_artifacts(folder, keep)
+                    log.info("packed the artifacts of %d trials (neither on the front nor recent)", n_packed)
+                    told_since_compaction = 0
             out_of_time = req.timeout_s is not None and time.monotonic() - t_start >= req.timeout_s
             if stop.requests or out_of_time or exhausted:
                 want = 0
@@ -469,6 +490,7 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
                 else:
                     _tell(study, folder, trial, outcome, None, target)
                 n_run += 1
+                told_since_compaction += 1
                 changed = True
             if req.trial_timeout_s is not None:
                 now = time.monotonic()
@@ -571,6 +593,7 @@ def _search_study(req, space, target, meta, train, test, sample_scale, t_start) 
             handler.close()
     front = ParetoTracker(study.directions)
     status = study_status(study, front)
+    write_status(folder, status, final=True)
     this_run = [t for t in study.get_trials(deepcopy=False) if t.datetime_complete is not None
                 and t.datetime_complete >= run_started and not t.system_attrs.get("automl_interrupted")]
     reasons = [t.user_attrs.get("fail_reason") for t in this_run if t.state == optuna.trial.TrialState.FAIL]

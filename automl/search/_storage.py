@@ -119,33 +119,6 @@ def artifact_dir(folder: Path, trial_number: int) -> Path:
     return folder / "artifacts" / f"trial-{int(trial_number)}"
 
 
-def write_artifacts(folder: Path, trial_number: int, files: dict[str, bytes]) -> Path:
-    """Write a trial's artifacts atomically (temp folder, then rename).
-
-    An existing folder for the same trial number (left by a crashed run that
-    re-uses the number) is replaced as a whole; nothing half-written is ever
-    visible.
-
-    Returns:
-        The artifact folder.
-    """
-    final = artifact_dir(folder, trial_number)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".trial-{trial_number}-", dir=final.parent))
-    for name, data in files.items():
-        with io_path(tmp / name):
-            (tmp / name).write_bytes(data)
-    if final.exists():
-        old = final.with_name(final.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, final)
-    return final
-
-
 LOCK_FILE = "search.lock"
 
 

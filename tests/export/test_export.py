@@ -731,3 +731,18 @@ def test_garbage_model_is_a_study_error(models, tmp_path):
     for blob in (b"", b"not a flatbuffer at all", models["int8"][:40]):
         with pytest.raises(StudyError, match="model of trial 7"):
             write_firmware(blob, p, tmp_path / "fw", study="boxing", trial=7)
+
+
+def test_a_compacted_trial_exports_byte_for_byte_the_same(models, tmp_path):
+    """Artifacts of old trials are packed (automl.search.compact_artifacts); export reads them from the pack."""
+    from automl.search import compact_artifacts
+
+    tflite = models["int8"]
+    study = _write_study(tmp_path / "studies", tflite, make_pipeline(tflite, ["NoActivity", "hook", "jab"]))
+    before = export_trial(study, 7, tmp_path / "a", measure=False)
+    assert compact_artifacts(study, keep=set(), min_trials=1) == 1
+    assert not (study / "artifacts" / "trial-7").exists()
+    after = export_trial(study, 7, tmp_path / "b", measure=False)
+    assert after.files == before.files
+    for name in before.files:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

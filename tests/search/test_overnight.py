@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from automl.cli import app
-from automl.search import SearchRequest, load_study, run_search
+from automl.search import SearchRequest, load_study, run_search, trial_detail
 
 pytestmark = pytest.mark.slow
 SPACE = Path(__file__).with_name("tiny_space.yaml")
@@ -140,10 +140,10 @@ def test_same_seed_same_trials_with_one_worker(tmp_path):
     assert [t.params for t in ta] == [t.params for t in tb]
     assert [t.values for t in ta] == [t.values for t in tb]
     # The cache served the second run's identical windows/features.
-    assert all(t.user_attrs["cache_hit"] for t in tb)
+    assert all(trial_detail(tmp_path / "b" / "t", t)["cache_hit"] for t in tb)
     # Warm workers: one Ray worker process (TensorFlow imported once) ran all of a run's trials.
-    for trials in (ta, tb):
-        assert len({t.user_attrs["worker_pid"] for t in trials}) == 1
+    for root, trials in ((tmp_path / "a", ta), (tmp_path / "b", tb)):
+        assert len({trial_detail(root / "t", t)["worker_pid"] for t in trials}) == 1
 
 
 def test_two_node_ray_cluster_on_loopback(tmp_path):
@@ -162,5 +162,5 @@ def test_two_node_ray_cluster_on_loopback(tmp_path):
         cluster.shutdown()
     assert summary.n_complete == 4
     study = optuna.load_study(study_name="t", storage=f"sqlite:///{tmp_path / 'study.db'}")
-    nodes = {t.user_attrs["node_id"] for t in study.get_trials(states=(State.COMPLETE,))}
+    nodes = {trial_detail(tmp_path / "t", t)["node_id"] for t in study.get_trials(states=(State.COMPLETE,))}
     assert len(nodes) == 2
