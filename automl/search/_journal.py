@@ -62,6 +62,9 @@ _LONG = {v: k for k, v in _SHORT.items()}
 #: Fields whose (long, repeated) string values are written once as a definition.
 _INTERNED = ("worker_id", "distribution")
 _SET_TRIAL_PARAM = 5
+#: Ops of one trial written as one line when consecutive: op code -> the compact key holding them all
+#: (SET_TRIAL_PARAM: ``[[name, value, distribution id], ...]``; user / system attributes: ``{key: value}``).
+_MERGED = {_SET_TRIAL_PARAM: "p", 8: "u", 9: "y"}
 #: A damaged tail longer than this is not a torn write: refuse to cut it (bytes).
 MAX_REPAIR_BYTES = 1 << 20
 
@@ -145,6 +148,9 @@ class JournalFile(BaseJournalBackend):
         if "p" in rec:
             return [{**op, "param_name": n, "param_value_internal": v, "distribution": self._strings[d]}
                     for n, v, d in rec["p"]]
+        for field in ("user_attr", "system_attr"):  # several attributes of one trial: one op each
+            if field in op and len(op[field]) > 1:
+                return [{**op, field: {k: v}} for k, v in op[field].items()]
         return [op]
 
     def _define(self, number: int, text: str) -> None:
@@ -209,14 +215,22 @@ class JournalFile(BaseJournalBackend):
 
     @staticmethod
     def _group(logs: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        """Runs of consecutive ops of one trial and worker with the same :data:`_MERGED` op code
+        (an attribute key set twice starts a new run)."""
         group: list[dict[str, Any]] = []
+        keys: set[str] = set()
         for log in logs:
-            same = (group and log["op_code"] == _SET_TRIAL_PARAM == group[-1]["op_code"]
+            op = log["op_code"]
+            attrs = log.get("user_attr") or log.get("system_attr")
+            key = next(iter(attrs)) if attrs else None  # None: a parameter (several of one name never occur)
+            same = (group and op in _MERGED and op == group[-1]["op_code"] and (key is None or key not in keys)
                     and log["trial_id"] == group[-1]["trial_id"] and log["worker_id"] == group[-1]["worker_id"])
             if group and not same:
                 yield group
-                group = []
+                group, keys = [], set()
             group.append(log)
+            if key is not None:
+                keys.add(key)
         if group:
             yield group
 
@@ -232,13 +246,18 @@ class JournalFile(BaseJournalBackend):
     def _encode(self, group: list[dict[str, Any]]) -> list[str]:
         out: list[str] = []
         head = dict(group[0])
-        if len(group) > 1 or head["op_code"] == _SET_TRIAL_PARAM:
+        if head["op_code"] == _SET_TRIAL_PARAM:
             params = [[g["param_name"], g["param_value_internal"], self._intern(g["distribution"], out)]
                       for g in group]
             head = {k: v for k, v in head.items() if k not in ("param_name", "param_value_internal", "distribution")}
             rec = {_SHORT.get(k, k): v for k, v in head.items()}
             rec["w"] = self._intern(head["worker_id"], out)
             rec["p"] = params
+        elif len(group) > 1:  # several user or system attributes of one trial
+            field = "user_attr" if head["op_code"] == 8 else "system_attr"
+            rec = {_SHORT[k]: v for k, v in head.items()}
+            rec["w"] = self._intern(head["worker_id"], out)
+            rec[_SHORT[field]] = {k: v for g in group for k, v in g[field].items()}
         else:
             if any(k not in _SHORT for k in head):  # a template trial, a study: Optuna's own form
                 out.append(json.dumps(head, separators=(",", ":")))
@@ -252,13 +271,14 @@ class JournalFile(BaseJournalBackend):
 
 
 class StudyJournal(JournalStorage):
-    """Optuna's ``JournalStorage`` that can write a trial's parameters as one record.
+    """Optuna's ``JournalStorage`` that can write a trial's parameters, or its attributes, as one record.
 
-    Inside :meth:`batch`, SET_TRIAL_PARAM ops are held back and written
-    together when the block ends (or before any other op), so sampling a
-    trial's parameters costs one write and one fsync. A ``Trial`` keeps the
-    parameters it suggested itself, so sampling never needs them back from
-    the storage before the block ends.
+    Inside :meth:`batch`, the ops that set a trial's parameters, user
+    attributes and system attributes are held back and written together
+    (one write, one fsync) when the block ends or before any other op (the
+    state change of ``study.tell``). A ``Trial`` keeps the parameters it
+    suggested itself, and nothing the driver does inside a block reads back
+    an attribute it set there.
     """
 
     def __init__(self, backend: BaseJournalBackend) -> None:
@@ -267,7 +287,7 @@ class StudyJournal(JournalStorage):
 
     def _write_log(self, op_code: int, extra_fields: dict[str, Any]) -> None:
         log = {"op_code": op_code, "worker_id": self._replay_result.worker_id, **extra_fields}
-        if self._held is not None and op_code == _SET_TRIAL_PARAM:
+        if self._held is not None and op_code in _MERGED:
             self._held.append(log)
             return
         self._flush()
@@ -280,7 +300,7 @@ class StudyJournal(JournalStorage):
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
-        """Hold back parameter writes until the block ends; then write them in one record."""
+        """Hold back parameter and attribute writes until the block ends (or another op); then write them at once."""
         if self._held is not None:  # nested: the outer block writes
             yield
             return

@@ -256,14 +256,15 @@ def requeue_interrupted(study: optuna.Study) -> list[int]:
 def _tell(study: optuna.Study, folder: Path, trial: optuna.Trial, outcome: TrialOutcome | None,
           reason: str | None, target: TargetProfile) -> None:
     if outcome is not None:
-        # The detail to artifacts/trial-N/trial.json, a few scalars to the storage (an infeasible
-        # trial is never trained: no model, but its cost breakdown is kept).
-        record_trial(folder, trial, outcome.user_attrs, outcome.artifacts)
-        c = outcome.user_attrs["cost"]
-        trial.set_constraint("flash_over_budget_bytes", float(c["flash_bytes"] - target.flash_bytes))
-        trial.set_constraint("ram_over_budget_bytes", float(c["ram_bytes"] - target.ram_bytes))
-        trial.set_constraint("latency_over_budget_ms", float(c["latency_ms"] - target.latency_ms))
-        study.tell(trial, outcome.values)
+        with batch_writes(study._storage):  # attributes and constraints: one journal write; then the state
+            # The detail to artifacts/trial-N/trial.json, a few scalars to the storage (an infeasible
+            # trial is never trained: no model, but its cost breakdown is kept).
+            record_trial(folder, trial, outcome.user_attrs, outcome.artifacts)
+            c = outcome.user_attrs["cost"]
+            trial.set_constraint("flash_over_budget_bytes", float(c["flash_bytes"] - target.flash_bytes))
+            trial.set_constraint("ram_over_budget_bytes", float(c["ram_bytes"] - target.ram_bytes))
+            trial.set_constraint("latency_over_budget_ms", float(c["latency_ms"] - target.latency_ms))
+            study.tell(trial, outcome.values)
         if outcome.user_attrs.get("infeasible"):
             log.info("trial %d infeasible before training (%s), %.1f s", trial.number,
                      "; ".join(outcome.user_attrs["over_budget"]), outcome.user_attrs.get("duration_s", math.nan))

@@ -32,12 +32,15 @@ def _run_trials(storage, n: int, seed: int = 0, study: str = "s", params_def: di
         trial = st.ask()
         with batch_writes(storage):
             params = {name: suggest(trial, name, d) for name, d in (params_def or PARAMS).items()}
-        trial.set_user_attr("duration_s", 1.5 + i)
-        trial.set_constraint("flash_over_budget_bytes", -100.0 + i)
-        if i % 3 == 2:
-            st.tell(trial, state=optuna.trial.TrialState.FAIL)
-        else:
-            st.tell(trial, [0.5 + i / 100, 1000.0 + params.get("k", 0), 200.0, 1.25])
+        with batch_writes(storage):  # as the driver tells a trial: attributes and constraints in one record
+            trial.set_user_attr("duration_s", 1.5 + i)
+            trial.set_user_attr("infeasible", False)
+            trial.set_constraint("flash_over_budget_bytes", -100.0 + i)
+            trial.set_constraint("ram_over_budget_bytes", -10.0 * i)
+            if i % 3 == 2:
+                st.tell(trial, state=optuna.trial.TrialState.FAIL)
+            else:
+                st.tell(trial, [0.5 + i / 100, 1000.0 + params.get("k", 0), 200.0, 1.25])
     return st
 
 
