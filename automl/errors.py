@@ -8,6 +8,12 @@ usage errors), never a traceback unless ``--debug`` is given.
 
 from __future__ import annotations
 
+import logging
+
+# A library's loggers stay silent unless the application adds a handler (the search adds search.log's);
+# without this, Python's last-resort handler would print every warning a second time on stderr.
+logging.getLogger("automl").addHandler(logging.NullHandler())
+
 
 class AutomlError(ValueError):
     """Base class of every error caused by user input or user configuration."""
@@ -30,7 +36,6 @@ def warn(message: str) -> None:
 
     Also logged (logger ``automl``, level WARNING), so a search's ``search.log`` keeps it.
     """
-    import logging
     import sys
 
     logging.getLogger("automl").warning(message)

@@ -357,6 +357,11 @@ STATUS_EVERY_S = 2.0
 COMPACT_EVERY, KEEP_RECENT = 1000, 500
 
 
+def compaction_keep(front: list[int], running: list[int], newest: int) -> set[int]:
+    """Trials whose artifact folders a compaction leaves: the front, the running and the newest :data:`KEEP_RECENT`."""
+    return {*front, *running, *range(max(0, newest - KEEP_RECENT), newest + 1)}
+
+
 def study_size(study: optuna.Study) -> int:
     """Number of trials in the study (any state)."""
     return len(study.get_trials(deepcopy=False))
@@ -447,9 +452,9 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
                     write_status(folder, status, final=False)
                     written = time.monotonic()
                 if told_since_compaction >= COMPACT_EVERY:
-                    newest = max(t.number for t, _ in running.values()) if running else study_size(study)
-                    keep = {*progress.pareto_numbers, *(t.number for t, _ in running.values()),
-                            *range(max(0, newest - KEEP_RECENT), newest + 1)}
+                    running_numbers = [t.number for t, _ in running.values()]
+                    keep = compaction_keep(progress.pareto_numbers, running_numbers,
+                                           max(running_numbers, default=study_size(study)))
                     n_packed = compact_artifacts(folder, keep)
                     log.info("packed the artifacts of %d trials (neither on the front nor recent)", n_packed)
                     told_since_compaction = 0
