@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import logging
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -166,14 +166,21 @@ def write_before(root: Path, n: int, outcomes: list, seed: int = 0) -> Path:
     return folder
 
 
-def run_cli(*args: str) -> tuple[float, str, int]:
-    """(seconds, stdout, peak RSS of the child in MB) of ``python -m automl.cli ARGS``."""
+def run_cli(*args: str) -> tuple[float, str, int | None]:
+    """(seconds, stdout, peak RSS in MB or None) of one ``python -m automl.cli ARGS`` process.
+
+    The peak comes from GNU time (``/usr/bin/time -f %M``) when installed: a forked child's own
+    ``getrusage`` would count this process's memory (TensorFlow loaded) before ``exec``.
+    """
+    gnu_time = shutil.which("time") if Path("/usr/bin/time").exists() else None
+    prefix = ["/usr/bin/time", "-f", "%M"] if gnu_time else []
     t0 = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "automl.cli", *args], capture_output=True, text=True)
+    done = subprocess.run([*prefix, sys.executable, "-m", "automl.cli", *args], capture_output=True, text=True)
     seconds = time.monotonic() - t0
     if done.returncode not in (0, 3):
         raise SystemExit(f"automl {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
-    return seconds, done.stdout, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+    peak = int(done.stderr.strip().splitlines()[-1]) // 1024 if prefix else None
+    return seconds, done.stdout, peak
 
 
 def main() -> None:
@@ -186,6 +193,7 @@ def main() -> None:
     if not DATA.is_dir():
         raise SystemExit(f"the boxing-punches data is not at {DATA}")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    logging.getLogger("automl").propagate = False  # the driver logs each trial to search.log; not here
     root = Path(tempfile.mkdtemp(prefix="storage-bench-", dir=args.dir))
     try:
         print("running real boxing trials for the outcomes to copy ...", flush=True)
@@ -208,7 +216,8 @@ def main() -> None:
 
         root_args = ["--study", "night", "--root", str(root)]
         s, out, rss = run_cli("status", *root_args)
-        print(f"automl status: {s:.1f} s, {len(out.encode())} bytes of output, peak {rss} MB (whole process)")
+        print(f"automl status: {s:.1f} s, {len(out.encode())} bytes of output, peak {rss} MB (whole process, "
+              "imports included)")
         from automl.search import load_study, study_status
 
         t0 = time.monotonic()
