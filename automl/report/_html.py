@@ -31,11 +31,12 @@ from plotly.io.json import to_json_plotly
 from plotly.subplots import make_subplots
 
 import automl
+from automl.resources import shipped
 
 from ._data import Recommendation, ReportData
 
-#: Folder of the report templates and assets (``reports/`` at the repository top level).
-REPORTS_DIR = Path(automl.__file__).resolve().parents[1] / "reports"
+#: Folder of the report templates and assets (``reports/`` at the repository top level, shipped as package data).
+REPORTS_DIR = shipped("reports")
 TEMPLATE_NAME = "report.html.j2"
 SCRIPT_NAME = "report.js"
 

@@ -179,8 +179,15 @@ class SearchSpace(BaseModel):
 _UNION_TAG = re.compile(r"^(Range|int|float|str|bool|list(\[.*\])?|function-(after|before|wrap|plain)\[.*\])$")
 
 
+def list_spaces() -> list[str]:
+    """Names of the shipped search spaces (``search_spaces/*.yaml``)."""
+    from automl.resources import shipped
+
+    return sorted(p.stem for p in shipped("search_spaces").glob("*.yaml"))
+
+
 def load_space(path: str | Path) -> SearchSpace:
-    """Read and validate a search space YAML file.
+    """Read and validate a search space YAML file, or a shipped space by name (``boxing``, ``basic-motions``).
 
     Every value a trial could be given is checked here, before any work
     (:func:`check_values`): a run never records a trial failure for a value
@@ -191,8 +198,14 @@ def load_space(path: str | Path) -> SearchSpace:
             missing, not YAML, too large, or a value is invalid.
     """
     path = Path(path)
+    if not path.is_file() and not path.suffix and path.name == str(path):  # a shipped space by name
+        from automl.resources import shipped
+
+        shipped_path = shipped("search_spaces") / f"{path}.yaml"
+        path = shipped_path if shipped_path.is_file() else path
     if not path.is_file():
-        raise ConfigError(f"search space {path} not found")
+        raise ConfigError(f"search space {path} not found (a YAML file, or a shipped space: "
+                          f"{', '.join(list_spaces())})")
     space = load_yaml_model(path, SearchSpace, what="a search space", keep_loc=lambda p: not _UNION_TAG.match(p))
     try:
         check_values(space)
