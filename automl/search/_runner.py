@@ -33,6 +33,9 @@ log = logging.getLogger("automl.search")
 
 DEFAULT_TRIALS = 60  # finished trials a search aims at when neither --trials nor --timeout is given
 
+#: The driver's clock for budgets and timeouts (s); tests replace it to make the wall budget deterministic.
+_clock = time.monotonic
+
 # TensorFlow threads per Ray worker: 1 intra-op and 1 inter-op thread, so that
 # N single-CPU workers on N cores do not oversubscribe (TF defaults to all cores).
 WORKER_ENV = {
@@ -296,7 +299,12 @@ def _setup_logging(folder: Path) -> logging.Handler:
 
 
 def _start_ray(req: SearchRequest) -> bool:
-    """Start a local Ray (or join ``req.address``) unless one is up; True if this call started it."""
+    """Start a local Ray (or join ``req.address``) unless one is up in this process; True if this call started it.
+
+    Without ``--address`` the local Ray is always a new one (``address="local"``): Ray's default would
+    attach to a cluster another user started on this machine with ``ray start`` (or named in
+    ``RAY_ADDRESS``) and run the trials there.
+    """
     import ray
 
     if ray.is_initialized():
@@ -309,7 +317,7 @@ def _start_ray(req: SearchRequest) -> bool:
     if req.address:
         ray.init(address=req.address, **kw)
     else:
-        ray.init(num_cpus=req.workers, include_dashboard=False, **kw)
+        ray.init(address="local", num_cpus=req.workers, include_dashboard=False, **kw)
     return True
 
 
@@ -448,9 +456,9 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
                 status = progress.update()
                 done, failed = status["complete"], status["failed"]
                 changed = False
-                if time.monotonic() - written >= STATUS_EVERY_S:
+                if _clock() - written >= STATUS_EVERY_S:
                     write_status(folder, status, final=False)
-                    written = time.monotonic()
+                    written = _clock()
                 if told_since_compaction >= COMPACT_EVERY:
                     running_numbers = [t.number for t, _ in running.values()]
                     keep = compaction_keep(progress.pareto_numbers, running_numbers,
@@ -458,7 +466,7 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
                     n_packed = compact_artifacts(folder, keep)
                     log.info("packed the artifacts of %d trials (neither on the front nor recent)", n_packed)
                     told_since_compaction = 0
-            out_of_time = req.timeout_s is not None and time.monotonic() - t_start >= req.timeout_s
+            out_of_time = req.timeout_s is not None and _clock() - t_start >= req.timeout_s
             if stop.requests or out_of_time or exhausted:
                 want = 0
             elif req.trials is None:
@@ -474,7 +482,7 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
                 ref = remote.remote(train_ref, test_ref, space, params, target, req.seed + trial.number,
                                     req.study, trial.number, sample_scale, data_key, req.cache_dir,
                                     data_seed=req.seed)
-                running[ref] = (trial, time.monotonic())
+                running[ref] = (trial, _clock())
                 want -= 1
             if not running:
                 break
@@ -499,7 +507,7 @@ def _drive(req, study, folder, space, target, params_def, train, test, sample_sc
                 told_since_compaction += 1
                 changed = True
             if req.trial_timeout_s is not None:
-                now = time.monotonic()
+                now = _clock()
                 for ref, (trial, t0) in list(running.items()):
                     if now - t0 > req.trial_timeout_s:
                         ray.cancel(ref, force=True)
@@ -534,7 +542,7 @@ def run_search(req: SearchRequest) -> SearchSummary:
     """
     import ray
 
-    t_start = time.monotonic()
+    t_start = _clock()
     if req.trials is None and req.timeout_s is None:
         raise ConfigError("give --trials N, --timeout DURATION or both: a search needs a budget")
     if req.trials is not None and req.trials < 1:
@@ -604,7 +612,7 @@ def _search_study(req, space, target, meta, train, test, sample_scale, t_start) 
                 and t.datetime_complete >= run_started and not t.system_attrs.get("automl_interrupted")]
     reasons = [t.user_attrs.get("fail_reason") for t in this_run if t.state == optuna.trial.TrialState.FAIL]
     return SearchSummary(study_dir=folder, n_complete=status["complete"], n_failed=status["failed"], n_run=n_run,
-                         wall_s=time.monotonic() - t_start, pareto=front.numbers, stop_reason=reason,
+                         wall_s=_clock() - t_start, pareto=front.numbers, stop_reason=reason,
                          n_run_complete=sum(t.state == optuna.trial.TrialState.COMPLETE for t in this_run),
                          last_fail_reason=next((r for r in reversed(reasons) if r), None),
                          budgets=f"{target.name} (flash <= {target.flash_bytes:,} B, RAM <= {target.ram_bytes:,} B, "

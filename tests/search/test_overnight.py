@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from automl.cli import app
-from automl.search import SearchRequest, load_study, run_search, trial_detail
+from automl.search import SearchRequest, _runner, load_study, run_search, trial_detail
 
 pytestmark = pytest.mark.slow
 SPACE = Path(__file__).with_name("tiny_space.yaml")
@@ -119,16 +119,25 @@ def test_sigterm_finishes_running_trials_and_leaves_no_running_trial(tmp_path):
     assert status.exit_code == 0 and f"{n} complete, 0 failed, 0 running" in status.output
 
 
-def test_timeout_without_trials_runs_until_the_wall_budget(tmp_path):
-    # --timeout alone is an overnight run: no trial limit, stops cleanly when the budget is used up.
-    t0 = time.monotonic()
-    summary = run_search(_request(tmp_path, trials=None, timeout_s=30))
-    wall = time.monotonic() - t0
+def test_timeout_without_trials_runs_until_the_wall_budget(tmp_path, monkeypatch):
+    # --timeout alone is an overnight run: no trial limit; once the budget is used up no trial starts and the
+    # running ones finish. The driver's clock is a fake that advances 10 s each time a trial is told, so the
+    # outcome does not depend on the machine's speed or load (it used to need > 4 trials in 30 real seconds).
+    now = [0.0]
+    tell = _runner._tell
+
+    def told(*args, **kw):
+        tell(*args, **kw)
+        now[0] += 10.0
+
+    monkeypatch.setattr(_runner, "_clock", lambda: now[0])
+    monkeypatch.setattr(_runner, "_tell", told)
+    summary = run_search(_request(tmp_path, trials=None, timeout_s=45, workers=2))
     assert summary.stop_reason == "timeout"
-    trials = _trials(tmp_path)
-    assert not [t for t in trials if t.state == State.RUNNING]
-    assert summary.n_complete == sum(t.state == State.COMPLETE for t in trials) > 4  # the old default would stop at 4
-    assert 30 <= wall < 30 + 120  # started trials finish after the budget; none start after it
+    # The 5th trial told passes the 45 s budget; the one still running finishes; none starts after: 6 trials,
+    # more than --trials' default of the old code (4 in _request).
+    assert [t.state for t in _trials(tmp_path)] == [State.COMPLETE] * 6
+    assert summary.n_complete == 6 and summary.wall_s == 60.0
 
 
 def test_same_seed_same_trials_with_one_worker(tmp_path):
