@@ -173,3 +173,39 @@ def test_two_node_ray_cluster_on_loopback(tmp_path):
     study = optuna.load_study(study_name="t", storage=f"sqlite:///{tmp_path / 'study.db'}")
     nodes = {trial_detail(tmp_path / "t", t)["node_id"] for t in study.get_trials(states=(State.COMPLETE,))}
     assert len(nodes) == 2
+
+
+def test_a_local_search_never_joins_a_foreign_ray_cluster(tmp_path, monkeypatch):
+    # Another user's cluster on this machine, named in RAY_ADDRESS as `ray start` users do: Ray's default
+    # ray.init() would run the trials there. Without --address the search starts its own Ray.
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    foreign = cluster.head_node.node_id
+    try:
+        monkeypatch.setenv("RAY_ADDRESS", cluster.address)
+        summary = run_search(_request(tmp_path, trials=2, workers=1))
+    finally:
+        cluster.shutdown()
+    assert summary.n_complete == 2
+    nodes = {trial_detail(tmp_path / "t", t)["node_id"] for t in _trials(tmp_path) if t.state == State.COMPLETE}
+    assert len(nodes) == 1 and foreign not in nodes
+
+
+def test_a_second_search_of_a_running_study_is_refused_and_the_first_finishes(tmp_path):
+    args = ["search", "--dataset", "basic-motions", "--space", str(SPACE), "--study", "t", "--trials", "4",
+            "--workers", "2", "--root", str(tmp_path), "--no-progress"]
+    first = _cli(*args)
+    journal = tmp_path / "t" / "journal.log"
+    for _ in range(150):  # until the first search has started a trial (the guard only stops a hung run)
+        time.sleep(2)
+        if journal.exists() and any(t.state == State.RUNNING for t in _trials(tmp_path)):
+            break
+    second = subprocess.run([sys.executable, "-m", "automl.cli", *args], capture_output=True, text=True, timeout=600)
+    assert second.returncode == 1
+    [line] = second.stderr.splitlines()
+    assert line.startswith(f"error: study 't' is already being searched by pid {first.pid} on host ")
+    out, err = first.communicate(timeout=900)
+    assert first.returncode == 0, err  # before: UpdateFinishedTrialError, its running trials re-queued by the second
+    trials = _trials(tmp_path)
+    assert [t.state for t in trials] == [State.COMPLETE] * 4
