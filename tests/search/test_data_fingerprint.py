@@ -80,3 +80,21 @@ def test_an_unknown_threshold_column_is_refused_before_any_trial(tmp_path, no_tr
                                       "be one of the channels")
     assert "Got 'pressure' instead" in str(info.value)
     assert not (tmp_path / "s").exists()
+
+
+def test_a_class_name_the_export_cannot_carry_is_refused_before_any_trial(tmp_path, no_trials):
+    data = tmp_path / "data"
+    data.mkdir()
+    long = "jab" + "x" * 10_000
+    for name, labels in (("train_a", ["rest"] * 60 + [long] * 60), ("test_b", ["rest"] * 60 + [long] * 60)):
+        rows = [f"{i / 50:.2f},{i % 7},{(i * 3) % 5},{label}" for i, label in enumerate(labels)]
+        (data / f"{name}.csv").write_text("time,accX,accY,label\n" + "\n".join(rows) + "\n")
+    space = tmp_path / "space.yaml"
+    space.write_text(SPACE.read_text().replace('test_glob: "test_*"', 'test_glob: "test_*"\n  background: rest'))
+    from automl.errors import DataError
+
+    with pytest.raises(DataError) as info:
+        run_search(_req(tmp_path, space_path=space, dataset=None, data=data))
+    assert str(info.value).startswith(f"class name {long[:40]!r}… is 10,003 characters long;")
+    assert "at most 255" in str(info.value)
+    assert not (tmp_path / "s").exists()

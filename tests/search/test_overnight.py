@@ -209,3 +209,29 @@ def test_a_second_search_of_a_running_study_is_refused_and_the_first_finishes(tm
     assert first.returncode == 0, err  # before: UpdateFinishedTrialError, its running trials re-queued by the second
     trials = _trials(tmp_path)
     assert [t.state for t in trials] == [State.COMPLETE] * 4
+
+
+def test_a_journal_torn_by_a_crash_is_repaired_and_the_search_resumes(tmp_path):
+    args = ["search", "--dataset", "basic-motions", "--space", str(SPACE), "--study", "t", "--workers", "2",
+            "--root", str(tmp_path), "--no-progress"]
+    first = subprocess.run([sys.executable, "-m", "automl.cli", *args, "--trials", "3"], capture_output=True,
+                           text=True, timeout=900)
+    assert first.returncode == 0, first.stderr
+    journal = tmp_path / "t" / "journal.log"
+    data = journal.read_bytes()
+    cut = len(data) - 30  # inside the last record (the last trial's state), then a full disk's NUL tail
+    journal.write_bytes(data[:cut] + b"\0" * 3000)
+    resumed = subprocess.run([sys.executable, "-m", "automl.cli", *args, "--trials", "5"], capture_output=True,
+                             text=True, timeout=900)
+    assert resumed.returncode == 0, resumed.stderr
+    kept = data[:cut].rindex(b"\n") + 1
+    warning = [line for line in resumed.stderr.splitlines() if line.startswith("warning:")]
+    [aside] = journal.parent.glob("journal.log.damaged-*")
+    n_kept = data[:kept].count(b"\n")
+    assert warning == [f"warning: {journal}: repaired a torn record at byte {kept:,}: kept {n_kept:,} complete "
+                       f"records (bytes 0-{kept:,}), moved the last {cut + 3000 - kept:,} bytes to {aside.name}"]
+    assert aside.read_bytes() == data[kept:cut] + b"\0" * 3000
+    trials = _trials(tmp_path)
+    # The torn trial lost its final state: it was left running, so the resume marked it failed and re-ran it.
+    assert sum(t.state == State.COMPLETE for t in trials) == 5
+    assert not [t for t in trials if t.state == State.RUNNING]
