@@ -75,8 +75,9 @@ def test_the_readme_main_job_runs_from_a_non_editable_install(wheel, tmp_path):
     env_dir = tmp_path / "venv"
     venv.create(env_dir, system_site_packages=True, with_pip=True)  # dependencies from this machine
     python = env_dir / "bin" / "python"
-    done = subprocess.run([python, "-m", "pip", "install", "--no-deps", "-q", str(wheel)], capture_output=True,
-                          text=True)
+    # --ignore-installed: this machine's own (editable) install of the same version must not satisfy it.
+    done = subprocess.run([python, "-m", "pip", "install", "--no-deps", "--ignore-installed", "-q", str(wheel)],
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     work = tmp_path / "work"
     shutil.copytree(REPO / "search_spaces", work / "search_spaces", ignore=shutil.ignore_patterns("targets"))
