@@ -203,15 +203,17 @@ def _lock_owner_text(owner: dict) -> str:
     return f"pid {owner.get('pid', '?')} on host {owner.get('host', '?')} (started {owner.get('started', '?')} UTC)"
 
 
-#: Files that mark a folder as a study folder (every search leaves its lock file, whatever the storage).
-STUDY_MARKERS = (JOURNAL_FILE, LOCK_FILE)
+def is_study_folder(folder: Path) -> bool:
+    """A folder a search made: it holds the search lock (every search leaves it, whatever the storage), or a
+    journal with its search log (studies of earlier versions)."""
+    return (folder / LOCK_FILE).exists() or ((folder / JOURNAL_FILE).exists() and (folder / "search.log").exists())
 
 
 def enclosing_study(path: str | Path) -> Path | None:
-    """The study folder that is ``path`` or holds it (by :data:`STUDY_MARKERS`), or None."""
+    """The study folder that is ``path`` or holds it (:func:`is_study_folder`), or None."""
     p = Path(path).absolute()
     for folder in (p, *p.parents):
-        if any((folder / m).exists() for m in STUDY_MARKERS):
+        if is_study_folder(folder):
             return folder
     return None
 
