@@ -4,11 +4,93 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from automl.errors import ConfigError
+
+#: Largest YAML file read (bytes): search spaces and target profiles are a few KB.
+MAX_YAML_BYTES = 1 << 20
+#: Most values a document may hold once its aliases are expanded (a "billion laughs" file
+#: of a few hundred bytes expands to 10^9; the shipped spaces hold ~150).
+MAX_YAML_VALUES = 100_000
+
+
+def cut(text: str, limit: int = 200) -> str:
+    """``text`` cut to ``limit`` characters (``…`` marks the cut)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters: messages never echo a whole input.
+
+    A list or mapping of more than 20 items, or holding containers, is shown as
+    ``<list of N items>`` (its ``repr`` alone could be gigabytes).
+    """
+    try:
+        text = repr(value) if not isinstance(value, (list, dict)) or _small(value) else \
+            f"<{type(value).__name__} of {len(value)} items>"
+    except RecursionError:
+        text = f"<{type(value).__name__}>"
+    return cut(text, limit)
+
+
+def _small(value: list | dict) -> bool:
+    return len(value) <= 20 and all(not isinstance(v, (list, dict)) for v in
+                                    (value.values() if isinstance(value, dict) else value))
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    """Parse a small YAML file safely: size, encoding and alias expansion are bounded.
+
+    Raises:
+        ConfigError: naming the file if it is larger than :data:`MAX_YAML_BYTES`,
+            not UTF-8, not YAML, nested too deeply, or holds more than
+            :data:`MAX_YAML_VALUES` values once its aliases are expanded.
+        OSError: if it cannot be read.
+    """
+    size = path.stat().st_size
+    if size > MAX_YAML_BYTES:
+        raise ConfigError(f"{path}: {size:,} bytes is too large for {what} (at most {MAX_YAML_BYTES:,} bytes)")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        n = _expanded_size(node, {})
+        if n > MAX_YAML_VALUES:
+            raise ConfigError(f"{path}: holds {n:,} values once its YAML aliases are expanded, more than "
+                              f"{MAX_YAML_VALUES:,}; {what} needs no such repetition")
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{path}: not valid YAML ({cut(first)})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be {what}") from None
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Values in ``node`` with every alias expanded; shared nodes are counted once per use, computed once."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = MAX_YAML_VALUES + 1  # a node inside itself (a recursive alias) counts as too many
+    if isinstance(node, yaml.MappingNode):
+        n = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    elif isinstance(node, yaml.SequenceNode):
+        n = 1 + sum(_expanded_size(v, memo) for v in node.value)
+    else:
+        n = 1
+    memo[key] = n
+    return n
 
 
 def load_yaml_model(path: Path, model: type[BaseModel], *, what: str, word: str = "key",
@@ -26,21 +108,20 @@ def load_yaml_model(path: Path, model: type[BaseModel], *, what: str, word: str 
         keep_loc: filter for parts of pydantic's error location (drops union tags).
 
     Raises:
-        ConfigError: naming the file (and key) if the file is not YAML, not a
-            mapping, or a value is invalid.
+        ConfigError: naming the file (and key) if the file is not YAML (see
+            :func:`read_yaml`), not a mapping, or a value is invalid; the
+            offending value is shown cut to 80 characters.
     """
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    raw = read_yaml(path, what)
     if raw is None and empty_is_mapping:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: {what} must be a mapping" + (" of fields" if word == "field" else ""))
     raw.setdefault("name", path.stem)
     try:
-        return model(**raw)
+        return model(**{str(k): v for k, v in raw.items()})
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"] if keep_loc(str(p)))
-        raise ConfigError(f"{path}: {word} {loc!r}: {err['msg']} (got {err.get('input')!r})") from None
+        raise ConfigError(f"{path}: {word} {cut(loc, 120)!r}: {cut(err['msg'])} "
+                          f"(got {short_repr(err.get('input'))})") from None

@@ -13,11 +13,25 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
-from automl.errors import AutomlError, ConfigError, StudyError
+from automl.errors import AutomlError, ConfigError, NothingFits, StudyError
+
+class _OneLineErrors(TyperGroup):
+    """Every command's failure becomes one ``error: …`` line and an exit code (:func:`_fail`)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.exceptions.TyperException):  # exit codes, usage errors: typer's
+            raise
+        except Exception as exc:  # noqa: BLE001 -- nothing reaches the user as a traceback without --debug
+            _fail(exc)
+
 
 # Plain click help (rich_markup_mode=None): flags without a "<bool>" placeholder, long help wrapped, not cut.
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
+app = typer.Typer(cls=_OneLineErrors, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
                   help="AutoML for IMU sensor models that must fit on a Cortex-M4.")
 
 EXIT_RUNTIME, EXIT_USAGE, EXIT_NO_FIT = 1, 2, 3
@@ -61,11 +75,43 @@ ResampleOpt = Annotated[Optional[float], typer.Option(
     "--resample-hz", help="Resample every capture to this rate (Hz) before the search (recorded in pipeline.json).")]
 
 
+def error_line(exc: BaseException) -> tuple[str, int]:
+    """The one line (without ``error: ``) and exit code the CLI shows for ``exc``.
+
+    :class:`~automl.errors.ConfigError` is a usage error (2), :class:`NothingFits`
+    exit 3, every other :class:`~automl.errors.AutomlError` a runtime error (1)
+    with its own message. Errors from the operating system name the path
+    (``<path>: No space left on device``); a file that is not UTF-8 text, a
+    storage error or any unexpected exception are also one line (code 1), the
+    traceback only with ``--debug``.
+    """
+    if isinstance(exc, AutomlError):
+        code = EXIT_NO_FIT if isinstance(exc, NothingFits) else EXIT_USAGE if isinstance(exc, ConfigError) \
+            else EXIT_RUNTIME
+        return _first_line(str(exc)), code
+    if isinstance(exc, OSError):
+        where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None)
+        what = exc.strerror or _first_line(str(exc)) or type(exc).__name__
+        return (f"{where}: {what}" if where else what), EXIT_RUNTIME
+    if isinstance(exc, UnicodeDecodeError):
+        return f"a file is not UTF-8 text (byte {exc.start}: {exc.reason})", EXIT_RUNTIME
+    if isinstance(exc, MemoryError):
+        return "out of memory", EXIT_RUNTIME
+    text = _first_line(str(exc))
+    return f"{type(exc).__name__}{': ' + text if text else ''} (run with --debug for the traceback)", EXIT_RUNTIME
+
+
+def _first_line(text: str, limit: int = 500) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[:limit] + " …"
+
+
 def _fail(exc: BaseException) -> None:
     if _DEBUG:
         raise exc
-    typer.echo(f"error: {exc}", err=True)
-    raise typer.Exit(EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_RUNTIME)
+    message, code = error_line(exc)
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
 
 
 def _print_version(value: bool) -> None:
@@ -150,36 +196,37 @@ def search(
     root: RootOpt = Path("studies"),
     storage: StorageOpt = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar.")] = True,
+    new_data: Annotated[bool, typer.Option(
+        "--new-data", help="The study was searched on other data: search this data as the study "
+                           "<study>-<data fingerprint> instead of refusing.")] = False,
 ) -> None:
     """Run (or resume) a multi-objective search: validation F1 vs flash, RAM and latency."""
     from automl.search import DEFAULT_TRIALS, SearchRequest, load_study, run_search
 
-    try:
-        req = SearchRequest(
-            study=study, space_path=space, data=_data(data), dataset=dataset, data_format=data_format, root=root,
-            storage=storage, trials=trials if trials is not None or timeout is not None else DEFAULT_TRIALS,
-            timeout_s=parse_duration(timeout), workers=workers or (os.cpu_count() or 1), address=address,
-            test_glob=test_glob, test_where=test_where, target=target, seed=seed,
-            trial_timeout_s=parse_duration(trial_timeout), progress=progress and sys.stderr.isatty(),
-            data_options=_data_options(label_column, label_pattern, label_map, csv_dir, time_column, time_unit,
-                                       sample_rate, resample_hz),
-            notify=typer.echo,
-        )
-        summary = run_search(req)
-    except AutomlError as exc:
-        _fail(exc)
+    req = SearchRequest(
+        study=study, space_path=space, data=_data(data), dataset=dataset, data_format=data_format, root=root,
+        storage=storage, trials=trials if trials is not None or timeout is not None else DEFAULT_TRIALS,
+        timeout_s=parse_duration(timeout), workers=workers or (os.cpu_count() or 1), address=address,
+        test_glob=test_glob, test_where=test_where, target=target, seed=seed,
+        trial_timeout_s=parse_duration(trial_timeout), progress=progress and sys.stderr.isatty(),
+        data_options=_data_options(label_column, label_pattern, label_map, csv_dir, time_column, time_unit,
+                                   sample_rate, resample_hz),
+        notify=typer.echo, new_data=new_data,
+    )
+    summary = run_search(req)
     ended = {"trials": "reached --trials", "timeout": "wall budget (--timeout) used up",
-             "signal": "stopped by Ctrl-C/SIGTERM; run the same command to resume"}[summary.stop_reason]
-    typer.echo(f"study {study!r}: {summary.n_complete} complete, {summary.n_failed} failed "
+             "signal": "stopped by Ctrl-C/SIGTERM; run the same command to resume",
+             "exhausted": "the sampler proposed only parameters already tried, 50 times in a row: the space looks "
+                          "exhausted"}[summary.stop_reason]
+    typer.echo(f"study {summary.study or study!r}: {summary.n_complete} complete, {summary.n_failed} failed "
                f"({summary.n_run} run now in {summary.wall_s:.0f} s; {ended}); Pareto trials: {summary.pareto}")
     if summary.n_complete:
         typer.echo(_recommendation_line(_summary_data(load_study(root, study, storage)[0])))
     typer.echo(f"study folder: {summary.study_dir}")
-    if summary.n_complete == 0:
-        raise typer.Exit(EXIT_RUNTIME)
+    summary.check()  # every trial of this run failed: exit 1; nothing in the study fits the budgets: exit 3
     root_opt = "" if root == Path("studies") else f" --root {root}"
-    typer.echo(f"next: automl report --study {study}{root_opt}; "
-               f"automl export --study {study}{root_opt} --trial recommended --out build/firmware/{study}")
+    typer.echo(f"next: automl report --study {summary.study or study}{root_opt}; automl export --study "
+               f"{summary.study or study}{root_opt} --trial recommended --out build/firmware/{summary.study or study}")
 
 
 @app.command()
@@ -223,21 +270,33 @@ def check(
 def status(study: StudyOpt, root: RootOpt = Path("studies"), storage: StorageOpt = None) -> None:
     """Print a study's progress, its best and its recommended trial (works while a search runs elsewhere).
 
-    Reads the whole study (about 1 s per 1,000 trials on top of start-up).
+    Reads the small summary (status.json) the search keeps while it runs and
+    leaves when it ends; only a study without one (a search that was killed,
+    another storage) is read from its storage.
     """
-    from automl.search import load_study, study_status
+    from automl.search import load_study, lock_owner, read_status, study_dir, study_status
 
-    try:
+    folder = study_dir(root, study)
+    owner = lock_owner(folder)
+    s = read_status(folder) if storage is None and (folder / "journal.log").is_file() else None
+    if s is None or not (owner is not None or s.get("final")):
         st, _ = load_study(root, study, storage)
-    except AutomlError as exc:
-        _fail(exc)
-    s = study_status(st)
-    data = _summary_data(st)
-    metric = data.objective_short(0) if data.objective_names else "F1"
-    best = "-" if data.best is None else f"trial {data.best.number} ({metric} {data.best.values[0]:.4f})"
+        s = study_status(st)
+        data = _summary_data(st)
+        s["best"] = None if data.best is None else [data.best.number, float(data.best.values[0])]
+        s["recommendation"] = _recommendation_line(data)
+    metric = "F1"
+    best = "-" if not s.get("best") else f"trial {s['best'][0]} ({metric} {s['best'][1]:.4f})"
+    if s.get("best") is None and s.get("best_f1") is not None:
+        best = f"{s['best_f1']:.4f}"
     typer.echo(f"study {study!r}: {s['complete']} complete, {s['failed']} failed, {s['running']} running; "
                f"Pareto size {s['pareto_size']}; best {metric} within budget: {best}")
-    typer.echo(_recommendation_line(data))
+    if s.get("recommendation"):
+        typer.echo(s["recommendation"])
+    if owner is not None:
+        typer.echo(f"search running: pid {owner.get('pid', '?')} on host {owner.get('host', '?')} since "
+                   f"{owner.get('started', '?')} UTC; counts as of {s.get('updated', 'now')} UTC; "
+                   "the recommendation is computed when it ends (automl report shows it now)")
 
 
 @app.command()
@@ -257,17 +316,17 @@ def report(
         "--capture", help="Held-out capture for the timeline; default: the first.")] = None,
 ) -> None:
     """Write a self-contained HTML Pareto report and print its path (works while a search runs)."""
-    from automl.report import build_report_data, parse_pick_rule, write_html
-    from automl.search import load_study
+    from automl.report import build_report_data, nothing_fits, parse_pick_rule, write_html
+    from automl.search import check_out_path, load_study, study_dir
 
-    try:
-        rule = parse_pick_rule(pick) if pick is not None else None  # a bad rule fails before any work
-        st, folder = load_study(root, study, storage)
-        data = build_report_data(st, folder, rule, timeline=timeline, timeline_capture=capture,
-                                 export_root=root)
-        path = write_html(data, out or folder / "report.html")
-    except AutomlError as exc:
-        _fail(exc)
+    rule = parse_pick_rule(pick) if pick is not None else None  # a bad rule fails before any work
+    default = study_dir(root, study) / "report.html"
+    if out is not None:
+        check_out_path(out, study_dir(root, study), allow=default)
+    st, folder = load_study(root, study, storage)
+    data = build_report_data(st, folder, rule, timeline=timeline, timeline_capture=capture,
+                             export_root=root)
+    path = write_html(data, out or default)
     if data.pick is not None:
         if data.pick.number is None:
             typer.echo(f"pick {pick!r}: {data.pick.reason}")
@@ -281,6 +340,7 @@ def report(
     typer.echo(str(path))
     if data.pick is not None and data.pick.number is None:
         raise typer.Exit(EXIT_NO_FIT)
+    nothing_fits(data)  # a study whose complete trials are all over budget: exit 3
 
 
 def _summary_data(study):
@@ -327,6 +387,7 @@ def resolve_trial(study: str, trial: str, root: Path, storage: str | None):
     Raises:
         ConfigError: if ``trial`` is neither an integer nor ``knee`` (checked before the study is read).
         StudyError: if the study does not exist, has no such trial, or has no complete trial to recommend.
+        NothingFits: for ``knee`` when no complete trial fits the target's budgets.
     """
     from automl.search import load_study
 
@@ -335,9 +396,10 @@ def resolve_trial(study: str, trial: str, root: Path, storage: str | None):
         raise ConfigError(f"The '--trial' parameter must be a trial number or 'recommended'. Got {trial!r} instead.")
     st, folder = load_study(root, study, storage)
     if text.lower() in ("recommended", "knee"):
-        from automl.report import build_report_data
+        from automl.report import build_report_data, nothing_fits
 
         data = build_report_data(st, timeline=False, importance=False)
+        nothing_fits(data, what="there is no trial to recommend")
         if data.recommended is None:
             why = data.rule.reason if data.rule is not None else "No recommendation: the study has no complete trial."
             raise StudyError(f"study {study!r}: {why[0].lower()}{why[1:]}")
@@ -356,16 +418,17 @@ def export(
     out: Annotated[Path, typer.Option("--out", help="Output folder for the firmware.")],
     root: RootOpt = Path("studies"),
     storage: StorageOpt = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing export folder.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Write into a folder that is not empty, replacing only the files an earlier export "
+                            "of this tool wrote there (listed in its manifest); other files are kept.")] = False,
 ) -> None:
     """Write the chosen trial as firmware: a C99 library, its Makefile and README (prints which trial and why)."""
     from automl.export import export_trial
+    from automl.search import check_out_path, study_dir
 
-    try:
-        number, st, folder, why = resolve_trial(study, trial, root, storage)
-        result = export_trial(folder, number, out, overwrite=overwrite)
-    except AutomlError as exc:
-        _fail(exc)
+    check_out_path(out, study_dir(root, study))
+    number, st, folder, why = resolve_trial(study, trial, root, storage)
+    result = export_trial(folder, number, out, overwrite=overwrite)
     typer.echo(f"exported trial {number} of study {study!r} to {result.out_dir}")
     typer.echo(f"  {why}" if why else f"  trial {number}: {_trial_values_text(st, number)}")
     trial_opt = "recommended" if why else str(number)
@@ -426,21 +489,20 @@ def replay(
     own held-out captures (no file needed, also for the built-in demo data).
     """
     from automl.replay import replay_lines, replay_trial
+    from automl.search import check_out_path, study_dir
 
-    try:
-        number, st, folder, _ = resolve_trial(study, trial, root, storage)
-        for path in (html, write_counts):
-            _refuse_inside(path, folder)
-        result = replay_trial(folder, number, recordings or [], study_name=study, study_attrs=st.user_attrs,
-                              fmt=data_format, on=on, firmware=firmware, write_counts_to=write_counts,
-                              held_out=held_out)
-        page = None
-        if html is not None:
-            from automl.report import write_replay_page
+    for option, path in (("--html", html), ("--write-counts", write_counts)):
+        if path is not None:
+            check_out_path(path, study_dir(root, study), option=option)
+    number, st, folder, _ = resolve_trial(study, trial, root, storage)
+    result = replay_trial(folder, number, recordings or [], study_name=study, study_attrs=st.user_attrs,
+                          fmt=data_format, on=on, firmware=firmware, write_counts_to=write_counts,
+                          held_out=held_out)
+    page = None
+    if html is not None:
+        from automl.report import write_replay_page
 
-            page = write_replay_page(result, html)
-    except AutomlError as exc:
-        _fail(exc)
+        page = write_replay_page(result, html)
     for line in replay_lines(result, table=table):
         typer.echo(line)
     if write_counts is not None:
@@ -450,14 +512,6 @@ def replay(
     if not result.identical:
         raise typer.Exit(EXIT_RUNTIME)
 
-
-def _refuse_inside(path: Path | None, folder: Path) -> None:
-    """ConfigError if ``path`` is inside the study folder (its journal and artifacts are never written over)."""
-    if path is None:
-        return
-    target, study = Path(path).absolute().resolve(), Path(folder).absolute().resolve()
-    if target == study or study in target.parents:
-        raise ConfigError(f"{str(path)!r} is inside the study folder {str(folder)!r}; choose a path outside it")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -140,6 +140,7 @@ def main(argv=None) -> int:
     cpi = float(load_constants()["cpi"]["value"])
 
     rows = []
+    estimate_ms: list[float] = []
     t0 = time.time()
     for number, params in enumerate(draw_params(space, args.trials, args.seed)):
         try:
@@ -150,7 +151,11 @@ def main(argv=None) -> int:
             continue
         pj = json.loads(outcome.artifacts["pipeline.json"])
         fp = FittedPipeline.from_json(outcome.artifacts["pipeline.json"].decode(), outcome.artifacts["model.tflite"])
-        est = estimate_cost(PipelineShape.from_pipeline(fp), roomy)
+        shape = PipelineShape.from_pipeline(fp)
+        t_est = time.perf_counter()
+        for _ in range(50):
+            est = estimate_cost(shape, roomy)
+        estimate_ms.append((time.perf_counter() - t_est) / 50 * 1e3)
         folder = args.work / f"fw-{number}"
         build = args.work / f"build-{number}"
         shutil.rmtree(build, ignore_errors=True)
@@ -199,6 +204,8 @@ def main(argv=None) -> int:
         ok &= good
         print(f"  {k:6s}  max {e.max():6.2f} %  mean {e.mean():6.2f} %  target <= {limit:g} % for every trial: "
               f"{'met' if good else 'MISSED'} ({int((e <= limit).sum())}/{len(rows)})")
+    print(f"  estimate_cost: {np.median(estimate_ms):.2f} ms per call (median over the trials; a trial's cost "
+          "is known before any training)")
     e = np.abs([r["error_pct"]["cycles_given_sort_moves"] for r in rows])
     print(f"  cycles with the held-out windows' actual insertion-sort moves instead of the expected ones: "
           f"max {e.max():.2f} %  mean {e.mean():.2f} % (the rest of the model, without the data dependence)")

@@ -54,7 +54,8 @@ from automl.cli import parse_duration
 from automl.cost import load_target
 from automl.evaluation import fit_final, plan_validation, prepare
 from automl.report import build_report_data
-from automl.search import SearchRequest, config_from_params, load_space, load_study, run_search, run_trial
+from automl.search import (SearchRequest, config_from_params, load_space, load_study, run_search, run_trial,
+                           trial_detail)
 from automl.search._runner import load_data
 
 REPO = Path(__file__).resolve().parents[1]
@@ -77,15 +78,17 @@ def _space_file(args, folder: Path) -> Path:
     return path
 
 
-def _events(t) -> dict:
-    return t.user_attrs.get("test_events") or {}
+def _events(detail: dict) -> dict:
+    """A trial's held-out device event metrics (from :func:`trial_detail`), or {}."""
+    return detail.get("test_events") or {}
 
 
 def _fa_per_minute(ev: dict) -> float:
     return ev["false_activations_per_hour"] / 60.0 if ev else float("nan")
 
 
-def held_out_over_seeds(study, space_path: Path, numbers: list[int], seeds: list[int]) -> dict[int, list[float]]:
+def held_out_over_seeds(study, space_path: Path, numbers: list[int], seeds: list[int],
+                        epochs: dict[int, int]) -> dict[int, list[float]]:
     """Held-out device F1 of trials' pipelines retrained (all training captures, their epochs) per seed."""
     space = load_space(space_path)
     req = SearchRequest(study="reseed", space_path=space_path, data=DATA)
@@ -97,7 +100,7 @@ def held_out_over_seeds(study, space_path: Path, numbers: list[int], seeds: list
     for n in numbers:
         t = study.trials[n]
         p = prepare(data, config_from_params(space.complete(t.params), space), 0, cache)
-        out[n] = [fit_final(p, s, int(t.user_attrs["pipeline"]["epochs"])).test_events["f1"] for s in seeds]
+        out[n] = [fit_final(p, s, epochs[n]).test_events["f1"] for s in seeds]
     return out
 
 
@@ -113,10 +116,12 @@ def one_search(args, seed: int, space_path: Path) -> dict:
     wall = time.monotonic() - t0
     study, folder = load_study(args.root, study_name)
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    trained = [t for t in done if not t.user_attrs.get("infeasible") and _events(t)
+    details = {t.number: trial_detail(folder, t) for t in done}  # the journal keeps scalars; trial.json the rest
+    trained = [t for t in done if not t.user_attrs.get("infeasible") and _events(details[t.number])
                and all(c <= 0 for c in t.constraints.values())]
     val = np.array([t.values[0] for t in trained])
-    test = np.array([_events(t)["f1"] for t in trained])
+    test = np.array([_events(details[t.number])["f1"] for t in trained])
+    epochs = {t.number: int(details[t.number]["pipeline"]["epochs"]) for t in trained}
     rho = float(spearmanr(val, test)[0]) if len(trained) > 2 else float("nan")
     data = build_report_data(study, folder, timeline=False, importance=False)
     rec = study.trials[data.recommended.number] if data.recommended is not None else None
@@ -125,16 +130,17 @@ def one_search(args, seed: int, space_path: Path) -> dict:
     reseeded = {}
     if args.reseed:
         numbers = [t.number for t in trained]
-        per = held_out_over_seeds(study, space_path, numbers, [1, 2, 3])
+        per = held_out_over_seeds(study, space_path, numbers, [1, 2, 3], epochs)
         rho_mean = float(spearmanr(val, [np.mean(per[n]) for n in numbers])[0]) if len(trained) > 2 else float("nan")
         if rec is not None:
-            reseeded = held_out_over_seeds(study, space_path, [rec.number], list(range(args.final_seeds)))
+            reseeded = held_out_over_seeds(study, space_path, [rec.number], list(range(args.final_seeds)), epochs)
         reseeded = {"spearman": rho_mean, "rec": reseeded.get(rec.number) if rec is not None else None}
     return {"seed": seed, "n_complete": len(done), "n_trained": len(trained), "n_multi_seed": multi,
             "wall_s": wall, "median_trial_s": statistics.median(durations) if durations else float("nan"),
-            "spearman": rho, "rec": rec, "best_test": float(test.max()) if len(test) else float("nan"),
+            "spearman": rho, "rec": rec, "rec_detail": details[rec.number] if rec is not None else None,
+            "best_test": float(test.max()) if len(test) else float("nan"),
             "reseeded": reseeded,
-            "front_k": sorted({len(study.trials[int(data.numbers[i])].user_attrs["pipeline"]["selected_names"])
+            "front_k": sorted({len(details[int(data.numbers[i])]["pipeline"]["selected_names"])
                                for i in data.pareto}) if len(data.pareto) else []}
 
 
@@ -186,11 +192,12 @@ def main() -> None:
             print(f"{seed:4d}  {r['n_complete']:6d} {r['n_trained']:7d} {r['n_multi_seed']:11d} "
                   f"{r['median_trial_s']:8.2f}  {r['spearman']:8.3f}  none")
             continue
-        ev, c = _events(rec), rec.user_attrs["cost"]
+        d = r["rec_detail"]
+        ev, c = _events(d), d["cost"]
         print(f"{seed:4d}  {r['n_complete']:6d} {r['n_trained']:7d} {r['n_multi_seed']:11d} {r['median_trial_s']:8.2f}  "
               f"{r['spearman']:8.3f}  {rec.number:4d} {ev['f1']:.3f}  {ev['precision']:.3f}  {ev['recall']:.3f}  "
               f"{_fa_per_minute(ev):6.2f}  {c['flash_bytes']:5d}  {c['ram_bytes']:5d}  {c['latency_ms']:6.2f}  "
-              f"{rec.user_attrs['pipeline']['tflite_bytes']:8d}  {r['best_test']:.3f}    {r['front_k']}")
+              f"{d['pipeline']['tflite_bytes']:8d}  {r['best_test']:.3f}    {r['front_k']}")
         if r["reseeded"]:
             f = r["reseeded"]["rec"]
             print(f"      recommended pipeline retrained with {len(f)} seeds: held-out device F1 {np.mean(f):.3f} "
@@ -198,9 +205,9 @@ def main() -> None:
                   f"seeds per trial: {r['reseeded']['spearman']:.3f}")
     recs = [r for r in rows if r["rec"] is not None]
     rho = [r["spearman"] for r in rows]
-    f1 = [_events(r["rec"])["f1"] for r in recs]
-    fa = [_fa_per_minute(_events(r["rec"])) for r in recs]
-    size = [r["rec"].user_attrs["pipeline"]["tflite_bytes"] / tut["tflite_bytes"] for r in recs]
+    f1 = [_events(r["rec_detail"])["f1"] for r in recs]
+    fa = [_fa_per_minute(_events(r["rec_detail"])) for r in recs]
+    size = [r["rec_detail"]["pipeline"]["tflite_bytes"] / tut["tflite_bytes"] for r in recs]
     print(f"summary: Spearman mean {np.mean(rho):.3f} (min {np.min(rho):.3f}); recommended held-out device F1 "
           f"mean {np.mean(f1) if f1 else float('nan'):.3f} (min {np.min(f1) if f1 else float('nan'):.3f}), "
           f"false activations/min max {np.max(fa) if fa else float('nan'):.2f}, .tflite / tutorial's "

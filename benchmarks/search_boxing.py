@@ -24,7 +24,7 @@ import optuna
 
 from automl.cli import parse_duration
 from automl.report import build_report_data
-from automl.search import SearchRequest, load_study, run_search
+from automl.search import SearchRequest, load_study, run_search, trial_detail
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "boxing-punches"
@@ -64,15 +64,17 @@ def main() -> None:
               f"reference {dict(zip(data.objective_names, hv.reference))}")
     if data.recommended_row is not None:
         t = study.trials[int(data.numbers[data.recommended_row])]
-        tm = t.user_attrs.get("test_events") or t.user_attrs.get("test_metrics") or {}
+        d = trial_detail(args.root / args.study, t)
+        tm = d.get("test_events") or d.get("test_metrics") or {}
         print(f"recommended: trial {t.number}, val {data.objective_names[0]} {t.values[0]:.4f}, "
               f"held-out test F1 {tm.get('f1', tm.get('macro_f1', float('nan'))):.4f}")
     print(f"Pareto front ({'feasible' if data.front_feasible else 'all'} trials): "
           "number  val_F1  test_F1  flash_B  RAM_B  latency_ms  tflite_B  segmenter  layers  k  quant")
     for i in sorted(data.pareto, key=lambda i: -data.values[i][0]):
         t = study.trials[int(data.numbers[i])]
-        p = t.user_attrs["pipeline"]
-        tm = t.user_attrs.get("test_events") or t.user_attrs.get("test_metrics") or {}
+        d = trial_detail(args.root / args.study, t)
+        p = d["pipeline"]
+        tm = d.get("test_events") or d.get("test_metrics") or {}
         tf1 = tm.get("f1", tm.get("macro_f1", float("nan")))
         seg = p["segmenter"]
         print(f"  {t.number:5d}  {t.values[0]:.4f}  {tf1:.4f}  {t.values[1]:7.0f}  {t.values[2]:6.0f}  "

@@ -42,7 +42,7 @@ from pathlib import Path
 import optuna
 
 from automl.cost import load_target
-from automl.search import SearchRequest, load_study, run_search
+from automl.search import SearchRequest, load_study, run_search, trial_detail
 from automl.search._objective import TrialFailed, run_trial
 from automl.search._runner import load_data
 from automl.search._space import load_space, suggest_all
@@ -114,20 +114,21 @@ def ray_search(root: Path, workers: int, trials: int, cache: str, population: in
     name = name or f"w{workers}"
     run_search(SearchRequest(study=name, space_path=space_path, data=DATA, root=root, trials=trials,
                              workers=workers, seed=5, progress=False, cache_dir=cache))
-    study, _ = load_study(root, name)
+    study, folder = load_study(root, name)
     done = [t for t in study.get_trials(deepcopy=False) if t.datetime_complete is not None]
+    detail = {t.number: trial_detail(folder, t) for t in done}  # trial.json: where and how each trial ran
     end = max(t.datetime_complete for t in done)
     span = (end - min(t.datetime_start for t in done)).total_seconds()
     first_done: dict = {}
     for t in done:
-        pid = t.user_attrs.get("worker_pid")
+        pid = detail[t.number].get("worker_pid")
         first_done[pid] = min(first_done.get(pid, t.datetime_complete), t.datetime_complete)
     warm = max(first_done.values())
     steady = [t for t in done if t.datetime_start >= warm]
     steady_span = (end - warm).total_seconds()
-    hits = [bool(t.user_attrs.get("cache_hit")) for t in done if "cache_hit" in t.user_attrs]
-    forest = [tuple(map(int, t.user_attrs["forest_cache_hits"].split("/"))) for t in done
-              if "forest_cache_hits" in t.user_attrs]
+    hits = [bool(detail[t.number].get("cache_hit")) for t in done if "cache_hit" in detail[t.number]]
+    forest = [tuple(map(int, detail[t.number]["forest_cache_hits"].split("/"))) for t in done
+              if "forest_cache_hits" in detail[t.number]]
     durations = [t.user_attrs["duration_s"] for t in done if "duration_s" in t.user_attrs]
     feasible = [t.user_attrs["duration_s"] for t in done
                 if "duration_s" in t.user_attrs and t.user_attrs.get("infeasible") is False]

@@ -16,6 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from automl.cli import app
+from automl.search import open_storage, trial_detail
 
 pytestmark = pytest.mark.slow
 REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
@@ -60,10 +61,8 @@ def test_study_has_complete_trials_with_four_objectives(searched, boxing_dir):
     from automl.data import load_dataset
 
     root, name = searched
-    # Loaded with Optuna's own API, as optuna-dashboard would.
-    path = str(root / name / "journal.log")
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
-    study = optuna.load_study(study_name=name, storage=storage)
+    # Loaded with Optuna's own API over the study's storage (as optuna_dashboard.run_server(storage) would).
+    study = optuna.load_study(study_name=name, storage=open_storage(root / name))
     complete = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
     n_train_events = sum(1 for s in load_dataset(boxing_dir).segments
                          if s.label != "NoActivity" and s.capture in study.user_attrs["train_captures"])
@@ -75,13 +74,14 @@ def test_study_has_complete_trials_with_four_objectives(searched, boxing_dir):
     for t in trained:
         f1, flash, ram, latency = t.values
         assert 0.0 <= f1 <= 1.0 and flash > 0 and ram > 0 and latency > 0
+        detail = trial_detail(root / name, t)  # the journal keeps a few scalars; trial.json the rest
         # Every labelled punch of the training captures is scored once, in its fold's validation stream.
-        assert t.user_attrs["val_events"]["n_events"] == n_train_events
-        assert t.user_attrs["n_seeds"] in (1, 3) and len(t.user_attrs["seed_scores"]) == t.user_attrs["n_seeds"]
-        assert f1 == pytest.approx(np.mean(t.user_attrs["seed_scores"]))
-        assert t.user_attrs["test_metrics"]["n_windows"] == t.user_attrs["n_windows"]["test"] > 0
+        assert detail["val_events"]["n_events"] == n_train_events
+        assert detail["n_seeds"] in (1, 3) and len(detail["seed_scores"]) == detail["n_seeds"]
+        assert f1 == pytest.approx(np.mean(detail["seed_scores"]))
+        assert detail["test_metrics"]["n_windows"] == detail["n_windows"]["test"] > 0
         assert (root / name / t.user_attrs["artifact_dir"] / "model.tflite").stat().st_size == \
-            t.user_attrs["pipeline"]["tflite_bytes"]
+            detail["pipeline"]["tflite_bytes"]
     # The Pareto set is non-dominated, checked independently of Optuna.
     # Infeasible (over budget, untrained) trials are never on the front: it is the trained trials' front.
     values = np.array([t.values for t in trained]) * np.array([-1, 1, 1, 1])  # all minimised

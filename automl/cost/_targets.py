@@ -8,9 +8,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from automl._yaml import load_yaml_model
+from automl.resources import shipped
 from automl.errors import ConfigError
 
-TARGETS_DIR = Path(__file__).resolve().parents[2] / "search_spaces" / "targets"
+#: The shipped target profiles (``search_spaces/targets/`` at the repository top level, package data).
+TARGETS_DIR = shipped("search_spaces", "targets")
 
 
 class TargetProfile(BaseModel):

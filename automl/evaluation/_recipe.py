@@ -28,7 +28,6 @@ For a :class:`PipelineConfig` and a study's :class:`~automl.evaluation.TrialData
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import automl
-from automl.errors import AutomlError, ConfigError, DataError, StudyError
+from automl.errors import AutomlError, ConfigError, DataError, StudyError, io_path
 
 from . import _cgen
 from ._measure import measure_export
@@ -59,6 +59,9 @@ _COPIED: tuple[tuple[str, str, str], ...] = (
     ("qemu/kp_qemu.h", "qemu/kp_qemu.h", "/*"),
     ("qemu/mps2-an386.ld", "qemu/mps2-an386.ld", "/*"),
 )
+#: Every file an export may write: the only names a manifest can make replaceable.
+_OUTPUT_NAMES = frozenset([name for _, name in _TEMPLATES] + [name for _, name, _ in _COPIED]
+                          + ["kp_model.h", "kp_model.c", SIZES_NAME, MANIFEST_NAME])
 
 
 @dataclass(frozen=True)
@@ -104,24 +107,36 @@ def _check_prefix(prefix: object, func: str) -> str:
     return prefix  # type: ignore[return-value]
 
 
-def _was_exported(path: Path) -> bool:
+def _exported_files(path: Path) -> set[str]:
+    """Names an earlier export listed in ``path``'s manifest (only names this exporter writes)."""
     try:
         with open(path / MANIFEST_NAME, encoding="utf-8") as fh:
-            return fh.readline().startswith(_MANIFEST_MAGIC)
-    except OSError:
-        return False
+            lines = fh.read(1 << 20).splitlines()
+    except (OSError, UnicodeDecodeError):
+        return set()
+    if not lines or not lines[0].startswith(_MANIFEST_MAGIC):
+        return set()
+    listed = {line.split("  ", 1)[1] for line in lines[1:] if not line.startswith("#") and "  " in line}
+    return (listed & _OUTPUT_NAMES) | {MANIFEST_NAME}
 
 
-def _check_out_dir(out_dir: Path, overwrite: bool) -> None:
-    """Raise ConfigError unless ``out_dir`` may be (re)placed."""
+def _check_out_dir(out_dir: Path, overwrite: bool) -> set[str]:
+    """Check ``out_dir`` may be written; return the files an earlier export left there (replaceable).
+
+    Raises:
+        ConfigError: ``out_dir`` is a file or symlink, or is not empty and ``overwrite`` is false.
+    """
     if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
         raise ConfigError(f"Output folder {str(out_dir)!r} exists and is not a folder; choose another path.")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite and not _was_exported(out_dir):
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return set()
+    if not overwrite:
         raise ConfigError(
-            f"Refusing to replace {str(out_dir)!r}: it is not empty and was not written by the "
-            f"exporter (no {MANIFEST_NAME}). Choose an empty or new folder, or pass "
-            "--overwrite (overwrite=True) to delete its content."
+            f"Refusing to write into {str(out_dir)!r}: it is not empty. Choose an empty or new folder, or pass "
+            "--overwrite (overwrite=True) to replace the files an earlier export wrote there (listed in its "
+            f"{MANIFEST_NAME}); other files are kept."
         )
+    return _exported_files(out_dir)
 
 
 def _sibling(out_dir: Path, kind: str) -> Path:
@@ -129,24 +144,32 @@ def _sibling(out_dir: Path, kind: str) -> Path:
     return out_dir.parent / f".{out_dir.name}.{kind}-{secrets.token_hex(6)}"
 
 
-def _install(tmp: Path, out_dir: Path) -> None:
-    """Move the finished folder ``tmp`` to ``out_dir``, replacing what is there.
+def _install(tmp: Path, out_dir: Path, files: tuple[str, ...], owned: set[str]) -> None:
+    """Move the finished export in ``tmp`` into ``out_dir``.
 
-    Both are in the same parent folder, so each step is one ``rename``: readers
-    see either the old complete folder or the new complete one (or, for an
-    instant, none), never a half-written one.
+    A new folder is one ``rename``. Into an existing folder, each file is
+    moved in with its own ``rename`` (readers see the old or the new file,
+    never half of one), the manifest last; files the earlier export listed
+    and this one does not write are removed; every other file is kept.
+
+    Raises:
+        ConfigError: a file to be written exists in ``out_dir`` and is not one an
+            earlier export wrote (nothing is changed then).
     """
     if not out_dir.exists():
         os.replace(tmp, out_dir)
         return
-    old = _sibling(out_dir, "old")
-    os.replace(out_dir, old)
-    try:
-        os.replace(tmp, out_dir)
-    except BaseException:
-        os.replace(old, out_dir)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+    clash = sorted(n for n in files if (out_dir / n).exists() and n not in owned)
+    if clash:
+        raise ConfigError(f"Refusing to replace {str(out_dir / clash[0])!r}: an export did not write it (it is not "
+                          f"listed in a {MANIFEST_NAME} there); move it away or choose another folder.")
+    for name in sorted(files, key=lambda n: n == MANIFEST_NAME):
+        target = out_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp / name, target)
+    for name in sorted(owned - set(files)):
+        (out_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _generated_line(spec: FirmwareSpec, source: str, style: str) -> bytes:
@@ -196,14 +219,15 @@ def _write_files(folder: Path, files: Mapping[str, bytes]) -> None:
     for name, data in files.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        with io_path(path):
+            path.write_bytes(data)
 
 
 def _manifest(spec: FirmwareSpec, files: Mapping[str, bytes]) -> bytes:
     lines = [
         f'{_MANIFEST_MAGIC} {automl.__version__} from study "{_cgen.make_comment(spec.study)}", '
         f"trial {spec.trial}.",
-        "# Marks this folder as an export: exporting again replaces the whole folder.",
+        "# Marks these files as an export's: exporting again with --overwrite replaces them (and only them).",
         "# sha256  file",
     ]
     lines += [f"{hashlib.sha256(data).hexdigest()}  {name}" for name, data in sorted(files.items())]
@@ -269,9 +293,11 @@ def write_firmware(
     QEMU ``mps2-an386``), ``Makefile``, ``README.md``, ``sizes.json`` (with
     ``measure``) and the export marker ``tinyml-automl-export.txt``.
 
-    The folder is built in a temporary sibling of ``out_dir`` and renamed into
-    place, so ``out_dir`` is never left half-written; on any error nothing
-    changes on disk.
+    The files are built in a temporary sibling of ``out_dir`` and renamed into
+    place (the whole folder when it is new, else file by file), so no file is
+    ever half-written; on any error nothing changes on disk. Into an existing
+    folder (``overwrite``), only the files an earlier export listed in its
+    manifest are replaced or removed: a user's own files stay.
 
     Args:
         tflite: the ``.tflite`` flatbuffer, e.g. ``(3088,)`` bytes.
@@ -281,8 +307,9 @@ def write_firmware(
         trial: trial number written into every file header.
         prefix: C symbol prefix; ``kp`` gives ``kp_add_sample``,
             ``kp_class_names`` and macros ``KP_...`` (file names stay ``kp.h`` ...).
-        overwrite: replace ``out_dir`` even if it is not empty and was not
-            written by the exporter (its content is deleted).
+        overwrite: write into ``out_dir`` although it is not empty, replacing
+            the files an earlier export listed in its manifest (others are kept;
+            a same-named file no export wrote stops the export).
         measure: compile the library for the Cortex-M4F and run it in QEMU
             (``make cortex-m4`` and ``make qemu`` of the export) to write
             ``sizes.json`` and the sizes in ``kp_model_info``; a missing tool
@@ -297,7 +324,8 @@ def write_firmware(
 
     Raises:
         ConfigError: ``prefix`` is not a C identifier; ``out_dir`` is a file, or
-            not empty and not an export while ``overwrite`` is false.
+            not empty while ``overwrite`` is false, or holds a file the export
+            would replace that no export wrote.
         StudyError: ``tflite`` is not a TFLite flatbuffer, or ``pipeline``
             breaks the contract or does not match the model.
         DataError: ``recording`` is not a file, or its path has characters
@@ -320,7 +348,7 @@ def write_firmware(
         raise StudyError(f"model of trial {trial}: {exc}") from None
     spec = build_spec(pipeline, info, study=study, trial=trial, tflite=bytes(tflite))
     out_dir = Path(out_dir).absolute()
-    _check_out_dir(out_dir, overwrite)
+    owned = _check_out_dir(out_dir, overwrite)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = _sibling(out_dir, "tmp")
     os.mkdir(tmp)  # unlike mkdtemp's 0o700, this honours the umask
@@ -331,7 +359,7 @@ def write_firmware(
             raise
         except ValueError as exc:  # e.g. a name longer than C99's string limit
             raise StudyError(f"pipeline.json of trial {trial}: {exc}") from exc
-        _install(tmp, out_dir)
+        _install(tmp, out_dir, files, owned)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -361,15 +389,17 @@ def export_trial(
     """Export a finished trial of a study as a C99 knowledge pack.
 
     Reads ``study_dir/artifacts/trial-<trial_number>/model.tflite`` and
-    ``pipeline.json`` and writes the library, its runtime, build files and
+    ``pipeline.json`` (or the same files from the study's packs, see
+    :func:`automl.search.read_artifact`) and writes the library, its runtime, build files and
     ``sizes.json`` into ``out_dir`` (see :func:`write_firmware`).
 
     Args:
         study_dir: the study folder, ``<root>/<study>``.
         trial_number: Optuna trial number.
-        out_dir: folder to create or replace; must not be or contain ``study_dir``.
+        out_dir: folder to create or write into; must be outside ``study_dir``
+            and must not contain it.
         prefix: C symbol prefix (default ``kp``).
-        overwrite: replace a non-empty ``out_dir`` that is not an export.
+        overwrite: write into a non-empty ``out_dir`` (see :func:`write_firmware`).
         measure: measure sizes and instruction counts (see :func:`write_firmware`).
         recording: the stream the instruction counts are measured on (see
             :func:`write_firmware`).
@@ -388,30 +418,34 @@ def export_trial(
         >>> export_trial(Path("studies/boxing"), 17, Path("fw/boxing-17"))  # doctest: +SKIP
         ExportResult(out_dir=PosixPath('.../fw/boxing-17'), files=('Makefile', ...), ...)
     """
+    from automl.search import read_artifact  # the one reader of trial artifacts (folders and packs)
+
     _check_prefix(prefix, "export_trial")
     study_dir = Path(study_dir)
     artifacts = study_dir / "artifacts" / f"trial-{trial_number}"
-    paths = {name: artifacts / name for name in ("model.tflite", "pipeline.json")}
-    for name, path in paths.items():
-        if not path.is_file():
+    stored = {}
+    for name in ("model.tflite", "pipeline.json"):
+        try:
+            stored[name] = read_artifact(study_dir, trial_number, name)
+        except (OSError, ValueError) as exc:  # ValueError: zipfile's BadZipFile
+            raise StudyError(f"Trial {trial_number}: cannot read its {name}: {exc}") from exc
+        if stored[name] is None:
             raise StudyError(
                 f"Trial {trial_number} of study folder {str(study_dir)!r} has no {name} "
-                f"(looked for {str(path)!r}); is the trial complete?"
+                f"(looked for {str(artifacts / name)!r} and in the study's packs); is the trial complete "
+                "and within the budgets (a trial over budget is never trained)?"
             )
+    tflite = stored["model.tflite"]
     try:
-        tflite = paths["model.tflite"].read_bytes()
-        text = paths["pipeline.json"].read_text(encoding="utf-8")
-    except OSError as exc:
-        raise StudyError(f"Trial {trial_number}: cannot read its artifacts: {exc}") from exc
-    try:
-        pipeline = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise StudyError(f"Trial {trial_number}: {str(paths['pipeline.json'])!r} is not valid JSON: {exc}") from None
+        pipeline = json.loads(stored["pipeline.json"].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StudyError(f"Trial {trial_number}: {str(artifacts / 'pipeline.json')!r} is not valid JSON: {exc}") \
+            from None
     out_abs, study_abs = Path(out_dir).resolve(), study_dir.resolve()
-    if out_abs == study_abs or out_abs in study_abs.parents:
+    if out_abs == study_abs or out_abs in study_abs.parents or study_abs in out_abs.parents:
         raise ConfigError(
-            f"Output folder {str(out_dir)!r} is or contains the study folder {str(study_dir)!r}; "
-            "replacing it would delete the study. Choose another folder."
+            f"Output folder {str(out_dir)!r} is, contains or is inside the study folder {str(study_dir)!r}; an "
+            "export must not write among the study's files (it could delete the study). Choose another folder."
         )
     study = pipeline.get("study") if isinstance(pipeline, dict) else None
     if not isinstance(study, str) or not study:

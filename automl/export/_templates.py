@@ -11,7 +11,6 @@ from pathlib import Path
 
 import jinja2
 
-import automl
 from automl.errors import AutomlError
 
 from . import _cgen
@@ -20,8 +19,17 @@ __all__ = ["firmware_dir", "template_environment"]
 
 
 def firmware_dir() -> Path:
-    """The repository's ``firmware/`` folder (templates, Makefile, C runtime, QEMU start-up)."""
-    return Path(automl.__file__).resolve().parents[1] / "firmware"
+    """The shipped ``firmware/`` folder (templates, Makefile, C runtime, QEMU start-up): package data.
+
+    Raises:
+        AutomlError: if the installation lacks it.
+    """
+    from automl.resources import shipped
+
+    try:
+        return shipped("firmware")
+    except FileNotFoundError as exc:
+        raise AutomlError(f"the firmware files are missing at {exc.filename!r}; reinstall tinyml-automl") from None
 
 
 def template_environment() -> jinja2.Environment:
@@ -32,7 +40,7 @@ def template_environment() -> jinja2.Environment:
     """
     templates = firmware_dir() / "templates"
     if not templates.is_dir():
-        raise AutomlError(f"firmware templates not found at {str(templates)!r}; is the repository complete?")
+        raise AutomlError(f"firmware templates not found at {str(templates)!r}; reinstall tinyml-automl")
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
         undefined=jinja2.StrictUndefined,

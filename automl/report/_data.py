@@ -34,7 +34,9 @@ from optuna.study import StudyDirection
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from ._hypervolume import hypervolume, hypervolume_history
+from automl.search._records import trial_detail
+
+from ._hypervolume import hypervolume, hypervolume_history, nondominated_indices
 from ._pick import PickResult, PickRule, parse_pick_rule, pick_trial
 from ._recommend import RecommendationRule, recommend
 from ._timeline import TimelineData, load_timeline
@@ -63,6 +65,11 @@ MIN_IMPORTANCE_TRIALS = 5
 #: evaluator fits a random forest to the trials; with 8 trials of a 12-parameter space every split
 #: rests on one or two points (a demo run gave importance 0.13 to a parameter no trial used).
 RELIABLE_IMPORTANCE_TRIALS = 30
+
+#: Trials off the front (and not detailed) listed and drawn at most: an even sample by trial number.
+#: ~1 KB of table row and hover text each; with plotly.js (4.8 MB) and ~10 KB per front trial's
+#: details the page stays near 10 MB whatever the study's size (benchmarks/storage.py measures it).
+MAX_SAMPLE = 1000
 
 #: At most this many parameters are drawn as parallel-coordinate axes.
 MAX_PARCOORDS_PARAMS = 8
@@ -124,15 +131,7 @@ def pareto_front(values: np.ndarray, directions: Sequence[StudyDirection | str])
         ...              ["maximize", "minimize"]).tolist()
         [0, 2]
     """
-    loss = _as_minimisation(values, directions)
-    n = loss.shape[0]
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    # dominated[i] = any j with loss[j] <= loss[i] everywhere and < somewhere.
-    le = np.all(loss[:, None, :] <= loss[None, :, :], axis=2)  # le[j, i]
-    lt = np.any(loss[:, None, :] < loss[None, :, :], axis=2)
-    dominated = np.any(le & lt, axis=0)
-    return np.flatnonzero(~dominated).astype(np.int64)
+    return nondominated_indices(_as_minimisation(values, directions))
 
 
 def normalise_front(points: np.ndarray, directions: Sequence[StudyDirection | str]) -> np.ndarray:
@@ -557,6 +556,9 @@ class ReportData:
         timeline_note: why ``timeline`` is ``None`` ("" otherwise).
         export_root: ``--root`` for the export command (``None``: the default ``studies``).
         snapshot: when the trials were read (local time).
+        shown: ``(n_complete,) bool`` complete trials drawn and listed: every
+            Pareto and detailed trial, and an even sample of the others
+            (:data:`MAX_SAMPLE`); ``rows`` holds the shown trials of every state.
     """
 
     study_name: str
@@ -595,6 +597,25 @@ class ReportData:
     timeline_note: str = ""
     export_root: str | None = None
     snapshot: _dt.datetime | None = None
+    shown: np.ndarray | None = None
+
+    @property
+    def shown_mask(self) -> np.ndarray:
+        """``(n_complete,) bool`` complete trials drawn (all when not set)."""
+        if self.shown is None or self.shown.shape[0] != self.n_complete:
+            return np.ones(self.n_complete, dtype=bool)
+        return self.shown
+
+    @property
+    def plotted_mask(self) -> np.ndarray:
+        """``(n_complete,) bool`` complete trials drawn where F1 is plotted: shown and trained."""
+        trained = self.trained if self.trained.shape[0] == self.n_complete else np.ones(self.n_complete, bool)
+        return self.shown_mask & trained
+
+    @property
+    def n_hidden(self) -> int:
+        """Trials neither listed nor drawn (the report shows a sample of the dominated ones)."""
+        return self.n_trials - len(self.rows)
 
     @property
     def n_complete(self) -> int:
@@ -714,6 +735,11 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
     numbers = np.array([t.number for t in complete], dtype=np.int64)
     values = np.array([list(t.values) for t in complete], dtype=np.float64).reshape(
         len(complete), len(directions))
+    for j, name in enumerate(names):  # the exact costs (the sampler was told them rounded up: cost_resolution)
+        exact = [t.user_attrs.get(f"cost_{name}") for t in complete]
+        has = np.array([_is_number(v) for v in exact], bool)
+        if has.any():
+            values[has, j] = [float(v) for v, ok in zip(exact, has) if ok]
 
     def over(vals: Sequence[float] | None) -> tuple[str, ...]:
         if vals is None:
@@ -730,10 +756,6 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
     front = np.sort(front).astype(np.int64)
     front_set = {int(i) for i in front}
     index_of = {t.number: i for i, t in enumerate(complete)}
-    rows = [_row(t, index_of.get(t.number) in front_set, over,
-                 bool(feasible[index_of[t.number]]) if t.number in index_of else False,
-                 events=names[0] == "event_f1")
-            for t in trials]
 
     counts = {s: 0 for s in STATE_ORDER}
     for t in trials:
@@ -745,7 +767,8 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
         distances[front] = knee_distances(values[front], directions)
 
     def detail(i: int, reason: str = "", fits: bool = True) -> Recommendation:
-        return _recommendation(complete[i], study.study_name, float(distances[i]), fits, study_classes,
+        return _recommendation(complete[i], trial_detail(study_dir, complete[i]), study.study_name,
+                               float(distances[i]), fits, study_classes,
                                reason=reason, feasible=bool(feasible[i]), over_budget=over(values[i]),
                                root=root_text)
 
@@ -764,10 +787,8 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
         best = detail(b, _best_reason(int(numbers[b]), values, feasible, b, names, budgets,
                                       str(target.get("name") or "the target")))
     pick_result = None
-    if rule is not None:
-        cand = feasible if feasible.any() else np.ones(len(complete), bool)
-        pick_result = pick_trial(rule, numbers, values, directions, cand,
-                                 "feasible" if feasible.any() else "complete")
+    if rule is not None:  # only feasible (so trained) trials: an over-budget trial is never picked
+        pick_result = pick_trial(rule, numbers, values, directions, feasible, "feasible")
     details: dict[int, Recommendation] = {}
     for i in front:
         details[int(i)] = chosen.get(int(i)) or detail(int(i))
@@ -776,6 +797,16 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
     if pick_result is not None and pick_result.number is not None:
         p = index_of[pick_result.number]
         details.setdefault(p, detail(p, pick_result.reason))
+
+    # Shown in full: the front and every detailed trial; the others as an even sample (the page's size
+    # must not grow with the study: 70,000 trials are ~220 MB of table and points).
+    keep = {int(numbers[i]) for i in (*front, *details)}
+    shown = keep | set(even_sample([t.number for t in trials if t.number not in keep], MAX_SAMPLE))
+    rows = [_row(t, index_of.get(t.number) in front_set, over,
+                 bool(feasible[index_of[t.number]]) if t.number in index_of else False,
+                 events=names[0] == "event_f1")
+            for t in trials if t.number in shown]
+    shown_complete = np.array([int(n) in shown for n in numbers], dtype=bool)
 
     starts = [t.datetime_start for t in trials if t.datetime_start is not None]
     ends = [t.datetime_complete for t in trials if t.datetime_complete is not None]
@@ -787,7 +818,9 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
 
     hv = _hypervolume_info(values, feasible, numbers, complete_s, directions, names, budgets) \
         if complete else None
-    importance = _importances(study, complete, names, trained) if importance else None
+    sample = even_sample(list(range(len(complete))), MAX_SAMPLE)
+    importance = (_importances(study, [complete[i] for i in sample], names, trained[sample])
+                  if importance else None)
     timeline_data, timeline_note = None, ""
     if recommended is None:
         timeline_note = "No complete trial, so there is no model to replay."
@@ -827,7 +860,8 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
         details=[details[i] for i in sorted(details, key=lambda i: int(numbers[i]))],
         hypervolume=hv,
         importance=importance,
-        parcoords=_parcoords_axes([t for t, ok in zip(complete, trained) if ok], importance),
+        parcoords=_parcoords_axes([t for t, on in zip(complete, shown_complete & trained) if on], importance),
+        shown=shown_complete,
         wall_s=wall_s,
         started=started,
         finished=finished,
@@ -838,6 +872,31 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
         export_root=root_text,
         snapshot=snapshot,
     )
+
+
+def budget_text(data: ReportData) -> str:
+    """``"cortex-m4f-80mhz (flash ≤ 65,536 B, RAM ≤ 16,384 B, latency ≤ 10 ms)"`` from the study's target."""
+    limits = _limits(data.objective_names, data.budgets)
+    name = str(data.target.get("name") or "the target")
+    return f"{name} ({', '.join(limits)})" if limits else name
+
+
+def nothing_fits(data: ReportData, what: str = "") -> None:
+    """Raise :class:`~automl.errors.NothingFits` if the study has complete trials but none fits the budgets.
+
+    Args:
+        data: the report data.
+        what: what this means for the command, appended after a semicolon
+            (e.g. ``"there is no knee to export"``).
+
+    Raises:
+        NothingFits: naming the number of complete trials and the budgets.
+    """
+    from automl.errors import NothingFits
+
+    if data.n_complete and not data.n_feasible:
+        raise NothingFits(f"none of the {data.n_complete} complete trials of study {data.study_name!r} fits the "
+                          f"budgets of {budget_text(data)}" + (f"; {what}" if what else ""))
 
 
 def _best_under_budget(values: np.ndarray, feasible: np.ndarray, directions: Sequence[str]) -> int:
@@ -854,8 +913,7 @@ def _best_under_budget(values: np.ndarray, feasible: np.ndarray, directions: Seq
 def _best_reason(number: int, values: np.ndarray, feasible: np.ndarray, row: int,
                  names: Sequence[str], budgets: Sequence[float | None], target_name: str) -> str:
     n = int(feasible.sum())
-    limits = [f"{OBJECTIVE_SHORT.get(nm, nm)} ≤ {_fmt_budget(nm, b)}" for nm, b in zip(names, budgets)
-              if b is not None]
+    limits = _limits(names, budgets)
     within = f"fit every budget of {target_name} ({', '.join(limits)})" if limits else \
         "satisfy the study's constraints"
     tied = int(np.sum(feasible & (np.abs(values[:, 0] - values[row, 0]) <= 1e-12)))
@@ -863,6 +921,11 @@ def _best_reason(number: int, values: np.ndarray, feasible: np.ndarray, row: int
            if tied > 1 and values.shape[1] > 1 else "")
     return (f"Trial {number} has the highest F1 ({values[row, 0]:.3f}) of the {n} trial{'s' if n != 1 else ''} "
             f"that {within}{tie}.")
+
+
+def _limits(names: Sequence[str], budgets: Sequence[float | None]) -> list[str]:
+    """``["flash ≤ 65,536 B", ...]`` for the objectives that have a budget."""
+    return [f"{OBJECTIVE_SHORT.get(nm, nm)} ≤ {_fmt_budget(nm, b)}" for nm, b in zip(names, budgets) if b is not None]
 
 
 def _fmt_budget(name: str, value: float) -> str:
@@ -1049,6 +1112,14 @@ def describe_distribution(dist: Any) -> str:
     return str(dist)
 
 
+def even_sample(items: Sequence, k: int) -> list:
+    """At most ``k`` of ``items``, evenly spaced in their order (first and last included); all if fewer."""
+    n = len(items)
+    if n <= k:
+        return list(items)
+    return [items[int(i)] for i in np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))]
+
+
 def export_command(study_name: str, number: int, root: str | None = None) -> str:
     """The shell command that exports trial ``number`` of ``study_name`` (shell-quoted).
 
@@ -1161,10 +1232,10 @@ def _breakdown(cost: Mapping[str, Any]) -> dict[str, tuple[tuple[str, float], ..
     return out
 
 
-def _recommendation(trial: FrozenTrial, study_name: str, distance: float, fits: bool,
+def _recommendation(trial: FrozenTrial, ua: Mapping[str, Any], study_name: str, distance: float, fits: bool,
                     study_classes: tuple[str, ...], reason: str = "", feasible: bool = True,
                     over_budget: tuple[str, ...] = (), root: str | None = None) -> Recommendation:
-    ua = trial.user_attrs
+    """One trial in detail; ``ua`` is its full attribute set (:func:`automl.search.trial_detail`)."""
     val = dict(ua.get("val_metrics") or {})
     test = dict(ua["test_metrics"]) if ua.get("test_metrics") else None
     cost = dict(ua.get("cost") or {})
@@ -1204,11 +1275,15 @@ def _recommendation(trial: FrozenTrial, study_name: str, distance: float, fits: 
 def _row(trial: FrozenTrial, on_front: bool, over, feasible: bool = False, events: bool = False) -> TrialRow:
     ua = trial.user_attrs
     vals = tuple(float(v) for v in trial.values) if trial.values is not None else None
-    test = (ua.get("test_events") if events else ua.get("test_metrics")) or {}
-    test_f1 = test.get("f1" if events else "macro_f1") if isinstance(test, Mapping) else None
+    test_f1 = ua.get("test_event_f1" if events else "test_macro_f1")  # the storage's scalar (automl.search)
+    if test_f1 is None:  # a study written before trial.json: the metrics are in the storage
+        test = (ua.get("test_events") if events else ua.get("test_metrics")) or {}
+        test_f1 = test.get("f1" if events else "macro_f1") if isinstance(test, Mapping) else None
     reason = ua.get("fail_reason")
     if reason is None and trial.state == TrialState.FAIL:
         reason = trial.system_attrs.get("fail_reason")  # Optuna's own, for uncaught errors
+    if reason is None and trial.state == TrialState.PRUNED:
+        reason = ua.get("skipped")
     duration = ua.get("duration_s")
     if not _is_number(duration) and trial.datetime_start and trial.datetime_complete:
         duration = (trial.datetime_complete - trial.datetime_start).total_seconds()
@@ -1234,8 +1309,11 @@ def _row(trial: FrozenTrial, on_front: bool, over, feasible: bool = False, event
 def main_params(trial: FrozenTrial) -> str:
     """One-line summary of a trial's pipeline, e.g. ``segmenter=sliding, window_size=120, ...``.
 
-    Uses the ``pipeline`` user_attr when present (plus ``n_features`` = number
-    of selected features and the feature families), else the Optuna params.
+    Uses the ``pipeline`` user_attr when the storage has it (studies written
+    before ``trial.json``; plus ``n_features`` = number of selected features
+    and the feature families), else the Optuna params: the main ones of the
+    search space (:data:`_MAIN_PARAMS`, hidden layer widths as ``layers``)
+    when present, otherwise all of them.
     """
     pipe = trial.user_attrs.get("pipeline")
     parts: list[str] = []
@@ -1248,9 +1326,24 @@ def main_params(trial: FrozenTrial) -> str:
         seg = pipe.get("segmenter")
         if isinstance(seg, Mapping) and seg.get("kind"):
             parts.insert(0, f"segmenter={seg['kind']}")
-    else:
-        parts = [f"{k}={_fmt_value(v)}" for k, v in sorted(trial.params.items())]
+        return ", ".join(parts)
+    params = trial.params
+    if not all(k in params for k in ("window_size", "n_layers")):
+        return ", ".join(f"{k}={_fmt_value(v)}" for k, v in sorted(params.items()))
+    for key in _MAIN_PARAMS:
+        if key == "layers":
+            n = int(params["n_layers"])
+            widths = [params.get(f"units_l{i}") for i in range(1, n + 1)]
+            if all(w is not None for w in widths):
+                parts.append(f"layers={_fmt_value(list(widths))}")
+        elif key in params:
+            parts.append(f"{key}={_fmt_value(params[key])}")
     return ", ".join(parts)
+
+
+#: Parameters (of ``automl.search``'s spaces) summarised as a trial's "main params", in this order.
+_MAIN_PARAMS = ("segmenter", "window_size", "slide", "magnitude", "k", "layers", "dropout", "learning_rate",
+                "quantization")
 
 
 def _fmt_value(v: Any) -> str:

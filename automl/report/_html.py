@@ -18,7 +18,6 @@ import html
 import math
 import re
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -31,12 +30,13 @@ from plotly.io.json import to_json_plotly
 from plotly.subplots import make_subplots
 
 import automl
+from automl.resources import shipped
 
 from ._data import Recommendation, ReportData
 from ._timeline import UNKNOWN, TimelineData
 
-#: Folder of the report templates and assets (``reports/`` at the repository top level).
-REPORTS_DIR = Path(automl.__file__).resolve().parents[1] / "reports"
+#: Folder of the report templates and assets (``reports/`` at the repository top level, shipped as package data).
+REPORTS_DIR = shipped("reports")
 TEMPLATE_NAME = "report.html.j2"
 REPLAY_TEMPLATE_NAME = "replay.html.j2"
 SCRIPT_NAME = "report.js"
@@ -160,12 +160,13 @@ def _groups(data: ReportData) -> list[tuple[str, np.ndarray, dict]]:
     on_front = np.zeros(n, dtype=bool)
     on_front[data.pareto] = True
     feasible = data.feasible if data.feasible.shape[0] == n else np.ones(n, bool)
-    trained = data.trained if data.trained.shape[0] == n else np.ones(n, bool)
-    on_front &= trained | feasible
+    plotted = data.plotted_mask
+    on_front &= plotted | feasible
     return [
-        ("over budget", np.flatnonzero(~feasible & ~on_front & trained),
+        ("over budget", np.flatnonzero(~feasible & ~on_front & plotted),
          dict(color=_COLOR_INFEASIBLE, size=7, symbol="x")),
-        ("dominated", np.flatnonzero(feasible & ~on_front), dict(color=_COLOR_OTHER, size=7, symbol="circle")),
+        ("dominated", np.flatnonzero(feasible & ~on_front & plotted),
+         dict(color=_COLOR_OTHER, size=7, symbol="circle")),
         ("Pareto front", np.flatnonzero(on_front),
          dict(color=_COLOR_FRONT, size=9, symbol="circle", line=dict(color="white", width=1))),
     ]
@@ -275,11 +276,11 @@ def _parcoords(data: ReportData) -> go.Figure:
     group[data.pareto] = 2.0
     if data.recommended_row is not None:
         group[data.recommended_row] = 3.0
-    keep = data.trained if data.trained.shape[0] == n else np.ones(n, bool)
-    group = group[keep]
+    plotted = data.plotted_mask  # the parcoords axes hold the plotted trials' parameters
+    group = group[plotted]
     dims = []
     for j in range(len(data.objective_names)):
-        dims.append(dict(label=data.objective_short(j), values=data.values[keep, j]))
+        dims.append(dict(label=data.objective_short(j), values=data.values[plotted, j]))
     # Plotly draws labels and tick texts as pseudo-HTML and decodes entities: escape user strings.
     for axis in data.parcoords:  # axes of the trained trials already
         name = html.escape(axis.name)
@@ -314,15 +315,28 @@ def _single_objective(data: ReportData) -> go.Figure:
     return fig
 
 
+def _thin(x: np.ndarray, y: np.ndarray, k: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``k`` points of a step curve: the first, each where ``y`` changes and the last, then an
+    even sample of those if there are still more (drawn with ``line_shape="hv"``, the first set is exact)."""
+    if x.shape[0] <= k:
+        return x, y
+    keep = np.unique(np.r_[0, np.flatnonzero(np.diff(y) != 0) + 1, y.shape[0] - 1])
+    if keep.shape[0] > k:
+        keep = keep[np.unique(np.linspace(0, keep.shape[0] - 1, k).round().astype(np.int64))]
+    return x[keep], y[keep]
+
+
 def _hypervolume_figure(data: ReportData) -> go.Figure:
     hv = data.hypervolume
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.05,
                         subplot_titles=("over trials", "over wall time"))
-    fig.add_trace(go.Scatter(x=hv.numbers, y=hv.by_number, mode="lines+markers", line_shape="hv",
+    numbers, by_number = _thin(hv.numbers, hv.by_number)
+    fig.add_trace(go.Scatter(x=numbers, y=by_number, mode="lines+markers", line_shape="hv",
                              marker=dict(size=4), name="by trial number",
                              hovertemplate="trial %{x}<br>hypervolume %{y:.4f}<extra></extra>"), row=1, col=1)
     unit, per = time_unit(float(np.nanmax(hv.seconds)) if hv.seconds.size else 0.0)
-    fig.add_trace(go.Scatter(x=hv.seconds / per, y=hv.by_time, mode="lines+markers", line_shape="hv",
+    elapsed, by_time = _thin(hv.seconds / per, hv.by_time)
+    fig.add_trace(go.Scatter(x=elapsed, y=by_time, mode="lines+markers", line_shape="hv",
                              marker=dict(size=4), name="by completion time",
                              hovertemplate=f"%{{x:.2f}} {unit}<br>hypervolume %{{y:.4f}}<extra></extra>"),
                   row=1, col=2)
@@ -452,8 +466,8 @@ def _trial_hover(numbers: np.ndarray) -> dict[str, Any]:
 
 
 def hover_by_trial(data: ReportData) -> dict[int, str]:
-    """``{trial number: hover text}`` of the complete trials (see :func:`_hover_texts`)."""
-    return dict(zip((int(n) for n in data.numbers), _hover_texts(data)))
+    """``{trial number: hover text}`` of the shown complete trials (see :func:`_hover_texts`)."""
+    return dict(zip((int(n) for n in data.numbers[data.shown_mask]), _hover_texts(data)))
 
 
 def _hover_texts(data: ReportData) -> list[str]:
@@ -467,7 +481,9 @@ def _hover_lines(data: ReportData) -> list[list[str]]:
     rows = {r.number: r for r in data.rows}
     texts = []
     for i, number in enumerate(data.numbers.tolist()):
-        row = rows[number]
+        row = rows.get(number)
+        if row is None:  # not in the report's sample
+            continue
         lines = [f"<b>trial {number}</b>" + ("" if row.feasible else " (over budget: "
                                              + html.escape(", ".join(row.over_budget) or "constraint") + ")")]
         lines += [f"{html.escape(data.objective_label(j))}: {_fmt_objective(data.objective_names[j], v)}"

@@ -62,14 +62,42 @@ def hypervolume(points: np.ndarray, reference: Sequence[float]) -> float:
     return _hv(pts[np.all(pts < ref, axis=1)], ref)
 
 
+def nondominated_indices(loss: np.ndarray) -> np.ndarray:
+    """Indices (ascending) of the rows of ``loss`` that no other row dominates (all objectives minimised).
+
+    Row ``a`` dominates ``b`` when it is ``<=`` in every objective and ``<`` in
+    one; equal rows do not dominate each other (all copies are kept). One pass
+    in lexicographic order against the growing front: a row can only be
+    dominated by a row before it in that order, and if by any, then by a front
+    row (dominance is transitive). ``O(n * front)`` time, ``O(n)`` memory (a
+    pairwise matrix took 20 GB at 70,000 points).
+
+    Args:
+        loss: ``(n_points, n_objectives) float64``, every objective minimised.
+
+    Returns:
+        ``(n_front,) int64`` row indices, ascending.
+    """
+    loss = np.asarray(loss, dtype=np.float64)
+    if loss.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    front = np.zeros((0, loss.shape[1]))
+    keep = []
+    for i in np.lexsort(loss.T[::-1]):
+        p = loss[i]
+        if front.shape[0] and np.any(np.all(front <= p, axis=1) & np.any(front < p, axis=1)):
+            continue
+        front = np.vstack([front, p])
+        keep.append(i)
+    return np.sort(np.asarray(keep, dtype=np.int64))
+
+
 def _nondominated(pts: np.ndarray) -> np.ndarray:
     """The rows of ``pts`` no other row weakly dominates (one copy of duplicates kept)."""
     if pts.shape[0] <= 1:
         return pts
     pts = np.unique(pts, axis=0)
-    le = np.all(pts[:, None, :] <= pts[None, :, :], axis=2)  # le[j, i]: j weakly dominates i
-    np.fill_diagonal(le, False)
-    return pts[~le.any(axis=0)]
+    return pts[nondominated_indices(pts)]
 
 
 #: Grids up to this many cells are prefix-minimised in one NumPy call; larger ones a slice at a time.

@@ -197,7 +197,8 @@ def load_timeline(study_dir: Path | None, study_attrs: Mapping[str, Any], trial:
     ``data_options``: resampling, channels, ...) and takes the recorded
     ``test_captures`` (older studies: reads it as detected and splits it with
     ``test_glob``), loads
-    ``<study_dir>/<artifact_dir>`` with :meth:`FittedPipeline.load` and runs it
+    the trial's ``pipeline.json`` and ``model.tflite`` (from its artifact
+    folder or a pack, :func:`automl.search.read_artifact`) and runs it
     on the capture (default: the first held-out capture).
 
     Returns:
@@ -216,11 +217,17 @@ def load_timeline(study_dir: Path | None, study_attrs: Mapping[str, Any], trial:
     if not artifact_dir:
         return None, f"Trial {trial} records no artifact folder, so its model cannot be replayed."
     from automl.pipeline import FittedPipeline
+    from automl.search import read_artifact
 
-    folder = Path(study_dir) / str(artifact_dir)
-    try:  # the artifacts first: cheaper to check than re-reading the data
-        pipe = FittedPipeline.load(folder)
-    except AutomlError as exc:
+    try:  # the artifacts first (from the trial's folder or a pack): cheaper to check than re-reading the data
+        stored = {name: read_artifact(Path(study_dir), trial, name) for name in ("pipeline.json", "model.tflite")}
+        missing = [name for name, data in stored.items() if data is None]
+        if missing:
+            return None, f"Trial {trial}'s model cannot be loaded: its {missing[0]} is missing."
+        text, model = stored["pipeline.json"], stored["model.tflite"]
+        pipe = FittedPipeline.from_json(text.decode("utf-8"), model,
+                                        where=str(Path(study_dir) / str(artifact_dir) / "pipeline.json"))
+    except (AutomlError, OSError, UnicodeDecodeError) as exc:
         return None, f"Trial {trial}'s model cannot be loaded: {exc}."
     space = study_attrs.get("space") if isinstance(study_attrs.get("space"), Mapping) else {}
     data_opts = space.get("data") if isinstance(space.get("data"), Mapping) else {}

@@ -161,6 +161,11 @@ class SearchProgress:
         """``(n, n_objectives) float64`` values of the feasible Pareto front as of the last :meth:`update`."""
         return self._tracker.values
 
+    @property
+    def pareto_numbers(self) -> list[int]:
+        """Trial numbers on the feasible Pareto front as of the last :meth:`update`."""
+        return self._tracker.numbers
+
     def message(self, text: str) -> None:
         """Show one line above the bar (on stderr when the bar is off)."""
         if self._bar.disable:

@@ -7,30 +7,39 @@ to a worker.
 
 from __future__ import annotations
 
+import datetime
+import json
 import logging
 import math
 import os
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import optuna
 
 from automl.cost import TargetProfile, load_target
 from automl.data import capture_groups
-from automl.errors import ConfigError
+from automl.errors import ConfigError, NothingFits, StudyError, warn
 from automl.evaluation import plan_validation
 from automl.search._check import CheckReport, check_search
-from automl.search._objective import DIRECTIONS, FAULT_ENV, TrialFailed, TrialOutcome, objective_names, trial_task
+from automl.search._journal import batch_writes
+from automl.search._objective import (
+    DIRECTIONS, FAULT_ENV, TrialFailed, TrialOutcome, objective_names, trial_task,
+)
 from automl.search._progress import ParetoTracker, SearchProgress, study_status
+from automl.search._records import compact_artifacts, record_trial, write_status
 from automl.search._space import SearchSpace, load_space, suggest_all
-from automl.search._storage import open_storage, study_dir, write_artifacts
+from automl.search._storage import driver_lock, open_storage, study_dir
 
 log = logging.getLogger("automl.search")
 
 DEFAULT_TRIALS = 60  # finished trials a search aims at when neither --trials nor --timeout is given
+
+#: The driver's clock for budgets and timeouts (s); tests replace it to make the wall budget deterministic.
+_clock = time.monotonic
 
 # TensorFlow threads per Ray worker: 1 intra-op and 1 inter-op thread, so that
 # N single-CPU workers on N cores do not oversubscribe (TF defaults to all cores).
@@ -78,6 +87,9 @@ class SearchRequest:
             (default: ``<system temp>/automl-cache``).
         notify: called with each line of the data summary (rate, channels,
             captures, notes) once the data is read, before the first trial.
+        new_data: when the study was searched on other data (its stored
+            fingerprint differs), search this data as the study
+            ``<study>-<first 8 hex digits of its fingerprint>`` instead of refusing.
     """
 
     study: str
@@ -100,6 +112,7 @@ class SearchRequest:
     progress: bool = True
     cache_dir: str | None = None
     notify: Callable[[str], None] | None = None
+    new_data: bool = False
 
 
 @dataclass
@@ -114,7 +127,12 @@ class SearchSummary:
         pareto: trial numbers on the Pareto front.
         stop_reason: why this run ended: ``"trials"`` (the study reached
             ``trials``), ``"timeout"`` (the wall budget), ``"signal"``
-            (Ctrl-C or SIGTERM).
+            (Ctrl-C or SIGTERM), ``"exhausted"`` (the sampler kept proposing
+            tried parameters, :data:`MAX_REPEATS` times in a row).
+        n_run_complete: trials of this run that completed (feasible or not).
+        last_fail_reason: the last failure reason of this run's trials, or None.
+        budgets: the target's name and budgets, for messages.
+        study: the study searched (``<study>-<fingerprint>`` after ``--new-data``).
     """
 
     study_dir: Path
@@ -124,6 +142,28 @@ class SearchSummary:
     wall_s: float
     pareto: list[int] = field(default_factory=list)
     stop_reason: str = "trials"
+    n_run_complete: int = 0
+    last_fail_reason: str | None = None
+    budgets: str = ""
+    study: str = ""
+
+    def check(self) -> None:
+        """Raise what the exit code must say about this run (nothing if it is 0).
+
+        Raises:
+            StudyError: the study has no complete trial, or every trial this run
+                finished failed (naming the last reason and the log).
+            NothingFits: complete trials exist but none fits the target's budgets.
+        """
+        why = f" (last reason: {self.last_fail_reason})" if self.last_fail_reason else ""
+        log_path = Path(self.study_dir) / "search.log"
+        if self.n_run and not self.n_run_complete:
+            raise StudyError(f"every trial of this run failed ({self.n_run}){why}; see {log_path}")
+        if not self.n_complete:
+            raise StudyError(f"the study has no complete trial{why}; see {log_path}")
+        if not self.pareto:
+            raise NothingFits(f"none of the {self.n_complete} complete trials fits the budgets of {self.budgets}; "
+                              "relax the target (--target) or search smaller pipelines")
 
 
 #: ``data`` keys of the space that are reader options, and the import option each becomes.
@@ -259,19 +299,58 @@ def make_sampler(space: SearchSpace, seed: int) -> optuna.samplers.BaseSampler:
     return optuna.samplers.NSGAIISampler(population_size=space.search.population_size, seed=seed)
 
 
+class DataChanged(ConfigError):
+    """The study was searched on data with another fingerprint; ``derived`` is the study ``--new-data`` uses."""
+
+    def __init__(self, study: str, old: str, new: str) -> None:
+        self.derived = f"{study}-{new[:8]}"
+        super().__init__(
+            f"study {study!r} was searched on other data (data fingerprint {old[:12]}…, this data {new[:12]}…): "
+            f"resuming would mix trials of both in one Pareto front; pass --new-data to search this data as study "
+            f"{self.derived!r}, or give another --study")
+
+
+#: Longest class or channel name (characters). Names become C string literals of the exported firmware
+#: (C99 guarantees 4,095 characters per literal, which escaping can triple) and cells of the report.
+MAX_NAME_CHARS = 255
+
+
+def check_names(train) -> None:
+    """Refuse class and channel names the export could not carry, before any trial.
+
+    Raises:
+        DataError: naming the first name longer than :data:`MAX_NAME_CHARS` (shown cut to 40 characters).
+    """
+    from automl.errors import DataError
+
+    for kind, names in (("class", train.labels()), ("channel", list(train.channels))):
+        for name in names:
+            if len(str(name)) > MAX_NAME_CHARS:
+                raise DataError(f"{kind} name {str(name)[:40]!r}… is {len(str(name)):,} characters long; class and "
+                                f"channel names become C strings of the exported firmware and cells of the report: "
+                                f"at most {MAX_NAME_CHARS} (rename it in the data)")
+
+
 def create_or_load_study(req: SearchRequest, space: SearchSpace, target: TargetProfile, meta: dict) -> optuna.Study:
     """Open (or create) the study with the space's sampler; record its metadata and objective names.
 
-    The objective names (``study.metric_names``, e.g. ``["event_f1", "flash_bytes", "ram_bytes",
-    "latency_ms"]``) are set once, so optuna-dashboard labels the axes; ``meta`` is
-    recorded only when the study is new.
+    ``meta`` is recorded only when the study is new. ``meta["data_fingerprint"]``
+    (:func:`data_fingerprint` of the split and the counts scale) is compared on
+    resume; a study from before fingerprints were stored gets this data's. The
+    objective names (``study.metric_names``, e.g. ``["event_f1", "flash_bytes",
+    "ram_bytes", "latency_ms"]``) are set once, so optuna-dashboard labels the axes.
 
     Raises:
-        ConfigError: if the study exists with a different search space.
+        DataChanged: the study was searched on data with another fingerprint.
+        ConfigError: the study exists with a different search space.
     """
     folder = study_dir(req.root, req.study)
-    storage = open_storage(folder, req.storage)
-    sampler = make_sampler(space, req.seed)
+    storage = open_storage(folder, req.storage, repair=True)  # the one writer: cut a torn last record first
+    try:  # a resumed study gets a sampler seeded for this run (run_seed): no replay of earlier proposals
+        n_trials = len(storage.get_all_trials(storage.get_study_id_from_name(req.study), deepcopy=False))
+    except KeyError:
+        n_trials = 0
+    sampler = make_sampler(space, run_seed(req.seed, n_trials))
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "[I ...] A new study created" line among ours
     try:
@@ -279,7 +358,12 @@ def create_or_load_study(req: SearchRequest, space: SearchSpace, target: TargetP
                                     sampler=sampler, load_if_exists=True)
     finally:
         optuna.logging.set_verbosity(verbosity)
+    old_key, new_key = study.user_attrs.get("data_fingerprint"), meta["data_fingerprint"]
+    if old_key is not None and old_key != new_key:
+        raise DataChanged(req.study, old_key, new_key)
     old_space = study.user_attrs.get("space")
+    if old_space is not None and old_key is None:
+        study.set_user_attr("data_fingerprint", new_key)
     if old_space is not None and old_space != space.model_dump(mode="json"):
         raise ConfigError(f"study {req.study!r} already exists with a different search space; "
                           "use a new --study name to search a changed space")
@@ -314,16 +398,15 @@ def requeue_interrupted(study: optuna.Study) -> list[int]:
 def _tell(study: optuna.Study, folder: Path, trial: optuna.Trial, outcome: TrialOutcome | None,
           reason: str | None, target: TargetProfile) -> None:
     if outcome is not None:
-        for key, value in outcome.user_attrs.items():
-            trial.set_user_attr(key, value)
-        if outcome.artifacts:  # an infeasible trial is never trained: nothing to store
-            path = write_artifacts(folder, trial.number, outcome.artifacts)
-            trial.set_user_attr("artifact_dir", str(path.relative_to(folder)))
-        c = outcome.user_attrs["cost"]
-        trial.set_constraint("flash_over_budget_bytes", float(c["flash_bytes"] - target.flash_bytes))
-        trial.set_constraint("ram_over_budget_bytes", float(c["ram_bytes"] - target.ram_bytes))
-        trial.set_constraint("latency_over_budget_ms", float(c["latency_ms"] - target.latency_ms))
-        study.tell(trial, outcome.values)
+        with batch_writes(study._storage):  # attributes and constraints: one journal write; then the state
+            # The detail to artifacts/trial-N/trial.json, a few scalars to the storage (an infeasible
+            # trial is never trained: no model, but its cost breakdown is kept).
+            record_trial(folder, trial, outcome.user_attrs, outcome.artifacts)
+            c = outcome.user_attrs["cost"]
+            trial.set_constraint("flash_over_budget_bytes", float(c["flash_bytes"] - target.flash_bytes))
+            trial.set_constraint("ram_over_budget_bytes", float(c["ram_bytes"] - target.ram_bytes))
+            trial.set_constraint("latency_over_budget_ms", float(c["latency_ms"] - target.latency_ms))
+            study.tell(trial, outcome.values)
         if outcome.user_attrs.get("infeasible"):
             log.info("trial %d infeasible before training (%s), %.1f s", trial.number,
                      "; ".join(outcome.user_attrs["over_budget"]), outcome.user_attrs.get("duration_s", math.nan))
@@ -356,7 +439,12 @@ def _setup_logging(folder: Path) -> logging.Handler:
 
 
 def _start_ray(req: SearchRequest) -> bool:
-    """Start a local Ray (or join ``req.address``) unless one is up; True if this call started it."""
+    """Start a local Ray (or join ``req.address``) unless one is up in this process; True if this call started it.
+
+    Without ``--address`` the local Ray is always a new one (``address="local"``): Ray's default would
+    attach to a cluster another user started on this machine with ``ray start`` (or named in
+    ``RAY_ADDRESS``) and run the trials there.
+    """
     import ray
 
     if ray.is_initialized():
@@ -369,7 +457,7 @@ def _start_ray(req: SearchRequest) -> bool:
     if req.address:
         ray.init(address=req.address, **kw)
     else:
-        ray.init(num_cpus=req.workers, include_dashboard=False, **kw)
+        ray.init(address="local", num_cpus=req.workers, include_dashboard=False, **kw)
     return True
 
 
@@ -408,6 +496,81 @@ class _Stop:
         return False
 
 
+#: Proposals in a row repeating tried parameters after which a run stops: the space looks exhausted.
+MAX_REPEATS = 50
+#: The driver rewrites status.json at most this often while trials finish (s).
+STATUS_EVERY_S = 2.0
+#: Finished trials between two compactions of the artifacts, and the newest trials never packed.
+#: At ~18 KB of files per trained trial in its folder and ~5 KB packed (measured by benchmarks/storage.py).
+COMPACT_EVERY, KEEP_RECENT = 1000, 500
+
+
+def compaction_keep(front: list[int], running: list[int], newest: int) -> set[int]:
+    """Trials whose artifact folders a compaction leaves: the front, the running and the newest :data:`KEEP_RECENT`."""
+    return {*front, *running, *range(max(0, newest - KEEP_RECENT), newest + 1)}
+
+
+def study_size(study: optuna.Study) -> int:
+    """Number of trials in the study (any state)."""
+    return len(study.get_trials(deepcopy=False))
+
+
+def _params_key(params: dict) -> str:
+    return json.dumps(params, sort_keys=True, default=repr)
+
+
+def tried_parameters(study: optuna.Study) -> dict[str, int]:
+    """``{parameters as a key: trial number}`` of the trials that ran (complete, or failed but not interrupted)."""
+    tried: dict[str, int] = {}
+    for t in study.get_trials(deepcopy=False):
+        ran = t.state == optuna.trial.TrialState.COMPLETE or (
+            t.state == optuna.trial.TrialState.FAIL and not t.system_attrs.get("automl_interrupted"))
+        if ran and t.params:
+            tried.setdefault(_params_key(t.params), t.number)
+    return tried
+
+
+def propose(study: optuna.Study, space: SearchSpace, tried: dict[str, int]) -> tuple[optuna.Trial, dict] | None:
+    """Ask the sampler for a trial with parameters never tried before, whatever the sampler.
+
+    A proposal equal to a trial in ``tried`` is not run: it is recorded as
+    PRUNED with ``user_attrs["skipped"]`` naming the earlier trial (it does not
+    count against ``--trials``) and the sampler is asked again. Re-queued
+    trials (Optuna's ``fixed_params``) run as asked. ``tried`` gains the
+    returned trial.
+
+    Returns:
+        ``(trial, params)`` with ``params`` the space's values for the trial
+        (fixed ones included), or None after :data:`MAX_REPEATS` repeats in a row.
+    """
+    for _ in range(MAX_REPEATS):
+        trial = study.ask()
+        with batch_writes(study._storage):  # the trial's parameters as one journal record
+            params = suggest_all(trial, space)
+        key = _params_key(trial.params)
+        if key not in tried or "fixed_params" in study._storage.get_trial_system_attrs(trial._trial_id):
+            tried.setdefault(key, trial.number)
+            return trial, params
+        trial.set_user_attr("skipped", f"same parameters as trial {tried[key]}")
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    return None
+
+
+def run_seed(seed: int, n_trials: int) -> int:
+    """The sampler seed of a run: ``seed`` for a new study, else a seed derived from ``seed`` and ``n_trials``.
+
+    A resumed study gets a sampler that does not replay the first run's
+    proposals (a seeded sampler restarts its sequence), yet a resume of the
+    same study state with the same ``--seed`` still proposes the same trials.
+    ``numpy.random.SeedSequence`` mixes the two numbers (32-bit result).
+    """
+    if n_trials == 0:
+        return int(seed)
+    import numpy as np
+
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(n_trials)]).generate_state(1)[0])
+
+
 def _drive(req, study, folder, space, target, data, sample_scale, t_start) -> tuple[int, str]:
     """Ask, submit, wait, tell until the budget is met; returns (trials finished by this run, stop reason)."""
     import ray
@@ -420,6 +583,10 @@ def _drive(req, study, folder, space, target, data, sample_scale, t_start) -> tu
     changed = True  # re-read counts and redraw only after a trial was told: the storage
     # read and the Pareto size grow with the study and would steal CPU from the workers
     deadline = None if req.timeout_s is None else t_start + req.timeout_s
+    tried = tried_parameters(study)
+    exhausted = False
+    written = 0.0  # when status.json was last written (monotonic s)
+    told_since_compaction = 0
     with _Stop() as stop, SearchProgress(study, req.trials, enabled=req.progress, deadline=deadline) as progress:
         stop.notify = progress.message
         while True:
@@ -428,25 +595,39 @@ def _drive(req, study, folder, space, target, data, sample_scale, t_start) -> tu
                 front = progress.front_values()
                 done, failed = status["complete"], status["failed"]
                 changed = False
-            out_of_time = req.timeout_s is not None and time.monotonic() - t_start >= req.timeout_s
-            if stop.requests or out_of_time:
+                if _clock() - written >= STATUS_EVERY_S:
+                    write_status(folder, status, final=False)
+                    written = _clock()
+                if told_since_compaction >= COMPACT_EVERY:
+                    running_numbers = [t.number for t, _ in running.values()]
+                    keep = compaction_keep(progress.pareto_numbers, running_numbers,
+                                           max(running_numbers, default=study_size(study)))
+                    n_packed = compact_artifacts(folder, keep)
+                    log.info("packed the artifacts of %d trials (neither on the front nor recent)", n_packed)
+                    told_since_compaction = 0
+            out_of_time = req.timeout_s is not None and _clock() - t_start >= req.timeout_s
+            if stop.requests or out_of_time or exhausted:
                 want = 0
             elif req.trials is None:
                 want = parallel - len(running)
             else:
                 want = req.trials - done - failed - len(running)
             while want > 0 and len(running) < parallel:
-                trial = study.ask()
-                params = suggest_all(trial, space)
+                proposal = propose(study, space, tried)
+                if proposal is None:
+                    exhausted = True
+                    break
+                trial, params = proposal
                 ref = remote.remote(data_ref, space, params, target, req.seed + trial.number, req.study,
                                     trial.number, sample_scale, req.cache_dir, data_seed=req.seed, front=front)
-                running[ref] = (trial, time.monotonic())
+                running[ref] = (trial, _clock())
                 want -= 1
             if not running:
                 break
             if stop.requests >= 2:
                 for ref, (trial, _t0) in list(running.items()):
                     ray.cancel(ref, force=True)
+                    trial.storage.set_trial_system_attr(trial._trial_id, "automl_interrupted", True)  # re-queued
                     _tell(study, folder, trial, None, "interrupted: abandoned on a second Ctrl-C/SIGTERM", target)
                     study.enqueue_trial(trial.params, skip_if_exists=False)
                 running.clear()
@@ -461,9 +642,10 @@ def _drive(req, study, folder, space, target, data, sample_scale, t_start) -> tu
                 else:
                     _tell(study, folder, trial, outcome, None, target)
                 n_run += 1
+                told_since_compaction += 1
                 changed = True
             if req.trial_timeout_s is not None:
-                now = time.monotonic()
+                now = _clock()
                 for ref, (trial, t0) in list(running.items()):
                     if now - t0 > req.trial_timeout_s:
                         ray.cancel(ref, force=True)
@@ -472,7 +654,7 @@ def _drive(req, study, folder, space, target, data, sample_scale, t_start) -> tu
                               f"timeout: ran longer than --trial-timeout {req.trial_timeout_s:g} s", target)
                         n_run += 1
                         changed = True
-    reason = "signal" if stop.requests else "timeout" if out_of_time else "trials"
+    reason = "signal" if stop.requests else "timeout" if out_of_time else "exhausted" if exhausted else "trials"
     return n_run, reason
 
 
@@ -484,12 +666,19 @@ def run_search(req: SearchRequest) -> SearchSummary:
     result (values, attributes, artifacts) as it arrives. Trials left running
     by a previous, killed run are marked failed and re-queued first.
 
+    One search at a time per study: the run holds the study's lock
+    (:func:`~automl.search._storage.driver_lock`) from before it first writes.
+
+    The study remembers the fingerprint of its data; resuming it on other
+    data is refused (:class:`DataChanged`) unless ``req.new_data``, which
+    searches the new data as a study of its own.
+
     Raises:
         ConfigError / DataError: for a bad space, target, data or parameter.
+        DataChanged: the study was searched on other data and ``new_data`` is false.
+        StudyError: if another search of the study is running (naming its pid and host).
     """
-    import ray
-
-    t_start = time.monotonic()
+    t_start = _clock()
     if req.trials is None and req.timeout_s is None:
         raise ConfigError("give --trials N, --timeout DURATION or both: a search needs a budget")
     if req.trials is not None and req.trials < 1:
@@ -499,6 +688,7 @@ def run_search(req: SearchRequest) -> SearchSummary:
     space = load_space(req.space_path)
     target = load_target(req.target or space.target)
     train, test, info, sample_scale = load_data(req, space)
+    check_names(train)
     report = check_search(space, train, test, info, seed=req.seed)
     if report.problems:
         more = (f" (and {len(report.problems) - 1} more: run automl check with the same options)"
@@ -506,10 +696,7 @@ def run_search(req: SearchRequest) -> SearchSummary:
         raise ConfigError(f"no trial could succeed: {report.problems[0]}{more}")
     data = plan_validation(train, test, space.search.cv_folds, seed=req.seed, group_by=space.search.group_by,
                            streams=space.search.validation if space.objective == "event_f1" else "captures")
-    folder = study_dir(req.root, req.study)
-    handler = _setup_logging(folder)
     for line in report.lines():
-        log.info("%s", line)
         if req.notify is not None:
             req.notify(line)
     source = info["source"]
@@ -519,12 +706,12 @@ def run_search(req: SearchRequest) -> SearchSummary:
         "data_paths": source["paths"],
         "data_format": source["format"],
         "data_options": source["options"],
+        "data_fingerprint": data_fingerprint(train, test, sample_scale),
         "space": space.model_dump(mode="json"),
         "space_path": str(Path(req.space_path).resolve()),
         "target": target.model_dump(mode="json"),
         "test_glob": info["test_glob"],
         "test_where": info["test_where"],
-        "group_by": space.search.group_by,
         "sensors": {g: list(m) for g, m in (train.sensors or {}).items()},
         "resample_hz": train.resample_hz,
         "classes": study_classes(train, data.has_background),
@@ -543,21 +730,64 @@ def run_search(req: SearchRequest) -> SearchSummary:
         "test_groups": (None if space.search.group_by == "capture" else
                         sorted({"/".join(g) for g in capture_groups(test, space.search.group_by, missing="?").values()})),
     }
-    study = create_or_load_study(req, space, target, meta)
-    requeued = requeue_interrupted(study)
-    if requeued:
-        log.warning("re-queued trials interrupted by a previous run: %s", requeued)
-    started_ray = _start_ray(req)
     try:
-        n_run, reason = _drive(req, study, folder, space, target, data, sample_scale, t_start)
-    finally:
-        if started_ray:
-            import ray
+        return _search_study(req, space, target, meta, data, sample_scale, t_start, report.lines())
+    except DataChanged as exc:
+        if not req.new_data:
+            raise
+        warn(f"study {req.study!r} was searched on other data: searching this data as study {exc.derived!r} "
+             "(--new-data); report and export it with --study " + exc.derived)
+        return _search_study(replace(req, study=exc.derived), space, target, meta, data, sample_scale,
+                             t_start, report.lines())
 
-            ray.shutdown()
-        log.removeHandler(handler)
-        handler.close()
+
+def data_fingerprint(train, test, sample_scale: dict) -> str:
+    """SHA-256 (hex) of a study's data: both splits (:func:`automl.evaluation.dataset_fingerprint`) and the
+    counts scale. Stored with the study; a resume on data with another fingerprint is refused."""
+    import hashlib
+
+    from automl.evaluation import dataset_fingerprint
+
+    h = hashlib.sha256()
+    for ds in (train, test):
+        h.update(dataset_fingerprint(ds).encode())
+    h.update(json.dumps(sample_scale, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _search_study(req, space, target, meta, data, sample_scale, t_start, lines: list[str]) -> SearchSummary:
+    """Lock, open and search the study ``req.study`` (see :func:`run_search`); ``lines`` go to its search.log."""
+    folder = study_dir(req.root, req.study)
+    with driver_lock(folder, req.study):  # one driver per study: a second search is refused before it writes
+        handler = _setup_logging(folder)
+        try:
+            for line in lines:
+                log.info("%s", line)
+            study = create_or_load_study(req, space, target, meta)
+            requeued = requeue_interrupted(study)
+            if requeued:
+                log.warning("re-queued trials interrupted by a previous run: %s", requeued)
+            run_started = datetime.datetime.now()
+            started_ray = _start_ray(req)
+            try:
+                n_run, reason = _drive(req, study, folder, space, target, data, sample_scale, t_start)
+            finally:
+                if started_ray:
+                    import ray
+
+                    ray.shutdown()
+        finally:
+            log.removeHandler(handler)
+            handler.close()
     front = ParetoTracker(study.directions)
     status = study_status(study, front)
+    write_status(folder, status, final=True)
+    this_run = [t for t in study.get_trials(deepcopy=False) if t.datetime_complete is not None
+                and t.datetime_complete >= run_started and not t.system_attrs.get("automl_interrupted")]
+    reasons = [t.user_attrs.get("fail_reason") for t in this_run if t.state == optuna.trial.TrialState.FAIL]
     return SearchSummary(study_dir=folder, n_complete=status["complete"], n_failed=status["failed"], n_run=n_run,
-                         wall_s=time.monotonic() - t_start, pareto=front.numbers, stop_reason=reason)
+                         wall_s=_clock() - t_start, pareto=front.numbers, stop_reason=reason,
+                         n_run_complete=sum(t.state == optuna.trial.TrialState.COMPLETE for t in this_run),
+                         last_fail_reason=next((r for r in reversed(reasons) if r), None),
+                         budgets=f"{target.name} (flash <= {target.flash_bytes:,} B, RAM <= {target.ram_bytes:,} B, "
+                                 f"latency <= {target.latency_ms:g} ms)", study=req.study)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from automl._yaml import load_yaml_model
+from automl._yaml import load_yaml_model, short_repr
 from automl.errors import ConfigError
 
 
 class Range(BaseModel):
     """A numeric range: ints if ``low`` and ``high`` are ints, else floats."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     low: float
     high: float
     step: float | None = None
@@ -53,7 +54,7 @@ Param = Union[Range, Annotated[list, Field(min_length=1)], int, float, str, bool
 class ThresholdSpace(BaseModel):
     """Windowing-threshold (trigger) segmentation parameters."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     column: Param = "accMag"          # a channel, accMag or gyrMag
     mode: Param = "std"               # absolute | std
     quantile: Param = 0.9             # threshold = this quantile of the training detection signal
@@ -64,7 +65,7 @@ class ThresholdSpace(BaseModel):
 class SegmentationSpace(BaseModel):
     """Segmentation: sliding window or windowing threshold; lengths in samples."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     kind: Param = "sliding"           # sliding | threshold, or a list to search both
     window_size: Param
     slide: Param                      # sliding: step; threshold: refractory period
@@ -77,7 +78,7 @@ FAMILIES = ("Statistical", "Shape", "ColumnFusion", "Area", "RateOfChange", "Fre
 class FeatureSpace(BaseModel):
     """Feature generator families (each on/off, searchable), magnitude transform and selector size."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     families: dict[str, Param] = Field(default_factory=lambda: {"Statistical": True})
     frequency_bands: int = Field(4, ge=1)
     magnitude: Param = True
@@ -88,7 +89,7 @@ class FeatureSpace(BaseModel):
 class ModelSpace(BaseModel):
     """MLP architecture and training."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     n_layers: Param = 2
     units: Param = 12
     dropout: Param = 0.1
@@ -122,7 +123,7 @@ class DataSpace(BaseModel):
     (``{metadata key: values}``).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     background: str = "NoActivity"
     test_glob: str | None = None
     test_where: dict[str, Union[str, list[str]]] | None = None
@@ -165,7 +166,7 @@ class SearchSettings(BaseModel):
     keys (``[subject, session]``); see :func:`automl.data.grouped_folds`.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     cv_folds: int = Field(3, ge=2)
     population_size: int = Field(16, ge=2)
     # Validation streams: "auto" assembles single-class validation captures into streams that look like
@@ -187,7 +188,7 @@ class SearchSettings(BaseModel):
 class SearchSpace(BaseModel):
     """A whole search space (``search_spaces/*.yaml``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     name: str = "space"
     objective: str = Field("window_f1", pattern="^(window_f1|event_f1)$")  # event_f1 for trigger problems
     data: DataSpace = Field(default_factory=DataSpace)
@@ -284,17 +285,161 @@ def _max_int(definition: Param) -> int:
 _UNION_TAG = re.compile(r"^(Range|int|float|str|bool|list(\[.*\])?|function-(after|before|wrap|plain)\[.*\])$")
 
 
+def list_spaces() -> list[str]:
+    """Names of the shipped search spaces (``search_spaces/*.yaml``)."""
+    from automl.resources import shipped
+
+    return sorted(p.stem for p in shipped("search_spaces").glob("*.yaml"))
+
+
 def load_space(path: str | Path) -> SearchSpace:
-    """Read and validate a search space YAML file.
+    """Read and validate a search space YAML file, or a shipped space by name (``boxing``, ``basic-motions``).
+
+    Every value a trial could be given is checked here, before any work
+    (:func:`check_values`): a run never records a trial failure for a value
+    the file should not have allowed.
 
     Raises:
         ConfigError: naming the file and the offending key if the file is
-            missing, not YAML, or a value is invalid.
+            missing, not YAML, too large, or a value is invalid.
     """
     path = Path(path)
+    if not path.is_file() and not path.suffix and path.name == str(path):  # a shipped space by name
+        from automl.resources import shipped
+
+        shipped_path = shipped("search_spaces") / f"{path}.yaml"
+        path = shipped_path if shipped_path.is_file() else path
     if not path.is_file():
-        raise ConfigError(f"search space {path} not found")
-    return load_yaml_model(path, SearchSpace, what="a search space", keep_loc=lambda p: not _UNION_TAG.match(p))
+        raise ConfigError(f"search space {path} not found (a YAML file, or a shipped space: "
+                          f"{', '.join(list_spaces())})")
+    space = load_yaml_model(path, SearchSpace, what="a search space", keep_loc=lambda p: not _UNION_TAG.match(p))
+    try:
+        check_values(space)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return space
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """What every value of one searched parameter must be.
+
+    Attributes:
+        kind: ``int``, ``float``, ``bool`` or ``str``.
+        low, high: bounds (numbers), or None.
+        low_open, high_open: ``low`` / ``high`` itself is not allowed.
+        choices: the allowed strings (``str`` kind), or None for any non-empty string.
+        why: where the bound comes from, said in the message.
+    """
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    choices: tuple[str, ...] | None = None
+    why: str = ""
+
+    def text(self) -> str:
+        if self.choices is not None:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        name = {int: "an integer", float: "a number", bool: "true or false", str: "a non-empty string"}[self.kind]
+        if self.low is not None and self.high is not None:
+            name += f" in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+        elif self.low is not None:
+            name += f" {'>' if self.low_open else '>='} {self.low:g}"
+        return name + (f" ({self.why})" if self.why else "")
+
+    def holds(self, v: Any) -> bool:
+        if self.kind is bool:
+            return isinstance(v, bool)
+        if self.kind is str:
+            return isinstance(v, str) and bool(v) and (self.choices is None or v in self.choices)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or (self.kind is int and v != int(v)):
+            return False
+        if self.low is not None and (v <= self.low if self.low_open else v < self.low):
+            return False
+        if self.high is not None and (v >= self.high if self.high_open else v > self.high):
+            return False
+        return True
+
+
+#: Key in the YAML file -> rule for each searched parameter (the sources of the bounds in ``why``).
+_RULES: dict[str, _Rule] = {
+    "segmentation.kind": _Rule(str, choices=("sliding", "threshold")),
+    "segmentation.window_size": _Rule(int, 2, why="samples; a window needs 2 to have a spread"),
+    "segmentation.slide": _Rule(int, 1, why="samples"),
+    "segmentation.threshold.column": _Rule(str),
+    "segmentation.threshold.mode": _Rule(str, choices=("absolute", "std")),
+    "segmentation.threshold.quantile": _Rule(float, 0.0, 1.0, why="a quantile of the training signal"),
+    "segmentation.threshold.detection_window": _Rule(int, 1, why="samples"),
+    "segmentation.threshold.lookback": _Rule(int, 0, why="samples"),
+    "features.magnitude": _Rule(bool),
+    "features.k": _Rule(int, 1, why="features kept by the selector"),
+    "model.n_layers": _Rule(int, 1, 3, why="the space samples units for 3 layers"),
+    "model.units": _Rule(int, 1, why="units per layer"),
+    "model.dropout": _Rule(float, 0.0, 1.0, high_open=True, why="a fraction of units dropped"),
+    "model.learning_rate": _Rule(float, 0.0, low_open=True, why="Adam's step size"),
+    "quantization": _Rule(str, choices=("int8", "float32")),
+}
+
+
+def check_values(space: SearchSpace) -> None:
+    """Check that every value a trial can be given is allowed (:data:`_RULES`).
+
+    A fixed value, every choice of a list and both ends of a range are
+    checked; feature families must be true or false.
+
+    Raises:
+        ValueError: ``key 'model.dropout': must be a number in [0, 1) (…) (got 1.5)``,
+            naming the first offending key (the value shown at most 80 characters).
+    """
+    for key, rule in _RULES.items():
+        node: Any = space
+        for part in key.split("."):
+            node = getattr(node, part)
+        _check_one(key, node, rule)
+    for fam, definition in space.features.families.items():
+        _check_one(f"features.families.{fam}", definition, _Rule(bool))
+
+
+def _check_one(key: str, definition: Any, rule: _Rule) -> None:
+    if isinstance(definition, Range):
+        if rule.kind in (bool, str):
+            raise ValueError(f"key {key!r}: must be {rule.text()}, not a range")
+        if rule.kind is int and not definition.integer:
+            raise ValueError(f"key {key!r}: must be {rule.text()}; a range of it needs integer low and high "
+                             f"(got low={short_repr(definition.low)}, high={short_repr(definition.high)})")
+        values = [int(definition.low), int(definition.high)] if definition.integer else \
+            [definition.low, definition.high]
+    elif isinstance(definition, list):
+        values = definition
+    else:
+        values = [definition]
+    for v in values:
+        if not rule.holds(v):
+            raise ValueError(f"key {key!r}: must be {rule.text()} (got {short_repr(v)})")
+
+
+def check_columns(space: SearchSpace, channels: list[str], path: str | Path = "search space") -> None:
+    """Check that every threshold detection column the space can choose exists in the data.
+
+    Only when ``segmentation.kind`` can be ``threshold``.
+
+    Raises:
+        ConfigError: ``<path>: key 'segmentation.threshold.column': …`` naming the column and the channels.
+    """
+    from automl.segmentation import column_sources
+
+    kinds = space.segmentation.kind if isinstance(space.segmentation.kind, list) else [space.segmentation.kind]
+    if "threshold" not in kinds:
+        return
+    column = space.segmentation.threshold.column
+    for value in column if isinstance(column, list) else [column]:
+        try:
+            column_sources(channels, str(value))
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: key 'segmentation.threshold.column': {exc}") from None
 
 
 def suggest(trial, name: str, definition: Param):

@@ -614,7 +614,7 @@ def test_export_trial_rejects_bad_json(models, tmp_path):
 def test_export_trial_refuses_to_replace_the_study(models, tmp_path):
     tflite = models["int8"]
     study = _write_study(tmp_path / "studies", tflite, make_pipeline(tflite, "abc"))
-    for target in (study, tmp_path / "studies"):
+    for target in (study, tmp_path / "studies", study / "artifacts", study / "artifacts" / "trial-7"):
         with pytest.raises(ConfigError, match="delete the study"):
             export_trial(study, 7, target, overwrite=True)
     assert (study / "artifacts" / "trial-7" / "model.tflite").is_file()
@@ -626,25 +626,53 @@ def test_out_dir_rules(models, tmp_path):
     p = make_pipeline(tflite, "abc")
     out = tmp_path / "fw"
     out.mkdir()
-    write_firmware(tflite, p, out, study="boxing", trial=7, measure=False)  # empty folder: fine
-    (out / "stale.txt").write_text("old export leftovers")
-    write_firmware(tflite, p, out, study="boxing", trial=7, measure=False)  # earlier export: replaced
-    assert not (out / "stale.txt").exists()
+    first = write_firmware(tflite, p, out, study="boxing", trial=7, measure=False)  # empty folder: fine
+    (out / "my_app.c").write_text("int main(void) { return 0; }\n")  # the user's own code next to the export
+    with pytest.raises(ConfigError, match="Refusing to write into .*not empty.*--overwrite"):
+        write_firmware(tflite, dict(p, trial=8), out, study="boxing", trial=8, measure=False)  # only with overwrite
+    assert "trial 7" in (out / "kp.c").read_text()
+    (out / "kp.c").write_text("edited by hand")
+    again = write_firmware(tflite, dict(p, trial=8), out, study="boxing", trial=8, overwrite=True, measure=False)
+    assert again.files == first.files
+    assert (out / "my_app.c").read_text() == "int main(void) { return 0; }\n"  # kept
+    assert "trial 8" in (out / "kp.c").read_text()  # the export's own files are replaced
+    assert sorted(x.name for x in out.iterdir()) == sorted({*first.files, "my_app.c", "qemu"} - {
+        f for f in first.files if "/" in f})
 
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
-    with pytest.raises(ConfigError, match="Refusing to replace .*overwrite=True"):
+    with pytest.raises(ConfigError, match="Refusing to write into .*--overwrite"):
         write_firmware(tflite, p, foreign, study="boxing", trial=7)
-    assert (foreign / "notes.txt").read_text() == "keep me"
     write_firmware(tflite, p, foreign, study="boxing", trial=7, overwrite=True, measure=False)
-    assert not (foreign / "notes.txt").exists() and (foreign / "kp.c").is_file()
+    assert (foreign / "notes.txt").read_text() == "keep me" and (foreign / "kp.c").is_file()
+
+    clash = tmp_path / "clash"
+    clash.mkdir()
+    (clash / "Makefile").write_text("all:\n\techo mine\n")  # same name as an export file, not an export's
+    with pytest.raises(ConfigError, match=r"Refusing to replace .*Makefile.*an export did not write it"):
+        write_firmware(tflite, p, clash, study="boxing", trial=7, overwrite=True, measure=False)
+    assert sorted(x.name for x in clash.iterdir()) == ["Makefile"]
+    assert (clash / "Makefile").read_text() == "all:\n\techo mine\n"
 
     a_file = tmp_path / "file"
     a_file.write_text("x")
     with pytest.raises(ConfigError, match="not a folder"):
         write_firmware(tflite, p, a_file, study="boxing", trial=7, overwrite=True)
-    assert sorted(x.name for x in tmp_path.iterdir()) == ["file", "fw", "mine"]  # no temp folders left
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["clash", "file", "fw", "mine"]  # no temp folders left
+
+
+def test_a_manifest_cannot_make_other_files_removable(models, tmp_path):
+    tflite = models["int8"]
+    p = make_pipeline(tflite, "abc")
+    out = tmp_path / "fw"
+    write_firmware(tflite, p, out, study="boxing", trial=7, measure=False)
+    (tmp_path / "precious.txt").write_text("x")
+    (out / "notes.md").write_text("y")
+    manifest = out / MANIFEST_NAME
+    manifest.write_text(manifest.read_text() + "0" * 64 + "  ../precious.txt\n" + "0" * 64 + "  notes.md\n")
+    write_firmware(tflite, p, out, study="boxing", trial=7, overwrite=True, measure=False)
+    assert (tmp_path / "precious.txt").read_text() == "x" and (out / "notes.md").read_text() == "y"
 
 
 def test_failed_export_changes_nothing(models, tmp_path):
@@ -655,10 +683,10 @@ def test_failed_export_changes_nothing(models, tmp_path):
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     bad = dict(good, classes=["a", "b", "c\0"])
     with pytest.raises(StudyError):
-        write_firmware(tflite, bad, out, study="boxing", trial=7)
+        write_firmware(tflite, bad, out, study="boxing", trial=7, overwrite=True)
     long_name = dict(good, classes=["a", "b", "c" * 5000])
     with pytest.raises(StudyError, match="4095"):
-        write_firmware(tflite, long_name, out, study="boxing", trial=7)
+        write_firmware(tflite, long_name, out, study="boxing", trial=7, overwrite=True)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert sorted(x.name for x in tmp_path.iterdir()) == ["fw"]
 
@@ -725,3 +753,18 @@ def test_garbage_model_is_a_study_error(models, tmp_path):
     for blob in (b"", b"not a flatbuffer at all", models["int8"][:40]):
         with pytest.raises(StudyError, match="model of trial 7"):
             write_firmware(blob, p, tmp_path / "fw", study="boxing", trial=7)
+
+
+def test_a_compacted_trial_exports_byte_for_byte_the_same(models, tmp_path):
+    """Artifacts of old trials are packed (automl.search.compact_artifacts); export reads them from the pack."""
+    from automl.search import compact_artifacts
+
+    tflite = models["int8"]
+    study = _write_study(tmp_path / "studies", tflite, make_pipeline(tflite, ["NoActivity", "hook", "jab"]))
+    before = export_trial(study, 7, tmp_path / "a", measure=False)
+    assert compact_artifacts(study, keep=set(), min_trials=1) == 1
+    assert not (study / "artifacts" / "trial-7").exists()
+    after = export_trial(study, 7, tmp_path / "b", measure=False)
+    assert after.files == before.files
+    for name in before.files:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

@@ -212,7 +212,7 @@ def real_exports(boxing_dir, held_out, tmp_path_factory) -> dict:
     from automl.search._objective import run_trial
     from automl.search._runner import load_data
     from automl.search._space import load_space
-    from automl.search._storage import write_artifacts
+    from automl.search._records import write_artifacts
 
     repo = Path(__file__).resolve().parents[2]
     space = load_space(repo / "search_spaces" / "boxing.yaml")

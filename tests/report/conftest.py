@@ -10,7 +10,6 @@ metrics, cost with its breakdown, the pipeline summary, constraints.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import optuna

@@ -34,15 +34,61 @@ def big(synthetic_study):
     return data, page, t1 - t0, t2 - t1
 
 
+def _plain_study(n: int, seed: int = 0) -> optuna.Study:
+    """``n`` complete trials with correlated costs (a front of tens), params and constraints only."""
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    dists = {"k": IntDistribution(4, 32), "quantization": CategoricalDistribution(["int8", "float32"])}
+    rng = np.random.default_rng(seed)
+    study = optuna.create_study(directions=["maximize", "minimize", "minimize", "minimize"])
+    study.set_user_attr("target", {"name": "t", "flash_bytes": 65536, "ram_bytes": 16384, "latency_ms": 10.0})
+    trials = []
+    for _ in range(n):
+        size = rng.uniform(0, 1)
+        values = [float(np.clip(0.4 + 0.5 * size + rng.normal(0, 0.08), 0, 1)),
+                  4000 + 60000 * size * rng.uniform(.8, 1.2), 1000 + 12000 * size * rng.uniform(.8, 1.2),
+                  0.5 + 8 * size * rng.uniform(.8, 1.2)]
+        params = {"k": int(rng.integers(4, 33)), "quantization": str(rng.choice(["int8", "float32"]))}
+        trials.append(create_trial(values=values, params=params, constraints={"flash": values[1] - 65536},
+                                   distributions=dists,
+                                   user_attrs={"duration_s": 1.0, "test_macro_f1": values[0] - 0.02}))
+    study.add_trials(trials)
+    return study
+
+
+def test_the_page_does_not_grow_with_the_study() -> None:
+    """Every front trial in full and an even sample of 1,000 others, at 2,500 and at 10,000 trials."""
+    from automl.report._data import MAX_SAMPLE
+
+    sizes = {}
+    for n in (2500, 10000):
+        data = build_report_data(_plain_study(n), timeline=False, importance=False)
+        front, detailed = set(data.pareto_numbers), {r.number for r in data.details}
+        listed = {r.number for r in data.rows}
+        assert front <= listed and detailed <= listed
+        assert len(listed) == len(front | detailed) + MAX_SAMPLE and data.n_hidden == n - len(listed)
+        rest = [i for i in range(n) if i not in front | detailed]
+        position = {m: i for i, m in enumerate(rest)}
+        picked = [position[m] for m in sorted(listed - front - detailed)]
+        assert picked[0] == 0 and picked[-1] == len(rest) - 1
+        assert max(np.diff(picked)) <= -(-len(rest) // MAX_SAMPLE) + 1  # even: no stretch left out
+        drawn = {m for fig in build_figures(data).values() for tr in fig["data"] for m in (tr.get("customdata") or [])}
+        assert drawn <= listed
+        page = render_report(data)
+        assert f"{len(listed)} of {n} trials listed and drawn" in page
+        details = page[page.index('<h2 id="details">'):page.index('<h2 id="trials">')]
+        sizes[n] = len(page.encode()) - len(details.encode())  # the front's details grow with the front only
+    assert sizes[10000] < 1.1 * sizes[2500], sizes
+
+
 class TestThousandTrials:
-    def test_size_and_time(self, big) -> None:
+    def test_size(self, big) -> None:
         data, page, build_s, render_s = big
         assert data.n_trials == 1000 and data.n_complete == 965
         size = len(page.encode("utf-8"))
         print(f"\n1,000 trials: {size / 1e6:.2f} MB, front {len(data.pareto)}, build {build_s:.1f} s, "
-              f"render {render_s:.1f} s")
+              f"render {render_s:.1f} s")  # times are benchmarks/storage.py's to judge, not a test's
         assert size < MAX_BYTES
-        assert build_s + render_s < 60  # ~6 s on 2 cores; generous for slow CI
 
     def test_every_pareto_trial_has_a_detail_section(self, big) -> None:
         data, page, *_ = big
@@ -140,7 +186,7 @@ class TestReportCommand:
         page = out.read_text(encoding="utf-8")
         assert "running 2" in page  # a search still running: counted, not drawn
         assert f"automl export --root {journal_study} --study bench --trial" in page
-        assert "model cannot be loaded" in page and "the trial has no stored artifacts" in page  # no crash
+        assert "model cannot be loaded: its pipeline.json is missing" in page  # no crash
 
     def test_pick_prints_the_chosen_trial(self, journal_study: Path) -> None:
         data = build_report_data(optuna.load_study(study_name="bench", storage=open_storage(

@@ -11,6 +11,8 @@ import numpy as np
 import optuna
 import plotly.offline
 import pytest
+
+from automl.errors import ConfigError
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
 
@@ -305,10 +307,22 @@ class TestHtml:
 
     def test_write_report_atomic(self, study: optuna.Study, tmp_path: Path) -> None:
         out = tmp_path / "report.html"
-        out.write_text("old")
         assert write_report(study, out) == out
-        assert out.read_text(encoding="utf-8").lstrip().startswith("<!DOCTYPE html>")
+        first = out.read_text(encoding="utf-8")
+        assert first.lstrip().startswith("<!DOCTYPE html>")
+        assert write_report(study, out, pick="F1>=0") == out  # a report is replaced by the next one
+        assert out.read_text(encoding="utf-8") != first
         assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+
+    def test_only_a_report_is_ever_replaced(self, study: optuna.Study, tmp_path: Path) -> None:
+        out = tmp_path / "notes.html"
+        out.write_text("my notes")
+        with pytest.raises(ConfigError, match="Refusing to replace .*notes.html.*not a report"):
+            write_report(study, out)
+        with pytest.raises(ConfigError, match="is a folder"):
+            write_report(study, tmp_path)
+        assert out.read_text() == "my notes"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.html"]
 
     def test_evil_study_name(self) -> None:
         s = _study(name=EVIL)

@@ -107,12 +107,15 @@ class TestLoadTimeline:
 
         from automl.pipeline import FittedPipeline
 
-        monkeypatch.setattr(FittedPipeline, "load", classmethod(lambda cls, f: seen.setdefault("folder", f)
-                                                                   and StubPipeline()))
+        monkeypatch.setattr(FittedPipeline, "from_json", classmethod(
+            lambda cls, text, tflite, where="": seen.setdefault("loaded", (text, tflite, where)) and StubPipeline()))
+        (tmp_path / "artifacts" / "trial-5").mkdir(parents=True)
+        (tmp_path / "artifacts" / "trial-5" / "pipeline.json").write_text('{"stub": 1}')
+        (tmp_path / "artifacts" / "trial-5" / "model.tflite").write_bytes(b"model")
         attrs = dict(self.ATTRS, data_source=str(folder))
         tl, note = load_timeline(tmp_path, attrs, 5, "artifacts/trial-5")
         assert note == ""
-        assert seen["folder"] == tmp_path / "artifacts" / "trial-5"
+        assert seen["loaded"] == ('{"stub": 1}', b"model", str(tmp_path / "artifacts" / "trial-5" / "pipeline.json"))
         assert seen["captures"] == ["test_b"]  # only the held-out capture, in sensor units
         assert seen["data"][0].tolist() == [0.0, 4.0, 0.0]
         assert tl.capture == "test_b" and tl.sample_rate_hz == pytest.approx(100.0)
@@ -129,7 +132,10 @@ class TestLoadTimeline:
     def test_bad_data_source_is_a_sentence(self, tmp_path: Path, monkeypatch) -> None:
         from automl.pipeline import FittedPipeline
 
-        monkeypatch.setattr(FittedPipeline, "load", classmethod(lambda cls, f: object()))
+        monkeypatch.setattr(FittedPipeline, "from_json", classmethod(lambda cls, *a, **k: object()))
+        (tmp_path / "artifacts" / "trial-1").mkdir(parents=True)
+        for name in ("pipeline.json", "model.tflite"):
+            (tmp_path / "artifacts" / "trial-1" / name).write_bytes(b"{}")
         attrs = dict(self.ATTRS, data_source=str(tmp_path / "gone"))
         data, note = load_timeline(tmp_path, attrs, 1, "artifacts/trial-1")
         assert data is None and "could not be re-read" in note and "does not exist" in note

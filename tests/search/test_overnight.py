@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from automl.cli import app
-from automl.search import SearchRequest, load_study, run_search
+from automl.search import SearchRequest, _runner, load_study, run_search, trial_detail
 
 pytestmark = pytest.mark.slow
 SPACE = Path(__file__).with_name("tiny_space.yaml")
@@ -119,16 +119,25 @@ def test_sigterm_finishes_running_trials_and_leaves_no_running_trial(tmp_path):
     assert status.exit_code == 0 and f"{n} complete, 0 failed, 0 running" in status.output
 
 
-def test_timeout_without_trials_runs_until_the_wall_budget(tmp_path):
-    # --timeout alone is an overnight run: no trial limit, stops cleanly when the budget is used up.
-    t0 = time.monotonic()
-    summary = run_search(_request(tmp_path, trials=None, timeout_s=30))
-    wall = time.monotonic() - t0
+def test_timeout_without_trials_runs_until_the_wall_budget(tmp_path, monkeypatch):
+    # --timeout alone is an overnight run: no trial limit; once the budget is used up no trial starts and the
+    # running ones finish. The driver's clock is a fake that advances 10 s each time a trial is told, so the
+    # outcome does not depend on the machine's speed or load (it used to need > 4 trials in 30 real seconds).
+    now = [0.0]
+    tell = _runner._tell
+
+    def told(*args, **kw):
+        tell(*args, **kw)
+        now[0] += 10.0
+
+    monkeypatch.setattr(_runner, "_clock", lambda: now[0])
+    monkeypatch.setattr(_runner, "_tell", told)
+    summary = run_search(_request(tmp_path, trials=None, timeout_s=45, workers=2))
     assert summary.stop_reason == "timeout"
-    trials = _trials(tmp_path)
-    assert not [t for t in trials if t.state == State.RUNNING]
-    assert summary.n_complete == sum(t.state == State.COMPLETE for t in trials) > 4  # the old default would stop at 4
-    assert 30 <= wall < 30 + 120  # started trials finish after the budget; none start after it
+    # The 5th trial told passes the 45 s budget; the one still running finishes; none starts after: 6 trials,
+    # more than --trials' default of the old code (4 in _request).
+    assert [t.state for t in _trials(tmp_path)] == [State.COMPLETE] * 6
+    assert summary.n_complete == 6 and summary.wall_s == 60.0
 
 
 def test_same_seed_same_trials_with_one_worker(tmp_path):
@@ -140,10 +149,10 @@ def test_same_seed_same_trials_with_one_worker(tmp_path):
     assert [t.params for t in ta] == [t.params for t in tb]
     assert [t.values for t in ta] == [t.values for t in tb]
     # The cache served the second run's identical windows/features.
-    assert all(t.user_attrs["cache_hit"] for t in tb)
+    assert all(trial_detail(tmp_path / "b" / "t", t)["cache_hit"] for t in tb)
     # Warm workers: one Ray worker process (TensorFlow imported once) ran all of a run's trials.
-    for trials in (ta, tb):
-        assert len({t.user_attrs["worker_pid"] for t in trials}) == 1
+    for root, trials in ((tmp_path / "a", ta), (tmp_path / "b", tb)):
+        assert len({trial_detail(root / "t", t)["worker_pid"] for t in trials}) == 1
 
 
 def test_two_node_ray_cluster_on_loopback(tmp_path):
@@ -162,5 +171,67 @@ def test_two_node_ray_cluster_on_loopback(tmp_path):
         cluster.shutdown()
     assert summary.n_complete == 4
     study = optuna.load_study(study_name="t", storage=f"sqlite:///{tmp_path / 'study.db'}")
-    nodes = {t.user_attrs["node_id"] for t in study.get_trials(states=(State.COMPLETE,))}
+    nodes = {trial_detail(tmp_path / "t", t)["node_id"] for t in study.get_trials(states=(State.COMPLETE,))}
     assert len(nodes) == 2
+
+
+def test_a_local_search_never_joins_a_foreign_ray_cluster(tmp_path, monkeypatch):
+    # Another user's cluster on this machine, named in RAY_ADDRESS as `ray start` users do: Ray's default
+    # ray.init() would run the trials there. Without --address the search starts its own Ray.
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    foreign = cluster.head_node.node_id
+    try:
+        monkeypatch.setenv("RAY_ADDRESS", cluster.address)
+        summary = run_search(_request(tmp_path, trials=2, workers=1))
+    finally:
+        cluster.shutdown()
+    assert summary.n_complete == 2
+    nodes = {trial_detail(tmp_path / "t", t)["node_id"] for t in _trials(tmp_path) if t.state == State.COMPLETE}
+    assert len(nodes) == 1 and foreign not in nodes
+
+
+def test_a_second_search_of_a_running_study_is_refused_and_the_first_finishes(tmp_path):
+    args = ["search", "--dataset", "basic-motions", "--space", str(SPACE), "--study", "t", "--trials", "4",
+            "--workers", "2", "--root", str(tmp_path), "--no-progress"]
+    first = _cli(*args)
+    journal = tmp_path / "t" / "journal.log"
+    for _ in range(150):  # until the first search has started a trial (the guard only stops a hung run)
+        time.sleep(2)
+        if journal.exists() and any(t.state == State.RUNNING for t in _trials(tmp_path)):
+            break
+    second = subprocess.run([sys.executable, "-m", "automl.cli", *args], capture_output=True, text=True, timeout=600)
+    assert second.returncode == 1
+    [line] = second.stderr.splitlines()
+    assert line.startswith(f"error: study 't' is already being searched by pid {first.pid} on host ")
+    out, err = first.communicate(timeout=900)
+    assert first.returncode == 0, err  # before: UpdateFinishedTrialError, its running trials re-queued by the second
+    trials = _trials(tmp_path)
+    assert [t.state for t in trials] == [State.COMPLETE] * 4
+
+
+def test_a_journal_torn_by_a_crash_is_repaired_and_the_search_resumes(tmp_path):
+    args = ["search", "--dataset", "basic-motions", "--space", str(SPACE), "--study", "t", "--workers", "2",
+            "--root", str(tmp_path), "--no-progress"]
+    first = subprocess.run([sys.executable, "-m", "automl.cli", *args, "--trials", "3"], capture_output=True,
+                           text=True, timeout=900)
+    assert first.returncode == 0, first.stderr
+    journal = tmp_path / "t" / "journal.log"
+    data = journal.read_bytes()
+    cut = len(data) - 30  # inside the last record (the last trial's state), then a full disk's NUL tail
+    journal.write_bytes(data[:cut] + b"\0" * 3000)
+    resumed = subprocess.run([sys.executable, "-m", "automl.cli", *args, "--trials", "5"], capture_output=True,
+                             text=True, timeout=900)
+    assert resumed.returncode == 0, resumed.stderr
+    kept = data[:cut].rindex(b"\n") + 1
+    warning = [line for line in resumed.stderr.splitlines() if line.startswith("warning:")]
+    [aside] = journal.parent.glob("journal.log.damaged-*")
+    n_kept = data[:kept].count(b"\n")
+    assert warning == [f"warning: {journal}: repaired a torn record at byte {kept:,}: kept {n_kept:,} complete "
+                       f"records (bytes 0-{kept:,}), moved the last {cut + 3000 - kept:,} bytes to {aside.name}"]
+    assert aside.read_bytes() == data[kept:cut] + b"\0" * 3000
+    trials = _trials(tmp_path)
+    # The torn trial lost its final state: it was left running, so the resume marked it failed and re-ran it.
+    assert sum(t.state == State.COMPLETE for t in trials) == 5
+    assert not [t for t in trials if t.state == State.RUNNING]

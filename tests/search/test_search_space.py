@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import optuna
@@ -339,3 +340,103 @@ def test_data_reader_keys_group_by_and_the_example_spaces(tmp_path):
         path.write_text(f"data:\n{bad}\nsegmentation: {{window_size: 50, slide: 25}}\n")
         with pytest.raises(ConfigError, match=rf"glove.yaml: key '{key}'"):
             load_space(path)
+
+
+# -- values every trial would be given, checked at load ------------------------------------------
+
+BASE = "segmentation:\n  window_size: 50\n  slide: 25\n"
+
+
+@pytest.mark.parametrize("yaml_text, key, rule, got", [
+    ("segmentation:\n  window_size: -100\n  slide: 25\n", "segmentation.window_size",
+     "must be an integer >= 2 (samples; a window needs 2 to have a spread)", "-100"),
+    ("segmentation:\n  window_size: 50\n  slide: 0\n", "segmentation.slide", "must be an integer >= 1 (samples)", "0"),
+    (BASE + "features:\n  k: 0\n", "features.k", "must be an integer >= 1", "0"),
+    (BASE + "features:\n  k: {low: 0, high: 8}\n", "features.k", "must be an integer >= 1", "0"),
+    (BASE + "features:\n  k: {low: 1.5, high: 8.0}\n", "features.k",
+     "must be an integer >= 1 (features kept by the selector); a range of it needs integer low and high",
+     "low=1.5, high=8.0"),
+    (BASE + "model:\n  dropout: 1.5\n", "model.dropout", "must be a number in [0, 1)", "1.5"),
+    (BASE + "model:\n  dropout: [0.0, 1.0]\n", "model.dropout", "must be a number in [0, 1)", "1.0"),
+    (BASE + "model:\n  learning_rate: 0\n", "model.learning_rate", "must be a number > 0", "0"),
+    (BASE + "model:\n  n_layers: 4\n", "model.n_layers", "must be an integer in [1, 3]", "4"),
+    (BASE + "quantization: int4\n", "quantization", "must be one of 'int8', 'float32'", "'int4'"),
+    (BASE + "quantization: [int8, fp16]\n", "quantization", "must be one of 'int8', 'float32'", "'fp16'"),
+    ("segmentation:\n  kind: magic\n  window_size: 50\n  slide: 25\n", "segmentation.kind",
+     "must be one of 'sliding', 'threshold'", "'magic'"),
+    ("segmentation:\n  window_size: true\n  slide: 25\n", "segmentation.window_size", "must be an integer", "True"),
+    ("segmentation:\n  window_size: 50\n  slide: 25\n  threshold: {quantile: 1.2}\n",
+     "segmentation.threshold.quantile", "must be a number in [0, 1]", "1.2"),
+    ("segmentation:\n  window_size: 50\n  slide: 25\n  threshold: {mode: median}\n",
+     "segmentation.threshold.mode", "must be one of 'absolute', 'std'", "'median'"),
+    (BASE + "features:\n  families: {Shape: maybe}\n", "features.families.Shape", "must be true or false",
+     "'maybe'"),
+])
+def test_every_value_a_trial_could_get_is_checked_at_load(tmp_path, yaml_text, key, rule, got):
+    path = tmp_path / "space.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(ConfigError) as info:
+        load_space(path)
+    text = str(info.value)
+    assert text.startswith(f"{path}: key {key!r}: {rule}"), text
+    assert f"(got {got})" in text
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_nan_and_infinite_numbers_are_refused(tmp_path, value):
+    path = tmp_path / "space.yaml"
+    path.write_text(BASE + f"features:\n  k: {{low: {value}, high: 8}}\n")
+    with pytest.raises(ConfigError, match=r"key 'features\.k\.low': Input should be a finite number"):
+        load_space(path)
+
+
+def _laughs(levels: int = 9, width: int = 10) -> str:
+    lines = ['a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]']
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [" + ", ".join(f"*a{i - 1}" for _ in range(width)) + "]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("where", ["top", "choices"])
+def test_billion_laughs_fails_fast_and_small(tmp_path, where):
+    # 10^9 strings once the aliases are expanded, in a file of ~1 KB.
+    text = _laughs()
+    if where == "top":
+        text += BASE + f"name: *a{8}\n"
+    else:
+        text += "segmentation:\n  window_size: *a8\n  slide: 25\n"
+    path = tmp_path / "space.yaml"
+    path.write_text(text)
+    assert path.stat().st_size < 2000
+    with pytest.raises(ConfigError) as info:
+        load_space(path)
+    m = re.fullmatch(rf"{re.escape(str(path))}: holds ([\d,]+) values once its YAML aliases are expanded, more than "
+                     r"100,000; a search space needs no such repetition", str(info.value))
+    assert m and int(m.group(1).replace(",", "")) > 10 ** 9  # a8 alone is 111,111,111 strings and lists
+
+
+def test_a_huge_value_is_not_echoed(tmp_path):
+    path = tmp_path / "space.yaml"
+    path.write_text("segmentation:\n  window_size: [" + ", ".join(["-1"] * 50_000) + "]\n  slide: 25\n")
+    with pytest.raises(ConfigError) as info:
+        load_space(path)
+    assert len(str(info.value)) < 300 and "(got -1)" in str(info.value)
+    path.write_text(BASE + "name: {" + ", ".join(f"k{i}: {i}" for i in range(5000)) + "}\n")
+    with pytest.raises(ConfigError) as info:
+        load_space(path)
+    assert len(str(info.value)) < 300 and "(got <dict of 5000 items>)" in str(info.value)
+
+
+def test_too_large_deep_or_not_utf8_files(tmp_path):
+    path = tmp_path / "space.yaml"
+    path.write_bytes(b"# " + b"x" * (1 << 20) + b"\n" + BASE.encode())
+    with pytest.raises(ConfigError, match=r"space\.yaml: 1,048,\d+ bytes is too large for a search space \(at most "
+                                          r"1,048,576 bytes\)"):
+        load_space(path)
+    path.write_bytes(b"name: " + b"[" * 200_000 + b"]" * 200_000 + b"\n")
+    with pytest.raises(ConfigError, match="nested too deeply to be a search space"):
+        load_space(path)
+    path.write_bytes(BASE.encode() + b"name: caf\xe9\n")  # Latin-1
+    at = len(BASE) + len("name: caf")  # the offset of the Latin-1 e-acute
+    with pytest.raises(ConfigError, match=rf"space\.yaml: not UTF-8 text \(byte {at}: invalid continuation byte\)"):
+        load_space(path)

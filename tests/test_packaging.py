@@ -1,0 +1,96 @@
+"""A real install: the wheel carries the templates, C runtime, QEMU files, search spaces and target
+profiles, and the README's first command works from a non-editable install of it."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+#: The top-level folders the package reads at run time: every file in them must be in the wheel.
+SHIPPED = ("firmware", "reports", "search_spaces")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel built from a copy of the project (a build never writes into the checkout)."""
+    src = tmp_path_factory.mktemp("src")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, src / name)
+    for name in ("automl", "firmware", "reports", "search_spaces"):
+        shutil.copytree(REPO / name, src / name, symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    out = tmp_path_factory.mktemp("dist")
+    # No build isolation: the installed setuptools builds it, with no download.
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                           "-w", str(out), str(src)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    [path] = out.glob("tinyml_automl-*.whl")
+    return path
+
+
+def test_the_wheel_holds_every_shipped_file_byte_for_byte(wheel):
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        expected = [(folder, p) for folder in SHIPPED for p in sorted((REPO / folder).rglob("*")) if p.is_file()]
+        assert len(expected) == 26  # firmware 18 (Makefile, 4 runtime headers, 10 templates, 3 QEMU), reports 2, spaces 6
+        for folder, p in expected:
+            member = f"automl/resources/{folder}/{p.relative_to(REPO / folder).as_posix()}"
+            assert member in names, member
+            assert z.read(member) == p.read_bytes(), member
+        # Every package of the source tree, and the cost model's constants.
+        packages = {p.parent.relative_to(REPO).as_posix() for p in (REPO / "automl").rglob("__init__.py")
+                    if "resources/" not in p.relative_to(REPO / "automl").as_posix()}
+        for package in packages:
+            assert f"{package}/__init__.py" in names, package
+        assert "automl/cost/constants.json" in names
+        assert not [n for n in names if n.startswith(("tests/", "benchmarks/", "studies/"))]
+
+
+def _readme_commands() -> tuple[str, str]:
+    blocks = re.findall(r"```bash\n(.*?)\n```", (REPO / "README.md").read_text(), flags=re.S)
+    return blocks[0].strip(), blocks[1].strip()
+
+
+def test_the_readme_starts_with_the_install_and_main_job_then_the_tests():
+    main_job, tests = _readme_commands()
+    install, _, rest = main_job.partition(" && ")
+    assert install == "pip install -e ." and rest.startswith("automl search --dataset basic-motions ")
+    assert tests == "bash .ci/run"
+
+
+@pytest.mark.slow
+def test_the_readme_main_job_runs_from_a_non_editable_install(wheel, tmp_path):
+    """``pip install <wheel>`` into a fresh virtual environment, then the README's main job, verbatim,
+    from a folder that holds only the search space it names: report and export find their templates,
+    runtime and target profile in the installed package."""
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, system_site_packages=True, with_pip=True)  # dependencies from this machine
+    python = env_dir / "bin" / "python"
+    # --ignore-installed: this machine's own (editable) install of the same version must not satisfy it.
+    done = subprocess.run([python, "-m", "pip", "install", "--no-deps", "--ignore-installed", "-q", str(wheel)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    work = tmp_path / "work"
+    shutil.copytree(REPO / "search_spaces", work / "search_spaces", ignore=shutil.ignore_patterns("targets"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{env['PATH']}"
+    where = subprocess.run([python, "-c", "import automl.resources as r; print(r.__file__)"], cwd=work, env=env,
+                           capture_output=True, text=True)
+    assert where.stdout.startswith(str(env_dir)), where.stdout + where.stderr  # the installed copy, not the repo
+    main_job, _ = _readme_commands()
+    command = main_job.partition(" && ")[2]
+    run = subprocess.run(["bash", "-c", command], cwd=work, env=env, capture_output=True, text=True, timeout=1500)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (work / "studies" / "demo" / "report.html").is_file()
+    kp = (work / "build" / "firmware" / "demo" / "kp.h").read_text()
+    assert kp.startswith("/* Generated by tinyml-automl")
+    assert (work / "build" / "firmware" / "demo" / "kp_mlp.h").is_file()  # the C runtime, from the wheel
