@@ -201,7 +201,7 @@ def search(
                            "<study>-<data fingerprint> instead of refusing.")] = False,
 ) -> None:
     """Run (or resume) a multi-objective search: validation F1 vs flash, RAM and latency."""
-    from automl.search import DEFAULT_TRIALS, SearchRequest, load_study, run_search
+    from automl.search import DEFAULT_TRIALS, SearchRequest, run_search
 
     req = SearchRequest(
         study=study, space_path=space, data=_data(data), dataset=dataset, data_format=data_format, root=root,
@@ -220,8 +220,8 @@ def search(
                           "exhausted"}[summary.stop_reason]
     typer.echo(f"study {summary.study or study!r}: {summary.n_complete} complete, {summary.n_failed} failed "
                f"({summary.n_run} run now in {summary.wall_s:.0f} s; {ended}); Pareto trials: {summary.pareto}")
-    if summary.n_complete:
-        typer.echo(_recommendation_line(_summary_data(load_study(root, study, storage)[0])))
+    if summary.recommendation:
+        typer.echo(summary.recommendation)
     typer.echo(f"study folder: {summary.study_dir}")
     summary.check()  # every trial of this run failed: exit 1; nothing in the study fits the budgets: exit 3
     root_opt = "" if root == Path("studies") else f" --root {root}"
@@ -274,21 +274,17 @@ def status(study: StudyOpt, root: RootOpt = Path("studies"), storage: StorageOpt
     leaves when it ends; only a study without one (a search that was killed,
     another storage) is read from its storage.
     """
-    from automl.search import load_study, lock_owner, read_status, study_dir, study_status
+    from automl.search import final_summary, load_study, lock_owner, read_status, study_dir, study_status
 
     folder = study_dir(root, study)
     owner = lock_owner(folder)
     s = read_status(folder) if storage is None and (folder / "journal.log").is_file() else None
     if s is None or not (owner is not None or s.get("final")):
-        st, _ = load_study(root, study, storage)
-        s = study_status(st)
-        data = _summary_data(st)
-        s["best"] = None if data.best is None else [data.best.number, float(data.best.values[0])]
-        s["recommendation"] = _recommendation_line(data)
-    metric = "F1"
-    best = "-" if not s.get("best") else f"trial {s['best'][0]} ({metric} {s['best'][1]:.4f})"
-    if s.get("best") is None and s.get("best_f1") is not None:
-        best = f"{s['best_f1']:.4f}"
+        st, folder = load_study(root, study, storage)
+        s = {**study_status(st), **final_summary(st, folder)}
+    metric = s.get("metric") or "F1"
+    best = (f"trial {s['best'][0]} ({metric} {s['best'][1]:.4f})" if s.get("best") else
+            "-" if s.get("best_f1") is None else f"{s['best_f1']:.4f}")
     typer.echo(f"study {study!r}: {s['complete']} complete, {s['failed']} failed, {s['running']} running; "
                f"Pareto size {s['pareto_size']}; best {metric} within budget: {best}")
     if s.get("recommendation"):
@@ -316,7 +312,7 @@ def report(
         "--capture", help="Held-out capture for the timeline; default: the first.")] = None,
 ) -> None:
     """Write a self-contained HTML Pareto report and print its path (works while a search runs)."""
-    from automl.report import build_report_data, nothing_fits, parse_pick_rule, write_html
+    from automl.report import build_report_data, nothing_fits, parse_pick_rule, values_text, write_html
     from automl.search import check_out_path, load_study, study_dir
 
     rule = parse_pick_rule(pick) if pick is not None else None  # a bad rule fails before any work
@@ -332,8 +328,7 @@ def report(
             typer.echo(f"pick {pick!r}: {data.pick.reason}")
         else:
             chosen = next(r for r in data.details if r.number == data.pick.number)
-            values = ", ".join(f"{data.objective_short(i)} {_objective_text(data.objective_names[i], v)}"
-                               for i, v in enumerate(chosen.values))
+            values = values_text(data.objective_names, chosen.values)
             typer.echo(f"pick {pick!r}: trial {chosen.number} ({values})")
             typer.echo(f"  {data.pick.reason}")
             typer.echo(f"  {chosen.export_command}")
@@ -343,37 +338,6 @@ def report(
     nothing_fits(data)  # a study whose complete trials are all over budget: exit 3
 
 
-def _summary_data(study):
-    """The study's report data without importance and timeline (what the terminal lines need)."""
-    from automl.report import build_report_data
-
-    return build_report_data(study, timeline=False, importance=False)
-
-
-def _values_text(data, values) -> str:
-    """``"event F1 0.912, flash 4,449 B, RAM 3,398 B, latency 1.411 ms"``."""
-    return ", ".join(f"{data.objective_short(i)} {_objective_text(data.objective_names[i], v)}"
-                     for i, v in enumerate(values))
-
-
-def _recommendation_line(data) -> str:
-    """``recommended: trial 5 (values): <the rule's sentence>``, or why there is none."""
-    if data.recommended is None:
-        why = data.rule.reason if data.rule is not None else "No recommendation: the study has no complete trial."
-        return f"recommended: none. {why}"
-    r = data.recommended
-    reason = data.rule.reason if data.rule is not None else ""
-    return f"recommended: trial {r.number} ({_values_text(data, r.values)}). {reason}".rstrip()
-
-
-def _objective_text(name: str, value: float) -> str:
-    if name.endswith("_bytes"):
-        return f"{value:,.0f} B"
-    if name.endswith("_ms"):
-        return f"{value:.3f} ms"
-    return f"{value:.3f}"
-
-
 def resolve_trial(study: str, trial: str, root: Path, storage: str | None):
     """Trial number from ``--trial``: an integer, or ``recommended`` (alias ``knee``: the report's recommendation).
 
@@ -381,7 +345,7 @@ def resolve_trial(study: str, trial: str, root: Path, storage: str | None):
 
     Returns:
         ``(trial number, optuna.Study, study folder, why)``: ``why`` is the
-        recommendation line (:func:`_recommendation_line`) for ``recommended``,
+        recommendation line (:func:`automl.report.recommendation_line`) for ``recommended``,
         else ``""``.
 
     Raises:
@@ -396,14 +360,14 @@ def resolve_trial(study: str, trial: str, root: Path, storage: str | None):
         raise ConfigError(f"The '--trial' parameter must be a trial number or 'recommended'. Got {trial!r} instead.")
     st, folder = load_study(root, study, storage)
     if text.lower() in ("recommended", "knee"):
-        from automl.report import build_report_data, nothing_fits
+        from automl.report import build_report_data, nothing_fits, recommendation_line
 
         data = build_report_data(st, timeline=False, importance=False)
         nothing_fits(data, what="there is no trial to recommend")
         if data.recommended is None:
             why = data.rule.reason if data.rule is not None else "No recommendation: the study has no complete trial."
             raise StudyError(f"study {study!r}: {why[0].lower()}{why[1:]}")
-        return int(data.recommended.number), st, folder, _recommendation_line(data)
+        return int(data.recommended.number), st, folder, recommendation_line(data)
     number, n_trials = int(text), len(st.get_trials(deepcopy=False))
     if not 0 <= number < n_trials:
         raise StudyError(f"study {study!r} has no trial {number} (its trials are numbered 0 to {n_trials - 1})"
@@ -439,15 +403,16 @@ def export(
 
 
 def _trial_values_text(st, number: int) -> str:
-    """The trial's objective values, or its state when it has none."""
+    """The trial's objective values (exact costs), or its state when it has none."""
+    from automl.report import values_text
+    from automl.search import exact_values
+
     t = next((t for t in st.get_trials(deepcopy=False) if t.number == number), None)
     if t is None or t.values is None:
         return "no objective values" if t is None else f"{t.state.name.lower()}, no objective values"
     names = st.user_attrs.get("objective_names") or ["F1", "flash_bytes", "ram_bytes", "latency_ms"]
-    from automl.report._data import OBJECTIVE_SHORT
-
     over = " (over budget: not trained)" if t.user_attrs.get("infeasible") else ""
-    return ", ".join(f"{OBJECTIVE_SHORT.get(n, n)} {_objective_text(n, v)}" for n, v in zip(names, t.values)) + over
+    return values_text(names, exact_values(t, names)) + over
 
 
 @app.command()

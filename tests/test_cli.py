@@ -242,11 +242,13 @@ def test_status_says_the_best_and_the_recommended_trial(tmp_path):
 def test_search_summary_names_the_recommended_trial(tmp_path, monkeypatch):
     # Item 1: the search summary listed the Pareto trials but not the one to export.
     import automl.search
-    from automl.search import SearchSummary
+    from automl.search import SearchSummary, final_summary, load_study
 
     _journal_study(tmp_path)
+    line = final_summary(*load_study(tmp_path, "s"))["recommendation"]  # what run_search puts in its summary
     monkeypatch.setattr(automl.search, "run_search", lambda req: SearchSummary(
-        study_dir=tmp_path / "s", n_complete=5, n_failed=1, n_run=6, wall_s=12.0, pareto=[1, 2, 3]))
+        study_dir=tmp_path / "s", n_complete=5, n_failed=1, n_run=6, wall_s=12.0, pareto=[1, 2, 3],
+        n_run_complete=5, recommendation=line))
     result = runner.invoke(app, ["search", "--study", "s", "--root", str(tmp_path), "--dataset", "basic-motions",
                                  "--space", str(SPACES / "basic-motions.yaml")])
     assert result.exit_code == 0, result.output

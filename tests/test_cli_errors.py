@@ -155,13 +155,13 @@ def test_report_out_a_folder_or_a_foreign_file(tmp_path):
     (tmp_path / "out").mkdir()
     line = _one_line(runner.invoke(app, ["report", "--study", "s", "--root", str(tmp_path), "--out",
                                          str(tmp_path / "out"), "--no-timeline"]), 2)
-    assert line == f"--out {str(tmp_path / 'out')!r} is a folder; give the report's file name, e.g. " \
+    assert line == f"--out {str(tmp_path / 'out')!r} is a folder; give the page's file name, e.g. " \
                    f"{str(tmp_path / 'out' / 'report.html')!r}"
     notes = tmp_path / "notes.txt"
     notes.write_text("mine")
     line = _one_line(runner.invoke(app, ["report", "--study", "s", "--root", str(tmp_path), "--out", str(notes),
                                          "--no-timeline"]), 2)
-    assert line.startswith(f"Refusing to replace {str(notes)!r}: it is not a report")
+    assert line.startswith(f"Refusing to replace {str(notes)!r}: it is not a page written by automl")
     assert notes.read_text() == "mine"
     ok = runner.invoke(app, ["report", "--study", "s", "--root", str(tmp_path), "--no-timeline"])
     assert ok.exit_code == 0 and ok.stdout.strip().endswith("report.html")  # the default place works
@@ -237,9 +237,9 @@ def test_nothing_fits_the_budget_exits_3_in_report_pick_and_export_knee(tmp_path
     assert result.exit_code == 3
     assert "pick 'F1>=0': No feasible trial satisfies 'F1>=0' (0 feasible trials" in result.stdout
     assert "automl export" not in result.stdout  # no over-budget, untrained trial is offered
-    line = _one_line(runner.invoke(app, ["export", "--study", "s", "--root", str(tmp_path), "--trial", "knee",
+    line = _one_line(runner.invoke(app, ["export", "--study", "s", "--root", str(tmp_path), "--trial", "recommended",
                                          "--out", str(tmp_path / "fw")]), 3)
-    assert line.endswith("; there is no knee to export")
+    assert line.endswith("; there is no trial to recommend")
     assert not (tmp_path / "fw").exists()
     feasible_root = tmp_path / "ok"
     _study(feasible_root)

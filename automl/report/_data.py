@@ -34,7 +34,7 @@ from optuna.study import StudyDirection
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FrozenTrial, TrialState
 
-from automl.search._records import trial_detail
+from automl.search._records import exact_values, trial_detail
 
 from ._hypervolume import hypervolume, hypervolume_history, nondominated_indices
 from ._pick import PickResult, PickRule, parse_pick_rule, pick_trial
@@ -733,21 +733,17 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
                 and len(t.values) == len(directions)
                 and all(_is_number(v) and math.isfinite(v) for v in t.values)]
     numbers = np.array([t.number for t in complete], dtype=np.int64)
-    values = np.array([list(t.values) for t in complete], dtype=np.float64).reshape(
+    # The exact costs: the sampler was told them rounded up (search.cost_resolution).
+    values = np.array([exact_values(t, names) for t in complete], dtype=np.float64).reshape(
         len(complete), len(directions))
-    for j, name in enumerate(names):  # the exact costs (the sampler was told them rounded up: cost_resolution)
-        exact = [t.user_attrs.get(f"cost_{name}") for t in complete]
-        has = np.array([_is_number(v) for v in exact], bool)
-        if has.any():
-            values[has, j] = [float(v) for v, ok in zip(exact, has) if ok]
 
     def over(vals: Sequence[float] | None) -> tuple[str, ...]:
         if vals is None:
             return ()
         return tuple(n for n, v, b in zip(names, vals, budgets) if b is not None and v > b)
 
-    feasible = np.array([not over(t.values) and all(c <= 0.0 for c in t.constraints.values())
-                         for t in complete], dtype=bool)
+    feasible = np.array([not over(values[i]) and all(c <= 0.0 for c in t.constraints.values())
+                         for i, t in enumerate(complete)], dtype=bool)
     trained = np.array([not t.user_attrs.get("infeasible") for t in complete], dtype=bool)
     front_feasible = bool(feasible.any()) or not complete
     pool_rows = np.flatnonzero(feasible) if feasible.any() else np.arange(len(complete))
@@ -767,7 +763,7 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
         distances[front] = knee_distances(values[front], directions)
 
     def detail(i: int, reason: str = "", fits: bool = True) -> Recommendation:
-        return _recommendation(complete[i], trial_detail(study_dir, complete[i]), study.study_name,
+        return _recommendation(complete[i], trial_detail(study_dir, complete[i]), values[i], study.study_name,
                                float(distances[i]), fits, study_classes,
                                reason=reason, feasible=bool(feasible[i]), over_budget=over(values[i]),
                                root=root_text)
@@ -802,7 +798,8 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
     # must not grow with the study: 70,000 trials are ~220 MB of table and points).
     keep = {int(numbers[i]) for i in (*front, *details)}
     shown = keep | set(even_sample([t.number for t in trials if t.number not in keep], MAX_SAMPLE))
-    rows = [_row(t, index_of.get(t.number) in front_set, over,
+    rows = [_row(t, values[index_of[t.number]] if t.number in index_of else t.values,
+                 index_of.get(t.number) in front_set, over,
                  bool(feasible[index_of[t.number]]) if t.number in index_of else False,
                  events=names[0] == "event_f1")
             for t in trials if t.number in shown]
@@ -1232,10 +1229,11 @@ def _breakdown(cost: Mapping[str, Any]) -> dict[str, tuple[tuple[str, float], ..
     return out
 
 
-def _recommendation(trial: FrozenTrial, ua: Mapping[str, Any], study_name: str, distance: float, fits: bool,
-                    study_classes: tuple[str, ...], reason: str = "", feasible: bool = True,
+def _recommendation(trial: FrozenTrial, ua: Mapping[str, Any], values: Sequence[float], study_name: str,
+                    distance: float, fits: bool, study_classes: tuple[str, ...], reason: str = "", feasible: bool = True,
                     over_budget: tuple[str, ...] = (), root: str | None = None) -> Recommendation:
-    """One trial in detail; ``ua`` is its full attribute set (:func:`automl.search.trial_detail`)."""
+    """One trial in detail; ``ua`` is its full attribute set (:func:`automl.search.trial_detail`), ``values``
+    its objective values with the exact costs (:func:`automl.search.exact_values`)."""
     val = dict(ua.get("val_metrics") or {})
     test = dict(ua["test_metrics"]) if ua.get("test_metrics") else None
     cost = dict(ua.get("cost") or {})
@@ -1245,7 +1243,7 @@ def _recommendation(trial: FrozenTrial, ua: Mapping[str, Any], study_name: str, 
         duration = (trial.datetime_complete - trial.datetime_start).total_seconds()
     return Recommendation(
         number=trial.number,
-        values=tuple(float(v) for v in trial.values),
+        values=tuple(float(v) for v in values),
         distance=distance,
         val_metrics=val,
         test_metrics=test,
@@ -1272,9 +1270,11 @@ def _recommendation(trial: FrozenTrial, ua: Mapping[str, Any], study_name: str, 
     )
 
 
-def _row(trial: FrozenTrial, on_front: bool, over, feasible: bool = False, events: bool = False) -> TrialRow:
+def _row(trial: FrozenTrial, values: Sequence[float] | None, on_front: bool, over, feasible: bool = False,
+         events: bool = False) -> TrialRow:
+    """One row of the all-trials table; ``values`` with the exact costs (None: the trial has none)."""
     ua = trial.user_attrs
-    vals = tuple(float(v) for v in trial.values) if trial.values is not None else None
+    vals = tuple(float(v) for v in values) if values is not None else None
     test_f1 = ua.get("test_event_f1" if events else "test_macro_f1")  # the storage's scalar (automl.search)
     if test_f1 is None:  # a study written before trial.json: the metrics are in the storage
         test = (ua.get("test_events") if events else ua.get("test_metrics")) or {}

@@ -170,9 +170,6 @@ def _check_columns(r: CheckReport, space: SearchSpace, train: Dataset) -> None:
     bad = [c for c in columns if c not in usable]
     if not bad:
         return
-    what = (f"segmentation.threshold.column {bad} is not a channel or a sensor magnitude of this data "
-            f"({sorted(usable)})")
-    if len(bad) == len(columns) and kinds == {"threshold"}:
-        r.problems.append(f"{what}; every threshold trial would fail")
-    else:
-        r.warnings.append(f"{what}; threshold trials that pick it fail: remove it from the space")
+    r.problems.append(f"key 'segmentation.threshold.column': {', '.join(map(repr, bad))} is not a channel or a "
+                      f"sensor magnitude of this data ({', '.join(sorted(usable))}); every threshold trial that "
+                      "picks it would fail: remove it from the space")

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -77,6 +78,22 @@ def journal_scalars(attrs: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) <= MAX_SCALAR_CHARS):
             out[name] = value
     return out
+
+
+def exact_values(trial: Any, names: list[str] | tuple[str, ...]) -> list[float]:
+    """A complete trial's objective values with its exact costs.
+
+    The sampler is told each cost rounded up to ``search.cost_resolution`` of
+    its budget; the exact cost is the storage scalar ``cost_<objective name>``
+    (:data:`JOURNAL_ATTRS`). Objectives without one (F1; studies from before)
+    keep the told value.
+
+    Args:
+        trial: a ``FrozenTrial`` with values.
+        names: the study's objective names (``objective_names`` study attribute), in order.
+    """
+    return [float(trial.user_attrs[f"cost_{n}"]) if isinstance(trial.user_attrs.get(f"cost_{n}"), (int, float))
+            else float(v) for n, v in zip(names, trial.values)]
 
 
 def write_artifacts(folder: Path, trial_number: int, files: Mapping[str, bytes]) -> Path:
@@ -279,6 +296,30 @@ def write_status(folder: Path, status: Mapping[str, Any], final: bool) -> None:
     finally:
         Path(tmp).unlink(missing_ok=True)
 
+
+def final_summary(study: Any, folder: Path) -> dict:
+    """What ``automl status`` shows of an ended search besides the counts (kept in ``status.json``).
+
+    Args:
+        study: the ``optuna.Study``.
+        folder: the study folder (for the trials' ``trial.json``).
+
+    Returns:
+        ``{"best": [trial number, F1] or None (best F1 within the budgets),
+        "metric": objective 0's short name ("event F1"), "recommendation":
+        the report's recommendation line}``, or ``{}`` if the study cannot be
+        summarised (logged; the search's result stands).
+    """
+    from automl.report import build_report_data, recommendation_line
+
+    try:
+        data = build_report_data(study, folder, timeline=False, importance=False)
+    except Exception as exc:  # noqa: BLE001 -- a summary must not fail a finished search
+        logging.getLogger("automl.search").warning("no recommendation in status.json: %s", exc)
+        return {}
+    best = None if data.best is None else [int(data.best.number), float(data.best.values[0])]
+    return {"best": best, "metric": data.objective_short(0) if data.objective_names else "F1",
+            "recommendation": recommendation_line(data)}
 
 def read_status(folder: Path) -> dict[str, Any] | None:
     """The summary the last search wrote, or None if there is none usable.

@@ -30,7 +30,7 @@ from automl.search._objective import (
     DIRECTIONS, FAULT_ENV, TrialFailed, TrialOutcome, objective_names, trial_task,
 )
 from automl.search._progress import ParetoTracker, SearchProgress, study_status
-from automl.search._records import compact_artifacts, record_trial, write_status
+from automl.search._records import compact_artifacts, final_summary, record_trial, write_status
 from automl.search._space import SearchSpace, load_space, suggest_all
 from automl.search._storage import driver_lock, open_storage, study_dir
 
@@ -132,6 +132,7 @@ class SearchSummary:
         n_run_complete: trials of this run that completed (feasible or not).
         last_fail_reason: the last failure reason of this run's trials, or None.
         budgets: the target's name and budgets, for messages.
+        recommendation: the report's recommendation line (:func:`final_summary`).
         study: the study searched (``<study>-<fingerprint>`` after ``--new-data``).
     """
 
@@ -146,6 +147,7 @@ class SearchSummary:
     last_fail_reason: str | None = None
     budgets: str = ""
     study: str = ""
+    recommendation: str = ""
 
     def check(self) -> None:
         """Raise what the exit code must say about this run (nothing if it is 0).
@@ -780,7 +782,7 @@ def _search_study(req, space, target, meta, data, sample_scale, t_start, lines: 
             log.removeHandler(handler)
             handler.close()
     front = ParetoTracker(study.directions)
-    status = study_status(study, front)
+    status = {**study_status(study, front), **final_summary(study, folder)}
     write_status(folder, status, final=True)
     this_run = [t for t in study.get_trials(deepcopy=False) if t.datetime_complete is not None
                 and t.datetime_complete >= run_started and not t.system_attrs.get("automl_interrupted")]
@@ -790,4 +792,6 @@ def _search_study(req, space, target, meta, data, sample_scale, t_start, lines: 
                          n_run_complete=sum(t.state == optuna.trial.TrialState.COMPLETE for t in this_run),
                          last_fail_reason=next((r for r in reversed(reasons) if r), None),
                          budgets=f"{target.name} (flash <= {target.flash_bytes:,} B, RAM <= {target.ram_bytes:,} B, "
-                                 f"latency <= {target.latency_ms:g} ms)", study=req.study)
+                                 f"latency <= {target.latency_ms:g} ms)", study=req.study,
+                         recommendation=status.get("recommendation", ""))
+

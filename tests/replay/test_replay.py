@@ -219,7 +219,7 @@ def test_cli_export_says_which_trial_it_exported_and_why(study, tmp_path):
     assert (f"automl replay --study s --root {folder.parent} --trial recommended --held-out --firmware {out}"
             in result.stdout)
     again = runner.invoke(app, ["export", "--study", "s", "--root", str(folder.parent), "--trial", str(TRIAL),
-                                "--out", str(out)])
+                                "--out", str(out), "--overwrite"])
     assert again.exit_code == 0 and f"  trial {TRIAL}: F1 0.800, flash 4,000 B" in again.stdout
 
 

@@ -317,7 +317,7 @@ class TestHtml:
     def test_only_a_report_is_ever_replaced(self, study: optuna.Study, tmp_path: Path) -> None:
         out = tmp_path / "notes.html"
         out.write_text("my notes")
-        with pytest.raises(ConfigError, match="Refusing to replace .*notes.html.*not a report"):
+        with pytest.raises(ConfigError, match="Refusing to replace .*notes.html.*not a page written by automl"):
             write_report(study, out)
         with pytest.raises(ConfigError, match="is a folder"):
             write_report(study, tmp_path)

@@ -73,13 +73,16 @@ def test_a_trials_parameters_are_one_line(tmp_path):
     _run_trials(storage, 1)
     lines = [json.loads(x) for x in (tmp_path / "j.log").read_text().splitlines()]
     batches = [x for x in lines if x.get("o") == 5]
-    # family_Statistical is fixed (a user attribute), so the 22 sampled parameters come in two runs.
-    assert [len(b["p"]) for b in batches] == [8, 14]
+    # boxing.yaml has 26 parameters; family_Statistical is fixed (a study attribute, not written per trial),
+    # so the 25 sampled ones are one record.
+    assert len(PARAMS) == 26 and list(load_space(BOXING).fixed()) == ["family_Statistical"]
+    assert [len(b["p"]) for b in batches] == [25]
     # The worker id and each distribution are written once and referred to by number.
     defs = [x for x in lines if "def" in x]
     assert [d["def"] for d in defs] == list(range(len(defs)))
-    # 7 distinct integer ranges: window_size, slide, detection window, lookback, k, n_layers, units (l1..l3 share it).
-    assert sum(1 for d in defs if d["str"].startswith('{"name": "IntDistribution"')) == 7
+    # 8 distinct integer ranges: window_size, slide, detection window, lookback, k, n_layers, units (l1..l3 share
+    # it), refractory.
+    assert sum(1 for d in defs if d["str"].startswith('{"name": "IntDistribution"')) == 8
 
 
 def _journal_with_last_write(tmp_path: Path) -> tuple[Path, bytes, bytes]:

@@ -31,7 +31,7 @@ ATTRS = {  # the shape of an outcome's attributes (docs/CONTRACTS.md), with a lo
 
 def test_journal_scalars_are_the_declared_ones_only():
     assert journal_scalars(ATTRS) == {"infeasible": False, "duration_s": 2.5, "test_macro_f1": 0.77,
-                                      "test_event_f1": 0.74}
+                                      "test_event_f1": 0.74, "cost_flash_bytes": 12000}
     assert set(journal_scalars(ATTRS)) <= set(JOURNAL_ATTRS)
     # A missing path, a container or a long string is not kept.
     assert journal_scalars({"collapsed": {"a": 1}, "infeasible": "y" * 201, "test_metrics": None}) == {}
@@ -50,12 +50,12 @@ def test_the_detail_goes_to_trial_json_and_comes_back(tmp_path):
     st.tell(trial, [0.74, 12000.0, 3000.0, 1.5])
     frozen = optuna.load_study(study_name="s", storage=open_storage(tmp_path)).trials[0]
     assert frozen.user_attrs == {"infeasible": False, "duration_s": 2.5, "test_macro_f1": 0.77,
-                                 "test_event_f1": 0.74, "artifact_dir": "artifacts/trial-0"}
+                                 "test_event_f1": 0.74, "cost_flash_bytes": 12000, "artifact_dir": "artifacts/trial-0"}
     folder = tmp_path / "artifacts" / "trial-0"
     assert sorted(p.name for p in folder.iterdir()) == ["model.tflite", "pipeline.json", TRIAL_FILE]
     assert json.loads((folder / TRIAL_FILE).read_text()) == ATTRS
     assert trial_detail(tmp_path, frozen) == {**ATTRS, "test_macro_f1": 0.77, "test_event_f1": 0.74,
-                                              "artifact_dir": "artifacts/trial-0"}
+                                              "cost_flash_bytes": 12000, "artifact_dir": "artifacts/trial-0"}
     assert trial_detail(None, frozen) == frozen.user_attrs
     # The journal holds a few hundred bytes for the trial, not the ~5 KB of its attributes.
     assert (tmp_path / "journal.log").stat().st_size < 1500
@@ -120,7 +120,7 @@ def test_status_reads_the_summary_not_the_journal(tmp_path, monkeypatch):
     monkeypatch.setattr(automl.search, "load_study", no_replay)
     result = CliRunner().invoke(app, ["status", "--study", "s", "--root", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert result.stdout == "study 's': 7 complete, 2 failed, 0 running; best F1 0.9123; Pareto size 3\n"
+    assert result.stdout == "study 's': 7 complete, 2 failed, 0 running; Pareto size 3; best F1 within budget: 0.9123\n"
     monkeypatch.undo()
     # A summary of a search that died (not final, no live lock) is not trusted: the storage is read.
     write_status(folder, summary, final=False)

@@ -31,7 +31,7 @@ def _run(tmp_path: Path, space_path: Path, n: int, seed: int = 3) -> list[dict]:
     tried = tried_parameters(study)
     out = []
     for _ in range(n):
-        proposal = propose(study, space.parameters(), tried)
+        proposal = propose(study, space, tried)
         if proposal is None:
             break
         trial, _ = proposal
@@ -82,5 +82,5 @@ def test_requeued_parameters_run_again(tmp_path):
     study = optuna.load_study(study_name="s", storage=open_storage(tmp_path / "s"))
     study.enqueue_trial(first[0])  # what requeue_interrupted does for an interrupted trial
     tried = tried_parameters(study)
-    trial, _ = propose(study, load_space(space).parameters(), tried)
+    trial, _ = propose(study, load_space(space), tried)
     assert trial.params == first[0]

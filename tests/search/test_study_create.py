@@ -21,7 +21,7 @@ def test_study_names_its_objectives_and_is_created_quietly(tmp_path):
     # Item 8: Optuna's "[I ...] A new study created in Journal" line came between ours.
     space = load_space(SPACE)
     req = SearchRequest(study="named", space_path=SPACE, dataset="basic-motions", root=tmp_path)
-    meta = {"objective_names": ["window_f1", "flash_bytes", "ram_bytes", "latency_ms"]}
+    meta = {"objective_names": ["window_f1", "flash_bytes", "ram_bytes", "latency_ms"], "data_fingerprint": "0" * 64}
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.INFO)
     seen: list[str] = []
