@@ -46,23 +46,54 @@ def _safe(num: float, den: float) -> float:
     return float(num / den) if den > 0 else 0.0
 
 
-def _match(events: np.ndarray, dets: np.ndarray, window_size: int) -> int:
-    """Matched pairs between events ``(m, 2) [start, end)`` and detection starts ``(n,)`` of one class (rule 2)."""
+def _match(events: np.ndarray, dets: np.ndarray, window_size: int) -> list[tuple[int, int]]:
+    """Matched pairs ``(event row, detection position)`` between events ``(m, 2) [start, end)`` and detection
+    starts ``(n,)`` of one class (rule 2)."""
     if events.shape[0] == 0 or dets.shape[0] == 0:
-        return 0
+        return []
     from scipy.optimize import linear_sum_assignment
 
     ov = (np.minimum(events[:, 1:2], dets[None, :] + window_size)
           - np.maximum(events[:, 0:1], dets[None, :])).clip(min=0)  # (m, n) samples
     rows, cols = np.flatnonzero(ov.any(axis=1)), np.flatnonzero(ov.any(axis=0))
     if rows.size == 0:
-        return 0
+        return []
     ov = ov[np.ix_(rows, cols)]
     # A pair is worth more than any sum of overlaps: maximise the count first, then the overlap.
     big = float(window_size) * min(ov.shape) + 1.0
     weight = np.where(ov > 0, big + ov, 0.0)
     r, c = linear_sum_assignment(weight, maximize=True)
-    return int(np.count_nonzero(ov[r, c] > 0))
+    return [(int(rows[i]), int(cols[j])) for i, j in zip(r, c) if ov[i, j] > 0]
+
+
+def event_matches(starts: np.ndarray, outputs: np.ndarray, window_size: int, segments: Sequence[Segment],
+                  classes: Sequence[str]) -> dict[int, int]:
+    """Which labelled event each emitted output of one capture is matched to, by the rule of this module.
+
+    The pairs :func:`device_event_metrics` counts as true positives, for a
+    per-output table (``automl replay``).
+
+    Args:
+        starts: ``(n_windows,) int64`` window starts (samples) of one capture.
+        outputs: ``(n_windows,) int64`` output per window (class index, -1 unknown, -2 nothing emitted).
+        window_size: window length (samples).
+        segments: the capture's labelled segments (any order; background and
+            labels not in ``classes`` are never matched).
+        classes: model class names, background first.
+
+    Returns:
+        ``{window index: index into segments}`` of the matched outputs.
+    """
+    st, out = np.asarray(starts, np.int64).reshape(-1), np.asarray(outputs, np.int64).reshape(-1)
+    index = {c: i for i, c in enumerate(classes)}
+    matched: dict[int, int] = {}
+    for c in range(1, len(classes)):
+        ev = [k for k, s in enumerate(segments) if index.get(s.label) == c]
+        det = np.flatnonzero(out == c)
+        bounds = np.array([[segments[k].start, segments[k].end] for k in ev], np.int64).reshape(-1, 2)
+        for i, j in _match(bounds, st[det], int(window_size)):
+            matched[int(det[j])] = ev[i]
+    return matched
 
 
 def device_event_metrics(
@@ -153,7 +184,7 @@ def device_event_metrics(
         np.add.at(det_c, d_cls, 1)
         np.add.at(sup_c, gts[:, 0], 1)
         for c in np.unique(np.concatenate([d_cls, gts[:, 0]])):
-            tp_c[c] += _match(gts[gts[:, 0] == c, 1:], d_st[d_cls == c], w)
+            tp_c[c] += len(_match(gts[gts[:, 0] == c, 1:], d_st[d_cls == c], w))
         if d_st.size:
             # False activation: the window [s, s + w) holds no labelled sample at all.
             csum = np.concatenate([[0], np.cumsum(covered)])

@@ -24,7 +24,7 @@ from automl.data import Capture, Dataset, import_dataset, to_counts
 from automl.errors import ConfigError, DataError, StudyError
 from automl.export import MANIFEST_NAME, StreamRun, device_ids, export_trial, parse_stream, run_stream, write_counts
 from automl.export._export import SAFE_PATH
-from automl.metrics import classification_metrics, device_event_metrics
+from automl.metrics import classification_metrics, device_event_metrics, event_matches
 from automl.pipeline import FittedPipeline, PipelineRun
 from automl.postprocessing import NO_OUTPUT, UNKNOWN
 
@@ -40,14 +40,18 @@ class EventRow:
         time_s: when the output is emitted: the window's last sample + 1, in
             seconds since the start of the recording (for a missed event: its start).
         window: window index in the capture (-1 for a missed event).
-        label: the labelled class the window overlaps most (background if none).
+        label: the labelled event the output is matched to, else the labelled
+            class the window overlaps most (background if none).
         firmware, python: the emitted output (class name, ``unknown``, or
             ``-`` when nothing was emitted), with the decision in parentheses
             when post-processing suppressed it.
-        note: ``"firmware != Python"``; for an event output, ``"wrong class"``
-            (it overlaps an event of another class) or ``"false activation"``
-            (it overlaps no labelled event); ``"missed"`` (a labelled event no
-            output of its class overlaps); else ``""``.
+        note: ``"firmware != Python"``; for an event output not matched to a
+            labelled event by the device metric (:func:`automl.metrics.event_matches`),
+            ``"duplicate: …"`` (its event is matched to another output of its
+            class), ``"wrong class"`` (it overlaps only events of other classes)
+            or ``"false activation"`` (it overlaps no labelled event);
+            ``"missed"`` (a labelled event matched to no output); else ``""``.
+            Counting the rows: matched outputs are the metric's true positives.
     """
 
     time_s: float
@@ -347,28 +351,31 @@ def _rows(ds: Dataset, pipe: FittedPipeline, py: PipelineRun, fw: StreamRun, agr
     def is_event(cid: int) -> bool:
         return cid >= 1 and (background is None or cid - 1 != background)
 
-    segs = [(s.start, s.end, s.label) for s in ds.segments if s.label != ds.background]
+    segs = [seg for seg in ds.segments if seg.label != ds.background]
+    # The pairs the device metric counts (one output per labelled event): the table says what the metric says.
+    matched = event_matches(py.start, py.outputs, w, segs, classes)
     rows: list[EventRow] = []
-    detected: set[int] = set()
     for i in range(n):
         fw_e, fw_d = (int(fw.emitted[i]), int(fw.decision[i])) if same_count else (-1, -1)
         py_e, py_d = int(py_ids[i]), int(py_dec[i])
         if not (is_event(py_e) or is_event(fw_e) or not agree[i]):
             continue
         a, b = int(py.start[i]), int(py.start[i]) + w
-        over = [(min(b, e) - max(a, s), k) for k, (s, e, _) in enumerate(segs) if min(b, e) > max(a, s)]
-        label = segs[max(over)[1]][2] if over else ds.background
-        if is_event(py_e):  # an output of the event's class overlaps it: not missed
-            detected.update(k for _, k in over if segs[k][2] == classes[py_e - 1])
+        over = [(min(b, seg.end) - max(a, seg.start), k) for k, seg in enumerate(segs)
+                if min(b, seg.end) > max(a, seg.start)]
+        label = segs[matched[i]].label if i in matched else segs[max(over)[1]].label if over else ds.background
         note = "firmware != Python" if not agree[i] else ""
-        if not note and is_event(py_e) and label != classes[py_e - 1]:
-            note = "false activation" if label == ds.background else "wrong class"
+        if not note and is_event(py_e) and i not in matched:
+            same = any(segs[k].label == classes[py_e - 1] for _, k in over)
+            note = ("false activation" if not over else
+                    "duplicate: its event is counted for another output" if same else "wrong class")
         rows.append(EventRow(b / rate, i, label, shown(fw_e, fw_d) if same_count else "(no window)",
                              shown(py_e, py_d), note))
-    event_labels = {s.label for s in events_segments}
-    for k, (s, _e, label) in enumerate(segs):
-        if k not in detected and label in event_labels:
-            rows.append(EventRow(s / rate, -1, label, "", "", "missed"))
+    event_labels = {seg.label for seg in events_segments}
+    detected = set(matched.values())
+    for k, seg in enumerate(segs):
+        if k not in detected and seg.label in event_labels:
+            rows.append(EventRow(seg.start / rate, -1, seg.label, "", "", "missed"))
     rows.sort(key=lambda r: (r.time_s, r.window))
     return rows
 

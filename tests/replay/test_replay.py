@@ -79,7 +79,10 @@ def test_replay_agrees_with_python_and_scores_like_the_search(study, boxing_dir)
     events = [row for row in c.rows if row.window >= 0 and row.python not in ("NoActivity", "unknown")
               and not row.python.startswith("-")]
     assert len(events) == c.events["n_detections"]
-    assert sum(row.note == "missed" for row in c.rows) <= c.events["fn"]
+    # The table says what the metric counts: unnoted event outputs are its true positives, "missed" rows its misses.
+    assert sum(not row.note for row in events) == c.events["tp"]
+    assert sum(row.note == "missed" for row in c.rows) == c.events["fn"]
+    assert sum(row.note == "false activation" for row in events) == c.events["false_activations"]
     assert all(row.python == row.firmware and row.note != "firmware != Python" for row in c.rows)
     text = "\n".join(replay_lines(r))
     assert f"agreement: {c.n_windows} of {c.n_windows} windows" in text
