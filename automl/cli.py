@@ -176,7 +176,7 @@ def search(
         "--trials", help="Finished trials to reach in the study; default 60, or no limit when --timeout is given.")] = None,
     timeout: Annotated[Optional[str], typer.Option("--timeout", help="Wall budget for this run, e.g. 8h, 20m.")] = None,
     workers: Annotated[Optional[int], typer.Option(
-        "--workers", help="Parallel trials (Ray CPUs). Default: all cores.", show_default=False)] = None,
+        "--workers", min=1, help="Parallel trials (Ray CPUs). Default: all cores.", show_default=False)] = None,
     address: Annotated[Optional[str], typer.Option("--address", help="Join a Ray cluster: auto or ray://host:port.")] = None,
     test_glob: TestGlobOpt = None,
     test_where: TestWhereOpt = None,
@@ -218,7 +218,8 @@ def search(
              "signal": "stopped by Ctrl-C/SIGTERM; run the same command to resume",
              "exhausted": "the sampler proposed only parameters already tried, 50 times in a row: the space looks "
                           "exhausted"}[summary.stop_reason]
-    typer.echo(f"study {summary.study or study!r}: {summary.n_complete} complete, {summary.n_failed} failed "
+    over = f" ({summary.n_over_budget} over budget, never trained)" if summary.n_over_budget else ""
+    typer.echo(f"study {summary.study or study!r}: {summary.n_complete} complete{over}, {summary.n_failed} failed "
                f"({summary.n_run} run now in {summary.wall_s:.0f} s; {ended}); Pareto trials: {summary.pareto}")
     if summary.recommendation:
         typer.echo(summary.recommendation)
@@ -285,14 +286,15 @@ def status(study: StudyOpt, root: RootOpt = Path("studies"), storage: StorageOpt
     metric = s.get("metric") or "F1"
     best = (f"trial {s['best'][0]} ({metric} {s['best'][1]:.4f})" if s.get("best") else
             "-" if s.get("best_f1") is None else f"{s['best_f1']:.4f}")
-    typer.echo(f"study {study!r}: {s['complete']} complete, {s['failed']} failed, {s['running']} running; "
+    over = f" ({s['over_budget']} over budget, never trained)" if s.get("over_budget") else ""
+    typer.echo(f"study {study!r}: {s['complete']} complete{over}, {s['failed']} failed, {s['running']} running; "
                f"Pareto size {s['pareto_size']}; best {metric} within budget: {best}")
     if s.get("recommendation"):
         typer.echo(s["recommendation"])
     if owner is not None:
         typer.echo(f"search running: pid {owner.get('pid', '?')} on host {owner.get('host', '?')} since "
-                   f"{owner.get('started', '?')} UTC; counts as of {s.get('updated', 'now')} UTC; "
-                   "the recommendation is computed when it ends (automl report shows it now)")
+                   f"{owner.get('started', '?')} UTC" + (f"; counts as of {s['updated']} UTC" if s.get("updated") else "")
+                   + "; the recommendation is computed when it ends (automl report shows it now)")
 
 
 @app.command()

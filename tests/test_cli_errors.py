@@ -245,3 +245,21 @@ def test_nothing_fits_the_budget_exits_3_in_report_pick_and_export_knee(tmp_path
     _study(feasible_root)
     result = runner.invoke(app, ["report", "--study", "s", "--root", str(feasible_root), "--no-timeline"])
     assert result.exit_code == 0 and result.stderr == ""
+
+
+@pytest.mark.parametrize("argv, code, line", [
+    (["check", "--data", ".", "--space", "search_spaces/basic-motions.yaml", "--format", "csv"], 2,
+     "The '--format' parameter (fmt) must be one of auto, label-column, canonical, per-file, folders, dcli, label-studio. "
+     "Got 'csv' instead."),
+    (["search", "--study", "s", "--dataset", "basic-motions", "--space", "search_spaces/basic-motions.yaml",
+      "--workers", "0"], 2, None),
+])
+def test_bad_option_values_found_by_a_new_user(argv, code, line, tmp_path, monkeypatch):
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    result = runner.invoke(app, [*argv, *(["--root", str(tmp_path)] if argv[0] == "search" else [])])
+    assert result.exit_code == code, result.output
+    if line is not None:
+        assert _one_line(result, code) == line
+    else:  # click's own usage error names the option and its range
+        assert "Invalid value for '--workers': Input should be greater than or equal to 1" in result.stderr
+    assert not (tmp_path / "s").exists()

@@ -147,8 +147,19 @@ def _dcli_files(folder: Path) -> list[Path]:
     return sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in _DCLI_SUFFIXES)
 
 
+def _bad_format(fmt: str) -> None:
+    raise ConfigError(f"The '--format' parameter (fmt) must be one of {', '.join(IMPORT_FORMATS)}. Got {fmt!r} "
+                      "instead.")
+
+
 def reader_options(fmt: str) -> list[str]:
-    """Keyword options the reader of ``fmt`` takes: its own, then :data:`COMMON_OPTIONS`."""
+    """Keyword options the reader of ``fmt`` takes: its own, then :data:`COMMON_OPTIONS`.
+
+    Raises:
+        ConfigError: if ``fmt`` is not a reader's format (naming the formats, as ``--format``).
+    """
+    if fmt not in READERS:
+        _bad_format(fmt)
     own = [name for name, p in inspect.signature(READERS[fmt]).parameters.items()
            if p.kind is inspect.Parameter.KEYWORD_ONLY]
     return [*own, *(o for o in COMMON_OPTIONS if o not in own)]
@@ -204,7 +215,7 @@ def import_dataset(path: str | Path | Sequence[str | Path], fmt: str = "auto", *
         ds = import_dataset(["train.json", "test.json"], time_column="time")
     """
     if fmt not in IMPORT_FORMATS:
-        raise ConfigError(f"The 'fmt' parameter must be one of {list(IMPORT_FORMATS)}. Got {fmt!r} instead.")
+        _bad_format(fmt)
     chosen = detect_format(path, **options) if fmt == "auto" else fmt
     allowed = reader_options(chosen)
     unknown = sorted(set(options) - set(allowed))

@@ -90,7 +90,8 @@ def recommend(values: np.ndarray, feasible: np.ndarray, attrs: Sequence[Mapping]
     cand = np.asarray(feasible, bool) & ~flagged
     seeds = np.array([int(a.get("n_seeds") or 1) for a in attrs], np.int64).reshape(n)
     if not cand.any():
-        why = ("no complete trial fits the budgets" if not np.any(feasible) else
+        why = ("the study has no complete trial yet" if n == 0 else
+               "no complete trial fits the budgets" if not np.any(feasible) else
                "every trial that fits the budgets is flagged (a single predicted class, or no background class)")
         return RecommendationRule(None, float("nan"), float("nan"), 0, 0, share, False, f"No recommendation: {why}.")
     full = int(seeds[cand].max())
@@ -107,6 +108,11 @@ def recommend(values: np.ndarray, feasible: np.ndarray, attrs: Sequence[Mapping]
     seeds_text = (f"averaged over {full} training seeds" if full > 1 else "from one training seed (no trial was "
                   "re-scored with more seeds)")
     share_text = "" if np.isnan(share[row]) else f" (it uses at most {share[row]:.0%} of any budget)"
-    reason = (f"The cheapest trial{share_text} of the {len(within)} whose validation {metric}, {seeds_text}, is "
-              f"within the seed noise ({noise:.3f}) of the best ({best:.3f}).")
+    noise_text = f"the seed noise ({noise:.3f}: the median standard deviation of {metric} between training seeds)"
+    if len(within) == 1:
+        reason = (f"The best trial by validation {metric} ({best:.3f}, {seeds_text}){share_text}; no other trial is "
+                  f"within {noise_text} of it.")
+    else:
+        reason = (f"The cheapest trial{share_text} of the {len(within)} whose validation {metric}, {seeds_text}, is "
+                  f"within {noise_text} of the best ({best:.3f}).")
     return RecommendationRule(row, best, noise, len(within), len(rows), share, fallback, reason)

@@ -18,6 +18,8 @@ import numpy as np
 import optuna
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from automl.search._records import exact_values
+
 _State = optuna.trial.TrialState
 
 
@@ -37,6 +39,10 @@ class ParetoTracker:
     Attributes:
         best_f1: the largest first objective (F1) over all complete trials
             (infeasible ones included, as they are stored with F1 0), or None.
+        best_number: the trial of ``best_f1`` (the first to reach it), or None.
+
+    The costs compared are the exact ones (:func:`~automl.search._records.exact_values`):
+    the sampler is told them rounded up (``search.cost_resolution``), the person sees them exact.
     """
 
     def __init__(self, directions: Sequence[optuna.study.StudyDirection]) -> None:
@@ -45,6 +51,7 @@ class ParetoTracker:
         self._numbers: list[int] = []
         self._seen: set[int] = set()
         self.best_f1: float | None = None
+        self.best_number: int | None = None
 
     def add(self, trials: Iterable[optuna.trial.FrozenTrial]) -> None:
         """Take in the complete trials not seen before (any others are ignored).
@@ -61,10 +68,11 @@ class ParetoTracker:
             if t.state != _State.COMPLETE or t.number in self._seen:
                 continue
             self._seen.add(t.number)
-            self.best_f1 = t.values[0] if self.best_f1 is None else max(self.best_f1, t.values[0])
+            if self.best_f1 is None or t.values[0] > self.best_f1:
+                self.best_f1, self.best_number = t.values[0], t.number
             if any(c > 0.0 for c in t.constraints.values()):
                 continue
-            loss = self._sign * np.asarray(t.values, dtype=float)
+            loss = self._sign * np.asarray(exact_values(t), dtype=float)
             front = self._loss
             if np.any(np.all(front <= loss, axis=1) & np.any(front < loss, axis=1)):
                 continue  # dominated by a trial on the front
@@ -92,8 +100,10 @@ def study_status(study: optuna.Study, tracker: ParetoTracker | None = None) -> d
             or None to build the front from scratch.
 
     Returns:
-        ``{"complete", "failed" (interrupted trials not counted), "running",
-        "best_f1" (None if no complete trial), "pareto_size"}``.
+        ``{"complete", "over_budget" (complete but never trained: over a
+        budget before training), "failed" (interrupted trials not counted), "running",
+        "best_f1" (None if no complete trial), "best" ([trial number, F1] or
+        None), "pareto_size"}``.
 
     Raises:
         optuna.exceptions.StorageInternalError: if the storage cannot be read.
@@ -103,9 +113,11 @@ def study_status(study: optuna.Study, tracker: ParetoTracker | None = None) -> d
     tracker.add(trials)
     return {
         "complete": sum(t.state == _State.COMPLETE for t in trials),
+        "over_budget": sum(t.state == _State.COMPLETE and bool(t.user_attrs.get("infeasible")) for t in trials),
         "failed": sum(t.state == _State.FAIL and not t.system_attrs.get("automl_interrupted") for t in trials),
         "running": sum(t.state == _State.RUNNING for t in trials),
         "best_f1": tracker.best_f1,
+        "best": None if tracker.best_number is None else [tracker.best_number, tracker.best_f1],
         "pareto_size": len(tracker.numbers),
     }
 

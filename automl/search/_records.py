@@ -80,7 +80,11 @@ def journal_scalars(attrs: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def exact_values(trial: Any, names: list[str] | tuple[str, ...]) -> list[float]:
+#: Objective names in the contract's order (docs/CONTRACTS.md), for :func:`exact_values` without the study's.
+OBJECTIVE_ORDER = ("f1", "flash_bytes", "ram_bytes", "latency_ms")
+
+
+def exact_values(trial: Any, names: list[str] | tuple[str, ...] = OBJECTIVE_ORDER) -> list[float]:
     """A complete trial's objective values with its exact costs.
 
     The sampler is told each cost rounded up to ``search.cost_resolution`` of
@@ -90,7 +94,8 @@ def exact_values(trial: Any, names: list[str] | tuple[str, ...]) -> list[float]:
 
     Args:
         trial: a ``FrozenTrial`` with values.
-        names: the study's objective names (``objective_names`` study attribute), in order.
+        names: the study's objective names (``objective_names`` study attribute), in order
+            (default: :data:`OBJECTIVE_ORDER`, the contract's).
     """
     return [float(trial.user_attrs[f"cost_{n}"]) if isinstance(trial.user_attrs.get(f"cost_{n}"), (int, float))
             else float(v) for n, v in zip(names, trial.values)]

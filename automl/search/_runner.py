@@ -32,7 +32,7 @@ from automl.search._objective import (
 from automl.search._progress import ParetoTracker, SearchProgress, study_status
 from automl.search._records import compact_artifacts, final_summary, record_trial, write_status
 from automl.search._space import SearchSpace, load_space, suggest_all
-from automl.search._storage import driver_lock, open_storage, study_dir
+from automl.search._storage import check_not_searched, driver_lock, open_storage, study_dir
 
 log = logging.getLogger("automl.search")
 
@@ -122,6 +122,7 @@ class SearchSummary:
     Attributes:
         study_dir: the study folder.
         n_complete, n_failed: trials finished in each state (whole study).
+        n_over_budget: complete trials never trained because an estimate was over a budget.
         n_run: trials finished by this run.
         wall_s: this run's wall time (s).
         pareto: trial numbers on the Pareto front.
@@ -148,6 +149,7 @@ class SearchSummary:
     budgets: str = ""
     study: str = ""
     recommendation: str = ""
+    n_over_budget: int = 0
 
     def check(self) -> None:
         """Raise what the exit code must say about this run (nothing if it is 0).
@@ -413,8 +415,10 @@ def _tell(study: optuna.Study, folder: Path, trial: optuna.Trial, outcome: Trial
             log.info("trial %d infeasible before training (%s), %.1f s", trial.number,
                      "; ".join(outcome.user_attrs["over_budget"]), outcome.user_attrs.get("duration_s", math.nan))
             return
+        c = outcome.user_attrs["cost"]  # exact; the sampler was told them rounded up (cost_resolution)
         log.info("trial %d complete: F1=%.4f flash=%d B RAM=%d B latency=%.3f ms (%.1f s)", trial.number,
-                 *outcome.values, outcome.user_attrs.get("duration_s", math.nan))
+                 outcome.values[0], c["flash_bytes"], c["ram_bytes"], c["latency_ms"],
+                 outcome.user_attrs.get("duration_s", math.nan))
     else:
         trial.set_user_attr("fail_reason", (reason or "unknown error").splitlines()[0][:500])
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
@@ -689,6 +693,7 @@ def run_search(req: SearchRequest) -> SearchSummary:
         raise ConfigError(f"The '--workers' parameter must be >= 1. Got {req.workers} instead.")
     space = load_space(req.space_path)
     target = load_target(req.target or space.target)
+    check_not_searched(study_dir(req.root, req.study), req.study)  # before the data summary is printed
     train, test, info, sample_scale = load_data(req, space)
     check_names(train)
     report = check_search(space, train, test, info, seed=req.seed)
@@ -788,6 +793,7 @@ def _search_study(req, space, target, meta, data, sample_scale, t_start, lines: 
                 and t.datetime_complete >= run_started and not t.system_attrs.get("automl_interrupted")]
     reasons = [t.user_attrs.get("fail_reason") for t in this_run if t.state == optuna.trial.TrialState.FAIL]
     return SearchSummary(study_dir=folder, n_complete=status["complete"], n_failed=status["failed"], n_run=n_run,
+                         n_over_budget=status["over_budget"],
                          wall_s=_clock() - t_start, pareto=front.numbers, stop_reason=reason,
                          n_run_complete=sum(t.state == optuna.trial.TrialState.COMPLETE for t in this_run),
                          last_fail_reason=next((r for r in reversed(reasons) if r), None),

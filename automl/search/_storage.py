@@ -142,9 +142,7 @@ def driver_lock(folder: Path, study: str) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            owner = _lock_owner_text(_read_owner(fd))
-            raise StudyError(f"study {study!r} is already being searched by {owner} (lock {path}); wait for that "
-                             f"run to end, or stop it with Ctrl-C, before starting another") from None
+            raise _busy(study, _read_owner(fd), path) from None
         previous = _read_owner(fd)
         if previous:
             warn(f"{path}: taking over the lock of a search that stopped without releasing it "
@@ -159,6 +157,24 @@ def driver_lock(folder: Path, study: str) -> Iterator[None]:
                 _write_owner(fd, None)
     finally:
         os.close(fd)  # also drops the flock
+
+
+def _busy(study: str, owner: dict, path: Path) -> StudyError:
+    return StudyError(f"study {study!r} is already being searched by {_lock_owner_text(owner)} (lock {path}); wait "
+                      f"for that run to end, or stop it with Ctrl-C, before starting another")
+
+
+def check_not_searched(folder: Path, study: str) -> None:
+    """Refuse early (before the data is read) a search of a study another search holds.
+
+    :func:`driver_lock` still takes the lock (this check and the lock are not atomic).
+
+    Raises:
+        StudyError: naming the running search's pid, host and start time.
+    """
+    owner = lock_owner(folder)
+    if owner is not None:
+        raise _busy(study, owner, folder / LOCK_FILE)
 
 
 def lock_owner(folder: Path) -> dict | None:

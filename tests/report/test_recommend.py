@@ -34,7 +34,15 @@ def test_cheapest_within_the_noise_of_the_best():
     # Within 0.92 - 0.035 = 0.885: rows 0, 1, 3; cheapest share: row 1 (0.2).
     assert r.row == 1 and r.n_within == 3 and r.n_candidates == 4 and not r.fallback
     assert r.reason == ("The cheapest trial (it uses at most 20% of any budget) of the 3 whose validation event F1, "
-                        "averaged over 3 training seeds, is within the seed noise (0.035) of the best (0.920).")
+                        "averaged over 3 training seeds, is within the seed noise (0.035: the median standard "
+                        "deviation of event F1 between training seeds) of the best (0.920).")
+    # Alone within the noise: said so, not "the cheapest of the 1".
+    alone = recommend(values, np.ones(4, bool), [_attrs(std=0.001) for _ in stds], BUDGETS, "event F1")
+    assert alone.row == 0 and alone.n_within == 1
+    assert alone.reason.startswith("The best trial by validation event F1 (0.920, averaged over 3 training seeds) "
+                                   "(it uses at most ")
+    assert alone.reason.endswith("; no other trial is within the seed noise (0.001: the median standard deviation "
+                                 "of event F1 between training seeds) of it.")
 
 
 def test_flagged_infeasible_and_single_seed_trials_never_compete():

@@ -84,5 +84,6 @@ def test_cli_search_on_a_running_study_exits_1_and_writes_nothing(tmp_path):
     assert line.startswith(f"error: study 's' is already being searched by pid {proc.pid} on host "
                            f"{socket.gethostname()} (started ")
     assert line.endswith("wait for that run to end, or stop it with Ctrl-C, before starting another")
+    assert result.stdout == ""  # refused before the data is read and summarised
     assert (folder / "journal.log").read_bytes() == b""
     assert sorted(p.name for p in folder.iterdir()) == ["journal.log", LOCK_FILE]

@@ -136,7 +136,8 @@ def test_timeout_without_trials_runs_until_the_wall_budget(tmp_path, monkeypatch
     assert summary.stop_reason == "timeout"
     # The 5th trial told passes the 45 s budget; the one still running finishes; none starts after: 6 trials,
     # more than --trials' default of the old code (4 in _request).
-    assert [t.state for t in _trials(tmp_path)] == [State.COMPLETE] * 6
+    # (A proposal repeating tried parameters is recorded PRUNED and never run; the tiny space has few.)
+    assert [t.state for t in _trials(tmp_path) if t.state != State.PRUNED] == [State.COMPLETE] * 6
     assert summary.n_complete == 6 and summary.wall_s == 60.0
 
 
