@@ -106,7 +106,8 @@ def detect_format(path: str | Path | Sequence[str | Path], **options: Any) -> st
     p = Path(path)
     if not p.exists():
         raise DataError(
-            f"{p}: not found; give a dataset folder, a SensiML .dcli/.dai file or a Label Studio .json export"
+            f"{p}: not found; give a dataset folder, a capture CSV, a SensiML .dcli/.dai file or a Label Studio "
+            ".json export"
         )
     if p.is_file():
         suffix = p.suffix.lower()

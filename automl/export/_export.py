@@ -133,7 +133,7 @@ def _check_out_dir(out_dir: Path, overwrite: bool) -> set[str]:
     if not overwrite:
         raise ConfigError(
             f"Refusing to write into {str(out_dir)!r}: it is not empty. Choose an empty or new folder, or pass "
-            "--overwrite (overwrite=True) to replace the files an earlier export wrote there (listed in its "
+            "--overwrite to replace the files an earlier export wrote there (listed in its "
             f"{MANIFEST_NAME}); other files are kept."
         )
     return _exported_files(out_dir)

@@ -569,7 +569,7 @@ def test_import_dataset_returns_datasets_for_every_format() -> None:
 
 
 def test_import_dataset_bad_parameters(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="'fmt' parameter must be one of"):
+    with pytest.raises(ConfigError, match=r"'--format' parameter \(fmt\) must be one of auto, "):
         import_dataset(FIXTURES / "dcli", fmt="sensiml")
     with pytest.raises(ConfigError) as exc:
         import_dataset(FIXTURES / "dcli" / "project.dcli", csv_dir="x")
