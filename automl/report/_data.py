@@ -925,12 +925,18 @@ def _limits(names: Sequence[str], budgets: Sequence[float | None]) -> list[str]:
     return [f"{OBJECTIVE_SHORT.get(nm, nm)} ≤ {_fmt_budget(nm, b)}" for nm, b in zip(names, budgets) if b is not None]
 
 
-def _fmt_budget(name: str, value: float) -> str:
+def objective_text(name: str, value: float, spec: str = ".3f") -> str:
+    """``"4,449 B"`` for a ``*_bytes`` objective, ``"1.411 ms"`` for ``*_ms``, ``"0.912"`` otherwise
+    (``spec``: the format of the non-byte numbers, ``"g"`` for budgets)."""
     if name.endswith("_bytes"):
         return f"{value:,.0f} B"
     if name.endswith("_ms"):
-        return f"{value:g} ms"
-    return f"{value:g}"
+        return f"{value:{spec}} ms"
+    return f"{value:{spec}}"
+
+
+def _fmt_budget(name: str, value: float) -> str:
+    return objective_text(name, value, "g")
 
 
 def _hypervolume_info(values: np.ndarray, feasible: np.ndarray, numbers: np.ndarray,

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from automl.report._data import OBJECTIVE_SHORT, ReportData
+from automl.report._data import OBJECTIVE_SHORT, ReportData, objective_text
 
-
-def objective_text(name: str, value: float) -> str:
-    """``"4,449 B"`` for a ``*_bytes`` objective, ``"1.411 ms"`` for ``*_ms``, ``"0.912"`` otherwise."""
-    if name.endswith("_bytes"):
-        return f"{value:,.0f} B"
-    if name.endswith("_ms"):
-        return f"{value:.3f} ms"
-    return f"{value:.3f}"
+__all__ = ["objective_text", "recommendation_line", "values_text"]
 
 
 def values_text(names: Sequence[str], values: Sequence[float]) -> str:
