@@ -105,14 +105,17 @@ def recommend(values: np.ndarray, feasible: np.ndarray, attrs: Sequence[Mapping]
     key = np.nan_to_num(share[within], nan=0.0)
     order = np.lexsort((within, -values[within, 0], key))
     row = int(within[order[0]])
-    seeds_text = (f"averaged over {full} training seeds" if full > 1 else "from one training seed (no trial was "
-                  "re-scored with more seeds)")
+    seeds_text = f"averaged over {full} training seeds" if full > 1 else "from one training seed"
     share_text = "" if np.isnan(share[row]) else f" (it uses at most {share[row]:.0%} of any budget)"
     noise_text = f"the seed noise ({noise:.3f}: the median standard deviation of {metric} between training seeds)"
-    if len(within) == 1:
+    if len(within) > 1:
+        reason = (f"The cheapest trial{share_text} of the {len(within)} whose validation {metric}, {seeds_text}, is "
+                  f"within {noise_text} of the best ({best:.3f}).")
+    elif noise > 0:
         reason = (f"The best trial by validation {metric} ({best:.3f}, {seeds_text}){share_text}; no other trial is "
                   f"within {noise_text} of it.")
     else:
-        reason = (f"The cheapest trial{share_text} of the {len(within)} whose validation {metric}, {seeds_text}, is "
-                  f"within {noise_text} of the best ({best:.3f}).")
+        reason = f"The best trial by validation {metric} ({best:.3f}, {seeds_text}){share_text}."
+    if fallback:
+        reason += " No trial was re-scored with more training seeds, so the seed noise is unknown."
     return RecommendationRule(row, best, noise, len(within), len(rows), share, fallback, reason)
