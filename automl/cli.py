@@ -364,7 +364,7 @@ def resolve_trial(study: str, trial: str, root: Path, storage: str | None):
     if text.lower() in ("recommended", "knee"):
         from automl.report import build_report_data, nothing_fits, recommendation_line
 
-        data = build_report_data(st, timeline=False, importance=False)
+        data = build_report_data(st, timeline=False, importance=False, hypervolume=False)
         nothing_fits(data, what="there is no trial to recommend")
         if data.recommended is None:
             why = data.rule.reason if data.rule is not None else "No recommendation: the study has no complete trial."

@@ -123,7 +123,7 @@ def one_search(args, seed: int, space_path: Path) -> dict:
     test = np.array([_events(details[t.number])["f1"] for t in trained])
     epochs = {t.number: int(details[t.number]["pipeline"]["epochs"]) for t in trained}
     rho = float(spearmanr(val, test)[0]) if len(trained) > 2 else float("nan")
-    data = build_report_data(study, folder, timeline=False, importance=False)
+    data = build_report_data(study, folder, timeline=False, importance=False, hypervolume=False)
     rec = study.trials[data.recommended.number] if data.recommended is not None else None
     durations = [t.user_attrs["duration_s"] for t in done]
     multi = sum(1 for t in trained if (t.user_attrs.get("n_seeds") or 1) > 1)

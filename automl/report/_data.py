@@ -541,7 +541,8 @@ class ReportData:
         best: the feasible trial with the highest F1 (ties: less flash), or ``None``.
         pick: what the ``--pick`` rule selects, or ``None`` without a rule.
         details: every Pareto trial plus the recommended, best and pick, ascending number.
-        hypervolume: of the feasible front, or ``None`` without complete trials.
+        hypervolume: of the feasible front, or ``None`` without complete trials
+            (or when built without it).
         importance: parameter importances per objective.
         parcoords: parameters drawn as parallel-coordinate axes.
         wall_s: first trial start to last completion (s), or ``None``.
@@ -680,7 +681,7 @@ def read_budgets(target: Mapping[str, Any], objective_names: Sequence[str]) -> t
 
 def build_report_data(study: optuna.Study, study_dir: Path | None = None,
                       pick: str | PickRule | None = None, *, timeline: bool = True, importance: bool = True,
-                      timeline_capture: str | None = None,
+                      hypervolume: bool = True, timeline_capture: str | None = None,
                       export_root: str | Path | None = None) -> ReportData:
     """Reduce ``study`` to a :class:`ReportData` (one snapshot of its trials).
 
@@ -696,6 +697,9 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
         timeline_capture: the held-out capture to replay (default: the first).
         importance: estimate fANOVA parameter importances (seconds at 1,000
             trials; ``False`` when only the recommendation is needed).
+        hypervolume: compute the front's hypervolume and its history (most of
+            the time of a summary at thousands of trials; ``False`` when only
+            the recommendation is needed: ``hypervolume`` is then None).
         export_root: ``--root`` for the export commands (default:
             ``study_dir``'s parent; omitted when it is ``studies``).
 
@@ -814,7 +818,7 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
                            if started and t.datetime_complete else np.nan for t in complete])
 
     hv = _hypervolume_info(values, feasible, numbers, complete_s, directions, names, budgets) \
-        if complete else None
+        if complete and hypervolume else None
     sample = even_sample(list(range(len(complete))), MAX_SAMPLE)
     importance = (_importances(study, [complete[i] for i in sample], names, trained[sample])
                   if importance else None)

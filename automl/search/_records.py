@@ -318,13 +318,14 @@ def final_summary(study: Any, folder: Path) -> dict:
     from automl.report import build_report_data, recommendation_line
 
     try:
-        data = build_report_data(study, folder, timeline=False, importance=False)
+        data = build_report_data(study, folder, timeline=False, importance=False, hypervolume=False)
     except Exception as exc:  # noqa: BLE001 -- a summary must not fail a finished search
         logging.getLogger("automl.search").warning("no recommendation in status.json: %s", exc)
         return {}
     best = None if data.best is None else [int(data.best.number), float(data.best.values[0])]
     return {"best": best, "metric": data.objective_short(0) if data.objective_names else "F1",
             "recommendation": recommendation_line(data)}
+
 
 def read_status(folder: Path) -> dict[str, Any] | None:
     """The summary the last search wrote, or None if there is none usable.
