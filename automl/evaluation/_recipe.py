@@ -400,11 +400,8 @@ def cross_validate(p: Prepared, seed: int) -> SeedScore:
     events = None
     if p.has_background:
         merged, _ = _merge_windows(wins)
-        from automl.data import Dataset
-
-        pooled = Dataset(p.data.train.name, p.data.train.channels, p.data.train.sample_rate_hz,
-                         [c for s in streams for c in s.captures], [g for s in streams for g in s.segments],
-                         p.data.train.background)
+        pooled = p.data.train.replace(captures=[c for s in streams for c in s.captures],
+                                      segments=[g for s in streams for g in s.segments])
         events = window_device_metrics(merged, np.concatenate(outs), pooled)
     use_events = cfg.objective == "event_f1" and events is not None
     value = float(events["f1"] if use_events else window_metrics["macro_f1"])

@@ -123,6 +123,7 @@ def deployment_streams(ds: Dataset, seed: int = 0, name: str = "stream", crossfa
     stream = Capture(name, np.ascontiguousarray(np.concatenate(parts)),
                      {"assembled_from": ",".join(c.name for c in single)})
     kept_names = {c.name for c in keep}
-    return Dataset(name=ds.name, channels=ds.channels, sample_rate_hz=ds.sample_rate_hz, captures=[*keep, stream],
-                   segments=[s for s in ds.segments if s.capture in kept_names and s.label != ds.background] + segments,
-                   background=ds.background)
+    # Dataset.replace keeps everything else of ``ds``: sensor groups, resample rate, notes.
+    return ds.replace(captures=[*keep, stream],
+                      segments=[s for s in ds.segments if s.capture in kept_names and s.label != ds.background]
+                      + segments)

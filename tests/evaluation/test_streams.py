@@ -94,3 +94,14 @@ def test_the_chunk_order_follows_the_seed():
     other = deployment_streams(_dataset(*parts), seed=2, name="s", crossfade=0)
     assert np.array_equal(one.captures[0].data, again.captures[0].data)
     assert not np.array_equal(one.captures[0].data, other.captures[0].data)
+
+
+def test_the_stream_keeps_the_data_sets_declared_sensor_groups_and_rate():
+    # A declared group (data.sensors) whose names no prefix rule would guess: the threshold segmenter's
+    # "imuMag" must still exist on the validation stream.
+    jab, hook = _capture("jab", "jab", [(10, 20)], 30, 0.0), _capture("hook", "hook", [(10, 20)], 30, 0.0)
+    ds = Dataset("d", ("u", "v", "w"), 100.0, [Capture(c.name, np.repeat(c.data, 3, axis=1)) for c, _ in (jab, hook)],
+                 jab[1] + hook[1], sensors={"imu": ["u", "v", "w"]}, resample_hz=100.0)
+    out = deployment_streams(ds, seed=0, name="s")
+    assert out.capture_names() == ["s"]
+    assert out.sensors == {"imu": ("u", "v", "w")} and out.resample_hz == 100.0
