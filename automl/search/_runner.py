@@ -362,15 +362,16 @@ def create_or_load_study(req: SearchRequest, space: SearchSpace, target: TargetP
                                     sampler=sampler, load_if_exists=True)
     finally:
         optuna.logging.set_verbosity(verbosity)
-    old_key, new_key = study.user_attrs.get("data_fingerprint"), meta["data_fingerprint"]
+    attrs = study.user_attrs
+    old_key, new_key = attrs.get("data_fingerprint"), meta["data_fingerprint"]
     if old_key is not None and old_key != new_key:
         raise DataChanged(req.study, old_key, new_key)
-    old_space = study.user_attrs.get("space")
-    if old_space is not None and old_key is None:
-        study.set_user_attr("data_fingerprint", new_key)
+    old_space = attrs.get("space")
     if old_space is not None and old_space != space.model_dump(mode="json"):
         raise ConfigError(f"study {req.study!r} already exists with a different search space; "
                           "use a new --study name to search a changed space")
+    if old_space is not None and old_key is None:  # a study from before fingerprints: checked, then recorded
+        study.set_user_attr("data_fingerprint", new_key)
     if old_space is None:
         for key, value in meta.items():
             study.set_user_attr(key, value)
@@ -713,7 +714,7 @@ def run_search(req: SearchRequest) -> SearchSummary:
         "data_paths": source["paths"],
         "data_format": source["format"],
         "data_options": source["options"],
-        "data_fingerprint": data_fingerprint(train, test, sample_scale),
+        "data_fingerprint": data_fingerprint(data.train_key, data.test_key, sample_scale),
         "space": space.model_dump(mode="json"),
         "space_path": str(Path(req.space_path).resolve()),
         "target": target.model_dump(mode="json"),
@@ -748,16 +749,15 @@ def run_search(req: SearchRequest) -> SearchSummary:
                              t_start, report.lines())
 
 
-def data_fingerprint(train, test, sample_scale: dict) -> str:
-    """SHA-256 (hex) of a study's data: both splits (:func:`automl.evaluation.dataset_fingerprint`) and the
-    counts scale. Stored with the study; a resume on data with another fingerprint is refused."""
+def data_fingerprint(train_key: str, test_key: str, sample_scale: dict) -> str:
+    """SHA-256 (hex) of a study's data: the two splits' :func:`automl.evaluation.dataset_fingerprint`
+    (``TrialData.train_key`` / ``test_key``) and the counts scale. Stored with the study; a resume on data with
+    another fingerprint is refused."""
     import hashlib
 
-    from automl.evaluation import dataset_fingerprint
-
     h = hashlib.sha256()
-    for ds in (train, test):
-        h.update(dataset_fingerprint(ds).encode())
+    for key in (train_key, test_key):
+        h.update(key.encode())
     h.update(json.dumps(sample_scale, sort_keys=True).encode())
     return h.hexdigest()
 

@@ -421,27 +421,6 @@ def _check_one(key: str, definition: Any, rule: _Rule) -> None:
             raise ValueError(f"key {key!r}: must be {rule.text()} (got {short_repr(v)})")
 
 
-def check_columns(space: SearchSpace, channels: list[str], path: str | Path = "search space") -> None:
-    """Check that every threshold detection column the space can choose exists in the data.
-
-    Only when ``segmentation.kind`` can be ``threshold``.
-
-    Raises:
-        ConfigError: ``<path>: key 'segmentation.threshold.column': …`` naming the column and the channels.
-    """
-    from automl.segmentation import column_sources
-
-    kinds = space.segmentation.kind if isinstance(space.segmentation.kind, list) else [space.segmentation.kind]
-    if "threshold" not in kinds:
-        return
-    column = space.segmentation.threshold.column
-    for value in column if isinstance(column, list) else [column]:
-        try:
-            column_sources(channels, str(value))
-        except ConfigError as exc:
-            raise ConfigError(f"{path}: key 'segmentation.threshold.column': {exc}") from None
-
-
 def suggest(trial, name: str, definition: Param):
     """Ask an Optuna trial for one parameter according to its definition.
 

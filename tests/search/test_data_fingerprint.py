@@ -96,3 +96,14 @@ def test_a_class_name_the_export_cannot_carry_is_refused_before_any_trial(tmp_pa
     assert str(info.value).startswith(f"class name {long[:40]!r}… is 10,003 characters long;")
     assert "at most 255" in str(info.value)
     assert not (tmp_path / "s").exists()
+
+
+def test_an_old_study_refused_for_another_space_is_left_as_it_was(tmp_path, no_trials):
+    run_search(_req(tmp_path))
+    st, _ = load_study(tmp_path, "s")
+    st._storage.set_study_user_attr(st._study_id, "data_fingerprint", None)  # as written before fingerprints
+    other = tmp_path / "other.yaml"
+    other.write_text(SPACE.read_text().replace("name: tiny", "name: another"))
+    with pytest.raises(ConfigError, match="already exists with a different search space"):
+        run_search(_req(tmp_path, space_path=other))
+    assert load_study(tmp_path, "s")[0].user_attrs["data_fingerprint"] is None  # refused before any write
