@@ -182,7 +182,9 @@ def replay_trial(study_dir: Path, trial: int, recordings: Sequence[Path], *, stu
         raise ConfigError(f"The '--on' parameter must be 'host' or 'qemu'. Got {on!r} instead.")
     if not recordings and not held_out:
         raise ConfigError("give at least one recording to replay, or --held-out for the study's held-out captures")
-    pipe = FittedPipeline.load(Path(study_dir) / "artifacts" / f"trial-{int(trial)}")
+    from automl.search import load_trial_pipeline
+
+    pipe = load_trial_pipeline(Path(study_dir), int(trial))
     data_opts = _data_options(study_attrs or {})
     captures = _held_out(study_attrs or {}, pipe, data_opts) if held_out else []
     captures += _read_recordings(recordings, fmt, pipe, data_opts)

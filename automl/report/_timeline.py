@@ -204,7 +204,7 @@ def load_timeline(study_dir: Path | None, study_attrs: Mapping[str, Any], trial:
     Returns:
         ``(data, "")``, or ``(None, sentence saying what is missing)``.
     """
-    from automl.errors import AutomlError
+    from automl.errors import AutomlError, StudyError
 
     if study_dir is None:
         return None, "The report was built without the study folder, so the trial's model cannot be replayed."
@@ -216,19 +216,12 @@ def load_timeline(study_dir: Path | None, study_attrs: Mapping[str, Any], trial:
         return None, "The study does not record which captures are held out (test_glob)."
     if not artifact_dir:
         return None, f"Trial {trial} records no artifact folder, so its model cannot be replayed."
-    from automl.pipeline import FittedPipeline
-    from automl.search import read_artifact
+    from automl.search import load_trial_pipeline
 
     try:  # the artifacts first (from the trial's folder or a pack): cheaper to check than re-reading the data
-        stored = {name: read_artifact(Path(study_dir), trial, name) for name in ("pipeline.json", "model.tflite")}
-        missing = [name for name, data in stored.items() if data is None]
-        if missing:
-            return None, f"Trial {trial}'s model cannot be loaded: its {missing[0]} is missing."
-        text, model = stored["pipeline.json"], stored["model.tflite"]
-        pipe = FittedPipeline.from_json(text.decode("utf-8"), model,
-                                        where=str(Path(study_dir) / str(artifact_dir) / "pipeline.json"))
-    except (AutomlError, OSError, UnicodeDecodeError) as exc:
-        return None, f"Trial {trial}'s model cannot be loaded: {exc}."
+        pipe = load_trial_pipeline(Path(study_dir), trial)
+    except StudyError as exc:
+        return None, f"{exc}."
     space = study_attrs.get("space") if isinstance(study_attrs.get("space"), Mapping) else {}
     data_opts = space.get("data") if isinstance(space.get("data"), Mapping) else {}
     background = str(data_opts.get("background") or "NoActivity")

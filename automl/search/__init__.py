@@ -18,7 +18,7 @@ _EXPORTS = {
     "study_status": "_progress",
     "CheckReport": "_check", "check_data": "_runner",
     "JOURNAL_ATTRS": "_records", "TRIAL_FILE": "_records", "compact_artifacts": "_records", "exact_values": "_records",
-    "final_summary": "_records",
+    "final_summary": "_records", "load_trial_pipeline": "_records",
     "read_artifact": "_records", "read_status": "_records", "record_trial": "_records", "trial_detail": "_records",
     "DEFAULT_TRIALS": "_runner", "SearchRequest": "_runner", "SearchSummary": "_runner", "run_search": "_runner",
     "SearchSpace": "_space", "load_space": "_space",

@@ -302,6 +302,29 @@ def write_status(folder: Path, status: Mapping[str, Any], final: bool) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
+def load_trial_pipeline(folder: Path, trial_number: int) -> Any:
+    """A trial's :class:`~automl.pipeline.FittedPipeline` from its ``pipeline.json`` and ``model.tflite``,
+    read from its artifact folder or a pack (:func:`read_artifact`): for replays of a trial.
+
+    Raises:
+        StudyError: ``"Trial N's model cannot be loaded: …"`` naming the missing or broken file.
+    """
+    from automl.errors import AutomlError
+    from automl.pipeline import FittedPipeline
+
+    where = artifact_dir(folder, trial_number)
+    try:
+        stored = {name: read_artifact(folder, trial_number, name) for name in ("pipeline.json", "model.tflite")}
+        missing = [name for name, data in stored.items() if data is None]
+        if missing:
+            raise StudyError(f"its {missing[0]} is missing (looked in {str(where)!r} and the study's packs): the "
+                             "trial has no stored artifacts")
+        return FittedPipeline.from_json(stored["pipeline.json"].decode("utf-8"), stored["model.tflite"],
+                                        where=str(where / "pipeline.json"))
+    except (AutomlError, OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: zipfile's BadZipFile
+        raise StudyError(f"Trial {trial_number}'s model cannot be loaded: {exc}") from None
+
+
 def final_summary(study: Any, folder: Path) -> dict:
     """What ``automl status`` shows of an ended search besides the counts (kept in ``status.json``).
 

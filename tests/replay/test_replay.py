@@ -89,6 +89,21 @@ def test_replay_agrees_with_python_and_scores_like_the_search(study, boxing_dir)
     assert f"F1 {c.events['f1']:.3f}" in text and f"firmware = Python on {c.n_windows} of {c.n_windows}" in text
 
 
+
+def test_a_trial_compacted_into_a_pack_replays_like_its_folder(study, boxing_dir, tmp_path):
+    import shutil
+
+    from automl.search import compact_artifacts
+
+    folder, _ = study
+    copy = tmp_path / "studies" / "s"
+    shutil.copytree(folder, copy)
+    assert compact_artifacts(copy, keep=set(), min_trials=1) == 1  # trial 3's folder moved into a pack
+    assert not (copy / "artifacts" / f"trial-{TRIAL}").exists()
+    packed = replay_trial(copy, TRIAL, [boxing_dir / f"{RIGHT}.csv"], study_name="s")
+    loose = replay_trial(folder, TRIAL, [boxing_dir / f"{RIGHT}.csv"], study_name="s")
+    assert packed.identical and packed.events == loose.events
+
 def test_cli_replay_writes_counts_for_make_stream_and_a_page(study, boxing_dir, tmp_path, require):
     require("make", "gcc")
     folder, fp = study
