@@ -342,7 +342,9 @@ def _outputs(p: Prepared, win: Windows, decisions: np.ndarray) -> tuple[np.ndarr
     post = p.config.post
     voted = postprocess_windows(decisions, win.capture, win.start, win.X.shape[1],
                                 PostProcessSpec(post.vote, 0), p.background_index)
-    out = postprocess_windows(decisions, win.capture, win.start, win.X.shape[1], post, p.background_index)
+    # The refractory rule on the voted decisions: the same outputs as the full spec on the raw ones, one vote.
+    out = postprocess_windows(voted, win.capture, win.start, win.X.shape[1], PostProcessSpec(1, post.refractory),
+                              p.background_index)
     return voted, out
 
 
