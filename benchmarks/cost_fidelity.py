@@ -113,10 +113,9 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="also write the rows as JSON here")
     args = ap.parse_args(argv)
 
-    from automl.evaluation import plan_validation
     from automl.export import write_firmware
     from automl.pipeline import FittedPipeline
-    from automl.search import SearchRequest
+    from automl.search import SearchRequest, validation_plan
     from automl.search._objective import TrialFailed, run_trial
     from automl.search._runner import load_data
     from automl.search._space import load_space
@@ -128,8 +127,7 @@ def main(argv=None) -> int:
         "model": space.model.model_copy(update={"epochs": args.epochs, "patience": 5})})
     req = SearchRequest(study="fidelity", space_path=space_path, data=args.data)
     train, test, _, scale = load_data(req, space)
-    data = plan_validation(train, test, space.search.cv_folds, seed=args.seed, group_by=space.search.group_by,
-                           streams=space.search.validation)
+    data = validation_plan(space, train, test, args.seed)
     # Budgets far above any trial: every drawn pipeline is trained and exported.
     roomy = TargetProfile(name="roomy", clock_mhz=80, flash_bytes=1 << 24, ram_bytes=1 << 24, latency_ms=1e6)
     args.work.mkdir(parents=True, exist_ok=True)

@@ -52,10 +52,10 @@ from scipy.stats import spearmanr
 
 from automl.cli import parse_duration
 from automl.cost import load_target
-from automl.evaluation import fit_final, plan_validation, prepare
+from automl.evaluation import fit_final, prepare
 from automl.report import build_report_data
 from automl.search import (SearchRequest, config_from_params, load_space, load_study, run_search, run_trial,
-                           trial_detail)
+                           trial_detail, validation_plan)
 from automl.search._runner import load_data
 
 REPO = Path(__file__).resolve().parents[1]
@@ -93,8 +93,7 @@ def held_out_over_seeds(study, space_path: Path, numbers: list[int], seeds: list
     space = load_space(space_path)
     req = SearchRequest(study="reseed", space_path=space_path, data=DATA)
     train, test, _, scale = load_data(req, space)
-    data = plan_validation(train, test, space.search.cv_folds, seed=int(study.user_attrs.get("seed", 0)),
-                           group_by=space.search.group_by, streams=space.search.validation)
+    data = validation_plan(space, train, test, int(study.user_attrs.get("seed", 0)))
     cache = tempfile.mkdtemp(prefix="automl-bench-")
     out = {}
     for n in numbers:
@@ -149,7 +148,7 @@ def tutorial(args) -> dict:
     space = load_space(SPACE)
     req = SearchRequest(study="tutorial", space_path=SPACE, data=DATA)
     train, test, _, scale = load_data(req, space)
-    data = plan_validation(train, test, space.search.cv_folds, seed=0, streams=space.search.validation)
+    data = validation_plan(space, train, test, 0)
     out = run_trial(data, space, dict(TUTORIAL), load_target(space.target), 0, "tutorial", 0, scale,
                     cache_dir=tempfile.mkdtemp(prefix="automl-bench-"), data_seed=0)
     return {"val": out.values[0], "events": out.user_attrs["test_events"], "cost": out.user_attrs["cost"],

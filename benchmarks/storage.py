@@ -48,23 +48,23 @@ SPACE = REPO / "search_spaces" / "boxing.yaml"
 def real_outcomes(n_trained: int, n_infeasible: int, seed: int = 0) -> list:
     """Outcomes of real boxing trials (in-process ``run_trial``): ``n_trained`` trained, ``n_infeasible`` over budget."""
     from automl.cost import load_target
-    from automl.search import SearchRequest, load_space
-    from automl.search._objective import TrialFailed, dataset_fingerprint, run_trial
+    from automl.search import SearchRequest, load_space, validation_plan
+    from automl.search._objective import TrialFailed, run_trial
     from automl.search._runner import load_data
-    from automl.search._space import suggest
+    from automl.search._space import suggest_all
 
     space = load_space(SPACE)
     train, test, _, scale = load_data(SearchRequest(study="bench", space_path=SPACE, data=DATA), space)
-    key, target = dataset_fingerprint(train, test, scale), load_target(space.target)
+    data, target = validation_plan(space, train, test, seed), load_target(space.target)
     sampler = optuna.create_study(directions=["maximize"] * 4, sampler=optuna.samplers.RandomSampler(seed=seed))
     trained, infeasible = [], []
     for i in range(200):
         if len(trained) >= n_trained and len(infeasible) >= n_infeasible:
             break
         trial = sampler.ask()
-        params = {name: suggest(trial, name, d) for name, d in space.parameters().items()}
+        params = suggest_all(trial, space)
         try:
-            out = run_trial(train, test, space, params, target, i, "storage-bench", i, scale, data_key=key)
+            out = run_trial(data, space, params, target, i, "storage-bench", i, scale, data_seed=seed)
         except TrialFailed:
             continue
         (infeasible if out.user_attrs.get("infeasible") else trained).append(out)
@@ -112,11 +112,11 @@ def write_study(root: Path, n: int, outcomes: list, seed: int = 0, sampler: str 
         # intersection): ~107 ms per trial at 3,000 trials on this machine, growing with the study. That is the
         # sampler's cost, not the storage's; it would make this benchmark run for hours.
         study.sampler = optuna.samplers.RandomSampler(seed=seed)
-    params_def, tried = space.parameters(), tried_parameters(study)
+    tried = tried_parameters(study)
     tracker, rng = ParetoTracker(study.directions), np.random.default_rng(seed)
     t0 = written = t_last = time.monotonic()
     for i in range(n):
-        trial, _ = propose(study, params_def, tried)
+        trial, _ = propose(study, space, tried)
         if i % 40 == 39:
             _tell(study, folder, trial, None, "RuntimeError: synthetic failure", target)
         else:

@@ -42,7 +42,7 @@ from pathlib import Path
 import optuna
 
 from automl.cost import load_target
-from automl.search import SearchRequest, load_study, run_search, trial_detail
+from automl.search import SearchRequest, load_study, run_search, trial_detail, validation_plan
 from automl.search._objective import TrialFailed, run_trial
 from automl.search._runner import load_data
 from automl.search._space import load_space, suggest_all
@@ -62,29 +62,26 @@ def sampled_params(space, n: int, seed: int) -> list[dict]:
     return out
 
 
-#: A front no trial comes near: every trial is scored with one training seed.
-FAR_FRONT = [[1.0, 0.0, 0.0, 0.0]]
-
-
 def in_process(n: int, cache: str) -> tuple[list[float], list[float], list[float]]:
     """Seconds per trial (plain, fast, fast with all of the space's seeds) on the same parameter sets, cache warm."""
-    from automl.evaluation import plan_validation
 
     space = load_space(SPACE)
     req = SearchRequest(study="bench", space_path=SPACE, data=DATA)
     train, test, _, scale = load_data(req, space)
-    data = plan_validation(train, test, space.search.cv_folds, seed=0, streams=space.search.validation)
+    data = validation_plan(space, train, test, 0)
     target = load_target(space.target)
     plain, fast, seeds = [], [], []
     for i, params in enumerate(sampled_params(space, n, seed=1)):
-        # An untimed warm-up first, then plain and fast with one seed, then fast with every seed (front None).
-        for fast_training, sink, front in ((True, None, FAR_FRONT), (False, plain, FAR_FRONT),
-                                           (True, fast, FAR_FRONT), (True, seeds, None)):
-            sp = space.model_copy(update={"model": space.model.model_copy(update={"fast_training": fast_training})})
+        # An untimed warm-up first, then plain and fast with one seed, then fast with the space's seeds (no front
+        # yet: a trial is re-scored with search.seeds, or scored once when that is 1).
+        for fast_training, sink, n_seeds in ((True, None, 1), (False, plain, 1), (True, fast, 1),
+                                             (True, seeds, space.search.seeds)):
+            sp = space.model_copy(update={
+                "model": space.model.model_copy(update={"fast_training": fast_training}),
+                "search": space.search.model_copy(update={"seeds": n_seeds})})
             t0 = time.perf_counter()
             try:
-                out = run_trial(data, sp, params, target, i, "bench", i, scale, cache_dir=cache, data_seed=0,
-                                front=front)
+                out = run_trial(data, sp, params, target, i, "bench", i, scale, cache_dir=cache, data_seed=0)
             except TrialFailed:
                 continue
             if out.user_attrs.get("infeasible") or sink is None:

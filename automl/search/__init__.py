@@ -21,6 +21,7 @@ _EXPORTS = {
     "final_summary": "_records", "load_trial_pipeline": "_records",
     "read_artifact": "_records", "read_status": "_records", "record_trial": "_records", "trial_detail": "_records",
     "DEFAULT_TRIALS": "_runner", "SearchRequest": "_runner", "SearchSummary": "_runner", "run_search": "_runner",
+    "validation_plan": "_runner",
     "SearchSpace": "_space", "load_space": "_space",
     "artifact_dir": "_storage", "check_out_path": "_storage", "enclosing_study": "_storage",
     "load_study": "_storage", "lock_owner": "_storage", "open_storage": "_storage", "study_dir": "_storage",

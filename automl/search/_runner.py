@@ -702,8 +702,7 @@ def run_search(req: SearchRequest) -> SearchSummary:
         more = (f" (and {len(report.problems) - 1} more: run automl check with the same options)"
                 if len(report.problems) > 1 else "")
         raise ConfigError(f"no trial could succeed: {report.problems[0]}{more}")
-    data = plan_validation(train, test, space.search.cv_folds, seed=req.seed, group_by=space.search.group_by,
-                           streams=space.search.validation if space.objective == "event_f1" else "captures")
+    data = validation_plan(space, train, test, req.seed)
     for line in report.lines():
         if req.notify is not None:
             req.notify(line)
@@ -747,6 +746,14 @@ def run_search(req: SearchRequest) -> SearchSummary:
              "(--new-data); report and export it with --study " + exc.derived)
         return _search_study(replace(req, study=exc.derived), space, target, meta, data, sample_scale,
                              t_start, report.lines())
+
+
+def validation_plan(space: SearchSpace, train, test, seed: int):
+    """The study's :class:`~automl.evaluation.TrialData`: the space's folds (``search.cv_folds`` grouped by
+    ``search.group_by``) and validation streams (``search.validation`` for ``event_f1``, else the captures),
+    planned once with the study seed. The one place a search (and a benchmark scoring like one) plans them."""
+    return plan_validation(train, test, space.search.cv_folds, seed=seed, group_by=space.search.group_by,
+                           streams=space.search.validation if space.objective == "event_f1" else "captures")
 
 
 def data_fingerprint(train_key: str, test_key: str, sample_scale: dict) -> str:
