@@ -26,7 +26,8 @@ _State = optuna.trial.TrialState
 class ParetoTracker:
     """The Pareto front of a study's feasible complete trials, kept up to date incrementally.
 
-    The same front as ``optuna.Study.best_trials`` (tested against it): among
+    The same front as ``optuna.Study.best_trials`` (tested against it) when the
+    told costs are the exact ones (``search.cost_resolution`` 0): among
     the COMPLETE trials whose constraints are all ``<= 0`` (or that have none),
     those that no other such trial dominates (at least as good in every
     objective and strictly better in one; duplicate points do not dominate
@@ -87,7 +88,7 @@ class ParetoTracker:
 
     @property
     def values(self) -> np.ndarray:
-        """``(front size, n_objectives) float64`` objective values of the front, as the trials stored them."""
+        """``(front size, n_objectives) float64`` objective values of the front, with the exact costs."""
         return self._sign * self._loss
 
 
