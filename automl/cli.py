@@ -251,14 +251,11 @@ def check(
     """Read the data and the space as `search` would; print what it would use, or every problem (exit 2)."""
     from automl.search import SearchRequest, check_data
 
-    try:
-        report = check_data(SearchRequest(
-            study="check", space_path=space, data=_data(data), dataset=dataset, data_format=data_format,
-            test_glob=test_glob, test_where=test_where, seed=seed,
-            data_options=_data_options(label_column, label_pattern, label_map, csv_dir, time_column, time_unit,
-                                       sample_rate, resample_hz)))
-    except AutomlError as exc:
-        _fail(exc)
+    report = check_data(SearchRequest(
+        study="check", space_path=space, data=_data(data), dataset=dataset, data_format=data_format,
+        test_glob=test_glob, test_where=test_where, seed=seed,
+        data_options=_data_options(label_column, label_pattern, label_map, csv_dir, time_column, time_unit,
+                                   sample_rate, resample_hz)))
     for line in [*report.summary, *(f"note: {n}" for n in report.notes), *(f"warning: {w}" for w in report.warnings)]:
         typer.echo(line)
     for problem in report.problems:
@@ -275,14 +272,14 @@ def status(study: StudyOpt, root: RootOpt = Path("studies"), storage: StorageOpt
     leaves when it ends; only a study without one (a search that was killed,
     another storage) is read from its storage.
     """
-    from automl.search import final_summary, load_study, lock_owner, read_status, study_dir, study_status
+    from automl.search import final_summary, load_study, lock_owner, read_status, study_dir
 
     folder = study_dir(root, study)
     owner = lock_owner(folder)
     s = read_status(folder) if storage is None and (folder / "journal.log").is_file() else None
     if s is None or not (owner is not None or s.get("final")):
         st, folder = load_study(root, study, storage)
-        s = {**study_status(st), **final_summary(st, folder)}
+        s = final_summary(st, folder)
     metric = s.get("metric") or "F1"
     best = (f"trial {s['best'][0]} ({metric} {s['best'][1]:.4f})" if s.get("best") else
             "-" if s.get("best_f1") is None else f"{s['best_f1']:.4f}")

@@ -216,7 +216,7 @@ def test_an_unexpected_exception_is_one_line_and_debug_shows_it(tmp_path, monkey
     def broken(*args, **kw):
         raise KeyError("a bug")
 
-    monkeypatch.setattr(automl.search, "study_status", broken)
+    monkeypatch.setattr(automl.search, "final_summary", broken)  # what status calls to read a study
     line = _one_line(runner.invoke(app, ["status", "--study", "s", "--root", str(tmp_path)]), 1)
     assert line == "KeyError: 'a bug' (run with --debug for the traceback)"
     result = runner.invoke(app, ["--debug", "status", "--study", "s", "--root", str(tmp_path)])

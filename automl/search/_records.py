@@ -325,28 +325,33 @@ def load_trial_pipeline(folder: Path, trial_number: int) -> Any:
         raise StudyError(f"Trial {trial_number}'s model cannot be loaded: {exc}") from None
 
 
-def final_summary(study: Any, folder: Path) -> dict:
-    """What ``automl status`` shows of an ended search besides the counts (kept in ``status.json``).
+def final_summary(study: Any, folder: Path, tracker: Any = None) -> dict:
+    """What ``automl status`` shows of an ended search (kept in ``status.json``).
 
     Args:
         study: the ``optuna.Study``.
         folder: the study folder (for the trials' ``trial.json``).
+        tracker: a :class:`~automl.search._progress.ParetoTracker` to reuse, or None.
 
     Returns:
-        ``{"best": [trial number, F1] or None (best F1 within the budgets),
-        "metric": objective 0's short name ("event F1"), "recommendation":
-        the report's recommendation line}``, or ``{}`` if the study cannot be
-        summarised (logged; the search's result stands).
+        :func:`~automl.search._progress.study_status`'s counts, with ``"best"``
+        ([trial number, F1] of the best F1 within the budgets, or None),
+        ``"metric"`` (objective 0's short name, "event F1") and
+        ``"recommendation"`` (the report's recommendation line) from the
+        report data; only the counts if the study cannot be summarised
+        (logged; the search's result stands).
     """
     from automl.report import build_report_data, recommendation_line
+    from automl.search._progress import study_status
 
+    status = study_status(study, tracker)
     try:
         data = build_report_data(study, folder, timeline=False, importance=False, hypervolume=False)
     except Exception as exc:  # noqa: BLE001 -- a summary must not fail a finished search
         logging.getLogger("automl.search").warning("no recommendation in status.json: %s", exc)
-        return {}
+        return status
     best = None if data.best is None else [int(data.best.number), float(data.best.values[0])]
-    return {"best": best, "metric": data.objective_short(0) if data.objective_names else "F1",
+    return {**status, "best": best, "metric": data.objective_short(0) if data.objective_names else "F1",
             "recommendation": recommendation_line(data)}
 
 

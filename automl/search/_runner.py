@@ -29,7 +29,7 @@ from automl.search._journal import batch_writes
 from automl.search._objective import (
     DIRECTIONS, FAULT_ENV, TrialFailed, TrialOutcome, objective_names, trial_task,
 )
-from automl.search._progress import ParetoTracker, SearchProgress, study_status
+from automl.search._progress import ParetoTracker, SearchProgress
 from automl.search._records import compact_artifacts, final_summary, record_trial, write_status
 from automl.search._space import SearchSpace, load_space, suggest_all
 from automl.search._storage import check_not_searched, driver_lock, open_storage, study_dir
@@ -794,7 +794,7 @@ def _search_study(req, space, target, meta, data, sample_scale, t_start, lines: 
             log.removeHandler(handler)
             handler.close()
     front = ParetoTracker(study.directions)
-    status = {**study_status(study, front), **final_summary(study, folder)}
+    status = final_summary(study, folder, front)
     write_status(folder, status, final=True)
     this_run = [t for t in study.get_trials(deepcopy=False) if t.datetime_complete is not None
                 and t.datetime_complete >= run_started and not t.system_attrs.get("automl_interrupted")]
