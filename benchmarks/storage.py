@@ -260,7 +260,7 @@ def main() -> None:
         t_open = time.monotonic() - t0
         requeue_interrupted(st)
         tried = tried_parameters(st)
-        trial, _ = propose(st, space.parameters(), tried)
+        trial, _ = propose(st, space, tried)
         t_first = time.monotonic() - t0
         st.tell(trial, state=optuna.trial.TrialState.FAIL)
         print(f"resume start-up: {t_first:.1f} s to the first proposal (opening the study {t_open:.1f} s)")
