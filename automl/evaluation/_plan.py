@@ -91,15 +91,10 @@ def _inner_split(ds: Dataset, n_splits: int, seed: int, group_by) -> tuple[tuple
     names = ds.capture_names()
     n_groups = len(set(capture_groups(ds, list(group_by)).values()))
     try:
-        tr, va = grouped_folds(ds, max(2, min(n_splits, n_groups)), seed=seed, **_group_kw(group_by))[0]
+        tr, va = grouped_folds(ds, max(2, min(n_splits, n_groups)), seed=seed, group_by=list(group_by))[0]
     except DataError:  # too few captures or groups to hold any out
         return tuple(names), ()
     return tuple(tr), tuple(va)
-
-
-def _group_kw(group_by) -> dict:
-    keys = tuple(group_by)
-    return {} if keys == ("capture",) else {"group_by": list(keys)}
 
 
 def plan_validation(train: Dataset, test: Dataset, n_splits: int, seed: int = 0, group_by=("capture",),
@@ -128,7 +123,7 @@ def plan_validation(train: Dataset, test: Dataset, n_splits: int, seed: int = 0,
     """
     keys = (group_by,) if isinstance(group_by, str) else tuple(group_by)
     folds = []
-    for i, (tr, va) in enumerate(grouped_folds(train, n_splits, seed=seed, **_group_kw(keys))):
+    for i, (tr, va) in enumerate(grouped_folds(train, n_splits, seed=seed, group_by=list(keys))):
         val = train.subset(va)
         st = deployment_streams(val, seed=seed + i, name=f"fold{i}-stream") if streams == "auto" else val
         inner_tr, inner_va = _inner_split(train.subset(tr), n_splits, seed, keys)

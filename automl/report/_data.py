@@ -766,8 +766,12 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
     if front.size:
         distances[front] = knee_distances(values[front], directions)
 
+    read: dict[int, dict] = {}  # each trial's trial.json once, however many cards show it
+
     def detail(i: int, reason: str = "", fits: bool = True) -> Recommendation:
-        return _recommendation(complete[i], trial_detail(study_dir, complete[i]), values[i], study.study_name,
+        if i not in read:
+            read[i] = trial_detail(study_dir, complete[i])
+        return _recommendation(complete[i], read[i], values[i], study.study_name,
                                float(distances[i]), fits, study_classes,
                                reason=reason, feasible=bool(feasible[i]), over_budget=over(values[i]),
                                root=root_text)
