@@ -675,6 +675,10 @@ def post_grid() -> list[tuple[dict, list[dict]]]:
     return out
 
 
+#: The regressors of the post-processing instructions (automl.cost._model.post_terms), in fit order.
+POST_CLASSIFY_TERMS = ("post:window", "post:vote", "post:vote2")
+
+
 def vote_fill(vote: int, windows: int) -> tuple[float, float]:
     """Mean n and n^2 of the kept decisions n = min(vote, i + 1) over windows i = 0 .. windows - 1 since reset."""
     n = np.minimum(vote, np.arange(1, windows + 1, dtype=float))
@@ -711,8 +715,8 @@ def fit_post(work: Path, jobs: int, tools: dict) -> dict:
             assert ri["classify"]["calls"] == bi["classify"]["calls"] > 0, (cfg, ri, bi)
             idle_d.append(ri["idle"]["mean"] - bi["idle"]["mean"])
             cls_d.append(ri["classify"]["mean"] - bi["classify"]["mean"])
-            n, n2 = vote_fill(cfg["vote"], ri["classify"]["calls"])
-            cls_x.append((1.0, n, n2))
+            terms = M.post_terms(cfg["vote"], cfg["refractory"], vote_fill(cfg["vote"], ri["classify"]["calls"]))
+            cls_x.append(tuple(float(terms[k]) for k in POST_CLASSIFY_TERMS))
     code_d, ram_d, idle_d, cls_d = (np.array(v, float) for v in (code_d, ram_d, idle_d, cls_d))
     A = np.array(cls_x)
     coef = np.linalg.lstsq(A, cls_d, rcond=None)[0]
@@ -723,7 +727,7 @@ def fit_post(work: Path, jobs: int, tools: dict) -> dict:
     return {
         "code": {"post": float(code_d.mean())},
         "stack": {f"post:{q}": float(np.mean(v)) for q, v in sorted(stack_d.items())},
-        "classify": dict(zip(("post:window", "post:vote", "post:vote2"), coef.tolist())),
+        "classify": dict(zip(POST_CLASSIFY_TERMS, coef.tolist())),
         "validation": {
             "builds": len(grid), "pairs": len(code_d),
             "code_bytes_range": [int(code_d.min()), int(code_d.max())],

@@ -184,8 +184,11 @@ def call_structure(features: list[FeatureUse], thresholds: dict[str, int]) -> tu
 
 
 def postprocessing(vote: int, refractory: int) -> bool:
-    """Whether the export generates post-processing code (``kp_post.h``): not for vote 1, refractory 0."""
-    return int(vote) > 1 or int(refractory) > 0
+    """Whether the export generates post-processing code (``kp_post.h``): not for the identity (vote 1,
+    refractory 0: :attr:`automl.postprocessing.PostProcessSpec.is_identity`, the export's own test)."""
+    from automl.postprocessing import PostProcessSpec
+
+    return not PostProcessSpec(int(vote), int(refractory)).is_identity
 
 
 def post_terms(vote: int, refractory: int, fill: tuple[float, float] | None = None) -> Counter:
