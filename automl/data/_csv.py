@@ -516,3 +516,14 @@ class CsvScan:
 
     def close(self) -> None:
         self._rows.close()
+
+
+def csv_header(path: Path) -> list[str]:
+    """The column names of a capture CSV as :class:`CsvScan` reads them (no row is converted).
+
+    Raises:
+        DataError: as :class:`CsvScan` (naming the file).
+    """
+    scan = CsvScan(path)
+    scan.close()
+    return scan.header

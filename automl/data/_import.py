@@ -22,7 +22,7 @@ from typing import Any
 from automl.data._canonical import read_canonical
 from automl.data._captures import CaptureOptions
 from automl.data._class_folders import read_class_folders
-from automl.data._csv import CsvScan
+from automl.data._csv import csv_header
 from automl.data._dataset import Dataset
 from automl.data._dcli import read_dcli
 from automl.data._label_column import read_labelled_csv_folder
@@ -61,12 +61,6 @@ def _json_kind(path: Path) -> str | None:
     if {"file_name", "sessions"} <= set(doc[0]):
         return "dcli"
     return "label-studio" if "data" in doc[0] else None
-
-
-def _header(file: Path) -> list[str]:
-    scan = CsvScan(file)
-    scan.close()
-    return scan.header
 
 
 def detect_format(path: str | Path | Sequence[str | Path], **options: Any) -> str:
@@ -131,7 +125,7 @@ def detect_format(path: str | Path | Sequence[str | Path], **options: Any) -> st
         return "label-studio"
     found = find_csv_files(p)
     label = options.get("label_column") or "label"
-    if found.files and label in _header(found.files[0]):
+    if found.files and label in csv_header(found.files[0]):
         return "label-column"
     if any(f.parent != p for f in find_csv_files(p, recursive=True).files):
         return "folders"

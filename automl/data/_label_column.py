@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from automl.data._captures import CaptureOptions, CaptureSet
+from automl.data._csv import csv_header
 from automl.data._dataset import Dataset, Segment
 from automl.data._recordings import capture_name, find_csv_files, require_dir
 from automl.errors import DataError
@@ -64,7 +65,7 @@ def read_labelled_csv_folder(path: str | Path, *, label_column: str = "label", r
         elif any(why == "sub-folder" for _, why in found.skipped):
             hint = " (it has sub-folders: one class per folder is --format folders)"
         raise DataError(f"{root}: no CSV files in this folder{hint}; expected one <capture>.csv per recording")
-    labelled = require_labels or all(label_column in _header(f) for f in files)
+    labelled = require_labels or all(label_column in csv_header(f) for f in files)
     captures = CaptureSet(opts, labels=label_column if labelled else None)
     segments: list[Segment] = []
     for file in files:
@@ -76,11 +77,3 @@ def read_labelled_csv_folder(path: str | Path, *, label_column: str = "label", r
     if found is not None and found.skipped and recursive:
         captures.notes.insert(0, found.note())
     return captures.dataset(Path(path).resolve().stem if single else root.resolve().name, segments)
-
-
-def _header(file: Path) -> list[str]:
-    from automl.data._csv import CsvScan
-
-    scan = CsvScan(file)
-    scan.close()
-    return scan.header
