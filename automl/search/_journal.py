@@ -39,6 +39,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as _dt
+import fcntl  # POSIX, as the study lock (automl.search._storage)
 import json
 import os
 from collections.abc import Iterator
@@ -51,11 +52,6 @@ from optuna.storages.journal import BaseJournalBackend
 from optuna.storages.journal._storage import JournalStorageReplayResult  # the replay StudyJournal speeds up
 
 from automl.errors import StudyError, io_path
-
-try:  # POSIX; elsewhere appends rely on the single-driver lock alone
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None
 
 #: Optuna op field -> key in a compact line.
 _SHORT = {"op_code": "o", "worker_id": "w", "study_id": "s", "trial_id": "t", "param_name": "n",
@@ -72,9 +68,9 @@ _MERGED = {_SET_TRIAL_PARAM: "p", 8: "u", 9: "y"}
 MAX_REPAIR_BYTES = 1 << 20
 
 
-def _lock(fh) -> None:
-    if fcntl is not None:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+def _lock(fd: int) -> None:
+    """Exclusive ``flock`` of an open journal file descriptor (released when it is closed)."""
+    fcntl.flock(fd, fcntl.LOCK_EX)
 
 
 class JournalFile(BaseJournalBackend):
@@ -194,8 +190,7 @@ class JournalFile(BaseJournalBackend):
         with io_path(self.path):
             fd = os.open(self.path, os.O_RDWR)
             try:
-                if fcntl is not None:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
+                _lock(fd)
                 self._catch_up()
                 end = os.lseek(fd, 0, os.SEEK_END)
                 n_strings = len(self._strings)
@@ -434,7 +429,7 @@ def repair_journal(path: str | Path) -> str | None:
     if not path.is_file():
         return None
     with io_path(path), open(path, "r+b") as fh:
-        _lock(fh)
+        _lock(fh.fileno())
         size = fh.seek(0, os.SEEK_END)
         keep = _last_good_end(fh, size)
         if keep == size:
