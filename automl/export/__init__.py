@@ -20,7 +20,7 @@ same windows, features, scaler outputs, logits and classes as
 """
 
 from ._export import MANIFEST_NAME, SIZES_NAME, ExportResult, export_trial, firmware_dir, write_firmware
-from ._stream import COUNTS_MARK, StreamRun, device_ids, parse_stream, run_stream, write_counts
+from ._stream import COUNTS_MARK, StreamRun, device_ids, output_indices, parse_stream, run_stream, write_counts
 
 __all__ = ["COUNTS_MARK", "MANIFEST_NAME", "SIZES_NAME", "ExportResult", "StreamRun", "device_ids", "export_trial",
-           "firmware_dir", "parse_stream", "run_stream", "write_counts", "write_firmware"]
+           "firmware_dir", "output_indices", "parse_stream", "run_stream", "write_counts", "write_firmware"]

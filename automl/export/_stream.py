@@ -143,6 +143,21 @@ def device_ids(outputs: np.ndarray) -> np.ndarray:
     return np.where(outputs == NO_OUTPUT, -1, outputs + 1)
 
 
+def output_indices(ids: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`device_ids`: pipeline outputs of the class ids ``kp_add_sample`` returned.
+
+    Args:
+        ids: ``(n,) int64`` class id (0 unknown), -1 where nothing was emitted.
+
+    Returns:
+        ``(n,) int64`` model class index, -1 unknown, -2 nothing emitted (``automl.postprocessing``).
+    """
+    from automl.postprocessing import NO_OUTPUT
+
+    ids = np.asarray(ids, np.int64)
+    return np.where(ids < 0, NO_OUTPUT, ids - 1)
+
+
 def write_counts(path: Path | str, counts: np.ndarray, channels, note: str = "") -> Path:
     """Write a recording ``kp_stream`` reads (``make stream`` / ``make qemu RECORDING=...``).
 

@@ -22,11 +22,11 @@ import numpy as np
 
 from automl.data import Capture, Dataset, import_dataset, to_counts
 from automl.errors import ConfigError, DataError, StudyError
-from automl.export import MANIFEST_NAME, StreamRun, device_ids, export_trial, parse_stream, run_stream, write_counts
+from automl.export import (MANIFEST_NAME, StreamRun, device_ids, export_trial, output_indices, parse_stream,
+                           run_stream, write_counts)
 from automl.export._export import SAFE_PATH
 from automl.metrics import classification_metrics, device_event_metrics, event_matches
 from automl.pipeline import FittedPipeline, PipelineRun
-from automl.postprocessing import NO_OUTPUT, UNKNOWN
 
 #: A recording's sample rate may differ from the trial's by at most this fraction (as between training captures).
 RATE_TOLERANCE = 0.05
@@ -327,7 +327,7 @@ def _compare(ds: Dataset, pipe: FittedPipeline, fw: StreamRun, counts: np.ndarra
         common = (pipe.segmenter.window_size, ds.segments, pipe.classes, ds.sample_rate_hz,
                   {cap.name: cap.n_samples})
         events = device_event_metrics({cap.name: py.start}, {cap.name: py.outputs}, *common)
-        fw_out = np.where(fw.emitted < 0, NO_OUTPUT, np.where(fw.emitted == 0, UNKNOWN, fw.emitted - 1))
+        fw_out = output_indices(fw.emitted)
         fw_events = device_event_metrics({cap.name: fw.start}, {cap.name: fw_out}, *common)
     rows = _rows(ds, pipe, py, fw, agree, events_segments)
     return CaptureReplay(cap.name, cap.n_samples, ds.sample_rate_hz, labelled, py, fw, agree, events, fw_events,

@@ -54,6 +54,7 @@ class ReplayPage:
 def replay_page(replay) -> ReplayPage:
     """The :class:`ReplayPage` of an :class:`automl.replay.Replay`."""
     from automl.data import Capture
+    from automl.export import output_indices
     from automl.replay._replay import _events_text, _windows_text, replay_lines
 
     pipe = replay.pipeline
@@ -64,7 +65,7 @@ def replay_page(replay) -> ReplayPage:
         same = c.firmware.start.shape[0] == c.n_windows
         fw_out = None
         if same:
-            fw_out = np.where(c.firmware.emitted < 0, -2, c.firmware.emitted - 1)  # class id -> output index
+            fw_out = output_indices(c.firmware.emitted)
         tl = timeline_data(replay.trial, units, pipe.channels, c.sample_rate_hz, c.segments, pipe.background
                            or "", pipe.classes, c.python.start, pipe.segmenter.window_size, c.python.predicted,
                            c.python.y_true, outputs=c.python.outputs, firmware=fw_out, agree=c.agree)
