@@ -20,7 +20,7 @@ import numpy as np
 
 from automl.errors import AutomlError, ConfigError
 
-from ._measure import parse_stream_insns
+from ._measure import _make, parse_stream_insns
 
 __all__ = ["COUNTS_MARK", "StreamRun", "device_ids", "parse_stream", "run_stream", "write_counts"]
 
@@ -239,19 +239,16 @@ def run_stream(folder: Path, recording: Path, build: Path, on: str = "host", tim
     """
     if on not in ("host", "qemu"):
         raise ConfigError(f"The '--on' parameter must be 'host' or 'qemu'. Got {on!r} instead.")
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    make = ["make", "-s", "-C", str(folder), f"BUILD={build}"]
     try:
         if on == "host":
-            built = subprocess.run([*make, f"{build}/host/kp_stream"], capture_output=True, text=True,
-                                   timeout=timeout, env=env)
+            built = _make(folder, build, f"{build}/host/kp_stream", timeout=timeout)
             if built.returncode != 0:
                 raise AutomlError(f"building kp_stream with the host compiler failed: {_tail(built)}")
             proc = subprocess.run([str(build / "host" / "kp_stream"), str(recording)], capture_output=True,
                                   text=True, timeout=timeout)
         else:
-            proc = subprocess.run([*make, "qemu", f"RECORDING={recording}", f"QEMU_TIMEOUT={int(timeout)}"],
-                                  capture_output=True, text=True, timeout=timeout + 60, env=env)
+            proc = _make(folder, build, "qemu", f"RECORDING={recording}", f"QEMU_TIMEOUT={int(timeout)}",
+                         timeout=timeout + 60)
     except FileNotFoundError as exc:
         raise AutomlError(f"cannot run the firmware: {exc.filename or exc} is not installed") from None
     except subprocess.TimeoutExpired:
