@@ -107,9 +107,7 @@ def render_replay_page(page) -> str:
     figures = {}
     for k, section in enumerate(page.sections):
         tl = section.timeline
-        colors = {c: ("#9aa3b2" if i == 0 and c == tl.background else _CLASS_COLORS[i % len(_CLASS_COLORS)])
-                  for i, c in enumerate(tl.classes)}
-        d = timeline_figure(tl, colors).to_plotly_json()
+        d = timeline_figure(tl, _class_colors(tl.classes, tl.background)).to_plotly_json()
         d["layout"].pop("template", None)
         figures[f"fig-replay-{k}"] = {"data": d["data"], "layout": d["layout"]}
     payload = {"template": pio.templates[_TEMPLATE].to_plotly_json(), "config": _PLOTLY_CONFIG,
@@ -557,11 +555,15 @@ def _latency_note(data: ReportData, rec: Recommendation) -> str:
 
 
 def _class_color_map(data: ReportData) -> dict[str, str]:
-    classes = list(data.timeline.classes) if data.timeline is not None else list(data.classes)
-    out = {}
-    for k, c in enumerate(classes):
-        out[c] = "#9aa3b2" if k == 0 and data.timeline is not None and c == data.timeline.background \
-            else _CLASS_COLORS[k % len(_CLASS_COLORS)]
+    if data.timeline is None:
+        return _class_colors(data.classes, None)
+    return _class_colors(data.timeline.classes, data.timeline.background)
+
+
+def _class_colors(classes, background: str | None) -> dict[str, str]:
+    """Class name -> colour for the report and the replay page: grey for a background class listed first."""
+    out = {c: "#9aa3b2" if k == 0 and c == background else _CLASS_COLORS[k % len(_CLASS_COLORS)]
+           for k, c in enumerate(classes)}
     out["unknown"] = "#444"
     return out
 
