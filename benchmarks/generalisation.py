@@ -39,6 +39,7 @@ The data path is ../shared/data/boxing-punches relative to the repo root.
 from __future__ import annotations
 
 import argparse
+import functools
 import shutil
 import statistics
 import tempfile
@@ -87,14 +88,18 @@ def _fa_per_minute(ev: dict) -> float:
     return ev["false_activations_per_hour"] / 60.0 if ev else float("nan")
 
 
+@functools.lru_cache(maxsize=None)
+def _study_data(space_path: Path, seed: int):
+    """(space, validation plan, window/feature cache folder) of a study seed, read and planned once per run."""
+    space = load_space(space_path)
+    train, test, _, _ = load_data(SearchRequest(study="reseed", space_path=space_path, data=DATA), space)
+    return space, validation_plan(space, train, test, seed), tempfile.mkdtemp(prefix="automl-bench-")
+
+
 def held_out_over_seeds(study, space_path: Path, numbers: list[int], seeds: list[int],
                         epochs: dict[int, int]) -> dict[int, list[float]]:
     """Held-out device F1 of trials' pipelines retrained (all training captures, their epochs) per seed."""
-    space = load_space(space_path)
-    req = SearchRequest(study="reseed", space_path=space_path, data=DATA)
-    train, test, _, scale = load_data(req, space)
-    data = validation_plan(space, train, test, int(study.user_attrs.get("seed", 0)))
-    cache = tempfile.mkdtemp(prefix="automl-bench-")
+    space, data, cache = _study_data(space_path, int(study.user_attrs.get("seed", 0)))
     out = {}
     for n in numbers:
         t = study.trials[n]
