@@ -33,6 +33,7 @@ Usage (from the repository root; about 20-30 minutes on 2 cores)::
         [--data ../shared/data/boxing-punches] [--random 400] [--out automl/cost/constants.json]
     python benchmarks/calibrate_cost.py --post-only    # only the post-processing constants (~3 minutes),
                                                        # merged into the existing --out file
+    python benchmarks/calibrate_cost.py --tflm-only    # only the TensorFlow Lite Micro variant (~1 minute)
 
 Measurements are cached in ``--work/measurements.jsonl`` (keyed by the
 pipeline description, the toolchain and a digest of ``firmware/`` and
@@ -1125,7 +1126,18 @@ def main(argv=None) -> int:
     ap.add_argument("--traces", type=int, default=8, help="random pipelines traced for the CPI")
     ap.add_argument("--post-only", action="store_true",
                     help="measure only the post-processing constants and merge them into the existing --out file")
+    ap.add_argument("--tflm-only", action="store_true",
+                    help="refit only the TensorFlow Lite Micro variant (.tflite size, arena) into the --out file")
     args = ap.parse_args(argv)
+    if args.tflm_only:
+        t0 = time.time()
+        old = json.loads(args.out.read_text())
+        tflm = fit_tflm()
+        old["tflite_micro"] = {**tflm, "tflite": _round(tflm["tflite"], 3), "arena": _round(tflm["arena"], 3)}
+        write_json(args.out, old)
+        print(f"wrote the TensorFlow Lite Micro constants into {args.out} ({time.time() - t0:.0f} s): "
+              f"validation {json.dumps(tflm['validation'])}")
+        return 0
     missing = [t for t in ("arm-none-eabi-gcc", "arm-none-eabi-size", "qemu-system-arm", "make") if not shutil.which(t)]
     if missing:
         print(f"calibrate_cost: not on PATH: {', '.join(missing)}", file=sys.stderr)

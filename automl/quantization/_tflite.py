@@ -38,6 +38,15 @@ def convert(model, representative: np.ndarray, kind: str) -> bytes:
     weights, biases, scales and zero points (tested against
     ``from_keras_model``). Any other model takes the Keras route.
 
+    The flatbuffer is then stripped of the strings no interpreter needs
+    (model description, subgraph and tensor names, signature defs) with
+    TensorFlow's own ``tensorflow.lite.tools.flatbuffer_utils.strip_strings``
+    (what ``tensorflow/lite/tools/strip_strings.py`` does, the step the
+    TFLite Micro documentation suggests for flash-limited targets): 144-192
+    bytes less per model (a 4-4-4 / 16-12-8-4 int8 MLP: 1,536 -> 1,392 /
+    2,296 -> 2,104 bytes), the same operators, tensors, weights and
+    quantisation parameters, and the same outputs bit for bit (tested).
+
     Args:
         model: a ``keras.Model`` with input ``(batch, n_inputs) float32`` in [0, 1].
         representative: ``(n_windows, n_inputs) float32`` training inputs for
@@ -84,7 +93,24 @@ def convert(model, representative: np.ndarray, kind: str) -> bytes:
         warnings.filterwarnings("ignore", message="Statistics for quantized inputs were expected",
                                 category=UserWarning)
         with _stderr_without(_CONVERTER_NOISE):
-            return bytes(converter.convert())
+            return strip_strings(bytes(converter.convert()))
+
+
+def strip_strings(tflite: bytes) -> bytes:
+    """``tflite`` without its non-essential strings (TensorFlow's ``flatbuffer_utils.strip_strings``).
+
+    Args:
+        tflite: a ``.tflite`` flatbuffer.
+
+    Returns:
+        The flatbuffer without model description, subgraph names, tensor names
+        and signature defs (operator custom codes and metadata names are kept).
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(tflite))
+    flatbuffer_utils.strip_strings(model)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
 #: Lines TensorFlow's C++ converter writes straight to the process's stderr for every int8

@@ -394,3 +394,23 @@ def test_check_converted_names_an_operator_the_firmware_lacks():
     tflite = convert(model, np.random.default_rng(0).random((10, 4)).astype(np.float32), "float32")
     with pytest.raises(ValueError, match="operators the firmware does not implement: TANH"):
         check_converted(tflite, "float32")
+
+
+@pytest.mark.parametrize("kind", ["int8", "float32"])
+def test_converted_model_carries_no_strings_and_the_same_numbers(keras_model, kind):
+    """convert()'s flatbuffer has no description, tensor names or signature defs, and is the unstripped
+    converter output minus exactly those: same tensors, constants and quantisation, same outputs bit for bit."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    rep = np.random.default_rng(3).uniform(0.0, 1.0, (64, N_IN)).astype(np.float32)
+    ours, ref = convert(keras_model, rep, kind), _keras_route(keras_model, rep, kind)
+    model, full = (flatbuffer_utils.convert_bytearray_to_object(bytearray(b)) for b in (ours, ref))
+    assert model.description is None and not model.signatureDefs
+    assert [t.name for g in model.subgraphs for t in g.tensors] == [None] * len(model.subgraphs[0].tensors)
+    # The reference has them: the strip removes something, and nothing else changes.
+    assert full.description and any(t.name for t in full.subgraphs[0].tensors)
+    assert len(ours) < len(ref)
+    assert _tensor_table(ours) == _tensor_table(ref)
+    x = np.random.default_rng(5).uniform(0, 1, (40, N_IN)).astype(np.float32)
+    for a, b in zip(TFLiteModel(ours).run(x), TFLiteModel(ref).run(x)):
+        np.testing.assert_array_equal(a, b)
