@@ -17,8 +17,9 @@ class MLPConfig:
     """Architecture and training settings of one MLP.
 
     Attributes:
-        layers: hidden layer widths (units), 1 to 3 layers, each >= 1.
-        dropout: dropout rate after each hidden layer, in [0, 1).
+        layers: hidden layer widths (units), 0 to 3 layers, each >= 1; no hidden layer is a
+            linear softmax classifier (multinomial logistic regression on the features).
+        dropout: dropout rate after each hidden layer, in [0, 1) (unused without one).
         learning_rate: Adam learning rate.
         epochs: maximum epochs.
         batch_size: mini-batch size (windows).
@@ -36,8 +37,8 @@ class MLPConfig:
 
     def check(self) -> None:
         """Raise ConfigError naming the parameter if a value is out of range."""
-        if not 1 <= len(self.layers) <= 3 or any(int(u) < 1 for u in self.layers):
-            raise ConfigError(f"The 'layers' parameter must be 1 to 3 positive widths. Got {list(self.layers)!r} instead.")
+        if not 0 <= len(self.layers) <= 3 or any(int(u) < 1 for u in self.layers):
+            raise ConfigError(f"The 'layers' parameter must be 0 to 3 positive widths. Got {list(self.layers)!r} instead.")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"The 'dropout' parameter must be in [0, 1). Got {self.dropout!r} instead.")
         if not self.learning_rate > 0:

@@ -336,11 +336,11 @@ class PipelineView:
 
     @property
     def layer_text(self) -> str:
-        """``"16 → 12 → 8 → 4"``: inputs, hidden widths, outputs."""
+        """``"16 → 12 → 8 → 4"``: inputs, hidden widths, outputs (``"16 → 4 (no hidden layer: ...)"``)."""
         parts = [str(len(self.features))] if self.features else ["?"]
         parts += [str(w) for w in self.layers]
         parts.append(str(self.n_outputs) if self.n_outputs else "?")
-        return " → ".join(parts)
+        return " → ".join(parts) + ("" if self.layers else " (no hidden layer: a linear softmax classifier)")
 
 
 @dataclass(frozen=True)

@@ -212,7 +212,7 @@ class SearchSpace(BaseModel):
 
         A parameter is *active* for a trial only under its condition
         (:meth:`active`): ``thr_*`` with the threshold segmenter, ``units_l<i>``
-        when the trial has at least ``i`` layers.
+        when the trial has at least ``i`` hidden layers, ``dropout`` when it has one.
         """
         seg, thr, post = self.segmentation, self.segmentation.threshold, self.postprocess
         p: dict[str, Param] = {
@@ -249,6 +249,8 @@ class SearchSpace(BaseModel):
             return chosen.get("segmenter") == "threshold"
         if name.startswith("units_l"):
             return int(name[len("units_l"):]) <= int(chosen.get("n_layers", 0))
+        if name == "dropout":  # dropout follows hidden layers only
+            return int(chosen.get("n_layers", 1)) >= 1
         return True
 
     def fixed(self) -> dict[str, Any]:
@@ -376,7 +378,7 @@ _RULES: dict[str, _Rule] = {
     "segmentation.threshold.lookback": _Rule(int, 0, why="samples"),
     "features.magnitude": _Rule(bool),
     "features.k": _Rule(int, 1, why="features kept by the selector"),
-    "model.n_layers": _Rule(int, 1, 3, why="the space samples units for 3 layers"),
+    "model.n_layers": _Rule(int, 0, 3, why="hidden layers; 0: a linear softmax classifier; the space samples units for 3"),
     "model.units": _Rule(int, 1, why="units per layer"),
     "model.dropout": _Rule(float, 0.0, 1.0, high_open=True, why="a fraction of units dropped"),
     "model.learning_rate": _Rule(float, 0.0, low_open=True, why="Adam's step size"),

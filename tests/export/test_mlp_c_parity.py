@@ -1,6 +1,6 @@
 """The exported C MLP (firmware/runtime/kp_mlp.h + automl.export._model_c) against TFLite Micro.
 
-Tiny Keras MLPs (1, 2 and 3 hidden layers) are converted to int8 and float32
+Tiny Keras MLPs (0, 1, 2 and 3 hidden layers) are converted to int8 and float32
 ``.tflite``, rendered to C, compiled into a host harness and run on thousands
 of uint8 inputs. The reference is the TFLite Micro interpreter of the
 ``tflite-micro`` package: :class:`automl.quantization.TFLiteModel` for the
@@ -39,6 +39,7 @@ N_RANDOM = 3000
 
 # name: (n_inputs, hidden widths, n_classes, how the weights are made)
 SPECS = {
+    "h0": (7, (), 4, "train"),  # no hidden layer: a linear softmax classifier
     "h1": (6, (5,), 3, "train"),
     "h2": (16, (12, 8), 4, "train"),
     "h3": (20, (24, 16, 9), 6, "train"),
@@ -474,7 +475,7 @@ QEMU_DIR = Path(__file__).resolve().parents[2] / "firmware" / "qemu"
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None or shutil.which("qemu-system-arm") is None,
                     reason="arm-none-eabi-gcc or qemu-system-arm not installed")
-@pytest.mark.parametrize("case", [("h3", "int8"), ("spread", "float32")], ids="-".join)
+@pytest.mark.parametrize("case", [("h0", "int8"), ("h3", "int8"), ("spread", "float32")], ids="-".join)
 def test_cortex_m4_qemu_gives_the_host_bits(runs, build_dir, case):
     """The same harness built for a Cortex-M4F (-Os, hard float) and run in QEMU
     writes the same bytes as the host build: every int8 value and every float

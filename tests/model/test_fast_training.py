@@ -92,16 +92,19 @@ def test_labels_out_of_range_are_named():
         train_mlp(x, y + 1, 2, MLPConfig(layers=(8,), epochs=2))
 
 
-def test_same_weights_as_keras_fit_without_randomness():
+@pytest.mark.parametrize("layers", [(8, 6), ()], ids=["8-6", "linear"])
+def test_same_weights_as_keras_fit_without_randomness(layers):
     # One batch per epoch (batch_size >= n: the shuffle order does not matter) and no
     # dropout: both paths are the same arithmetic, so the same weights to float32 rounding.
+    # No hidden layer: a linear softmax classifier (one Dense layer), the same on both paths.
     x, y = blobs(120, 5, 3, seed=11, spread=0.15)
     xv, yv = blobs(60, 5, 3, seed=12, spread=0.15)
-    config = MLPConfig(layers=(8, 6), dropout=0.0, batch_size=128, epochs=20, patience=3, seed=2)
+    config = MLPConfig(layers=layers, dropout=0.0, batch_size=128, epochs=20, patience=3, seed=2)
     fast, plain = (train_mlp(x, y, 3, config, xv, yv, fast=f) for f in (True, False))
     assert fast.best_epoch == plain.best_epoch
     np.testing.assert_allclose(fast.history["loss"], plain.history["loss"], atol=1e-5)
     np.testing.assert_allclose(fast.history["val_loss"], plain.history["val_loss"], atol=1e-5)
+    assert len(fast.model.get_weights()) == 2 * (len(layers) + 1)
     for wf, wp in zip(fast.model.get_weights(), plain.model.get_weights()):
         np.testing.assert_allclose(wf, wp, atol=1e-5)
 

@@ -151,3 +151,22 @@ def test_trials_share_no_state(data, tmp_path):
     assert again.values == first.values
     assert again.user_attrs["val_metrics"] == first.user_attrs["val_metrics"]
     assert again.artifacts["model.tflite"] == first.artifacts["model.tflite"]
+
+
+def test_a_trial_without_hidden_layer_is_a_linear_classifier_costed_and_stored(data):
+    """n_layers = 0: one Dense layer (features -> classes) with softmax; no dropout parameter; the cost
+    model's .tflite and network terms are those of widths [k, n_classes]."""
+    space, plan, scale = data
+    params = {k: v for k, v in PARAMS.items() if k not in ("units_l1", "dropout")} | {"n_layers": 0}
+    assert config_from_params(params, space).layers == () and config_from_params(params, space).dropout == 0.0
+    out = run_trial(plan, space, params, load_target("cortex-m4f-80mhz"), 0, "t", 0, scale,
+                    front=np.array([[1.0, 0.0, 0.0, 0.0]]))
+    pipe = out.user_attrs["pipeline"]
+    assert out.user_attrs["infeasible"] is False and pipe["layers"] == []
+    from automl.quantization import read_tflite_info
+
+    info = read_tflite_info(out.artifacts["model.tflite"])
+    assert info.operators == ("FULLY_CONNECTED", "SOFTMAX")
+    # Activations of 8 features -> 4 classes (BasicMotions), int8: the C's scratch[KP_MLP_SCRATCH + 1] with no
+    # hidden layer is 1 byte, plus 4 int8 logits and 4 int8 probabilities = 9 bytes.
+    assert out.user_attrs["cost"]["breakdown"]["ram"]["activations"] == 1 + 2 * 4

@@ -50,7 +50,7 @@ def test_boxing_space():
     assert s.features.magnitude == [True, False]
     assert s.features.k == _r(4, 32)
     assert s.features.n_estimators == 100
-    assert s.model.n_layers == _r(1, 3)
+    assert s.model.n_layers == _r(0, 3)  # 0: a linear softmax classifier
     assert s.model.units == _r(4, 32, log=True)
     assert s.model.dropout == _r(0.0, 0.3, integer=False)
     assert s.model.learning_rate == _r(0.001, 0.02, log=True, integer=False)
@@ -77,7 +77,7 @@ def test_basic_motions_space():
     assert s.segmentation.slide == _r(10, 50, step=10)
     assert s.features.k == _r(4, 24)
     assert s.features.n_estimators == 50
-    assert s.model.n_layers == _r(1, 2)
+    assert s.model.n_layers == _r(0, 2)
     assert s.model.units == _r(4, 16, log=True)
     assert s.model.dropout == _r(0.0, 0.2, integer=False)
     assert s.model.learning_rate == _r(0.002, 0.02, log=True, integer=False)
@@ -251,6 +251,7 @@ def test_suggest_values_in_ranges_with_right_types(space):
         threshold = values["segmenter"] == "threshold"
         assert all((n in values) == threshold for n in defs if n.startswith("thr_"))
         assert [n for n in values if n.startswith("units_l")] == [f"units_l{i}" for i in range(1, values["n_layers"] + 1)]
+        assert ("dropout" in values) == (values["n_layers"] >= 1)  # dropout follows hidden layers only
         assert trial.params == {n: v for n, v in values.items() if n not in fixed}
         assert s.complete(trial.params) == values  # the study alone rebuilds the trial's parameters
         for name, v in values.items():
@@ -359,7 +360,7 @@ BASE = "segmentation:\n  window_size: 50\n  slide: 25\n"
     (BASE + "model:\n  dropout: 1.5\n", "model.dropout", "must be a number in [0, 1)", "1.5"),
     (BASE + "model:\n  dropout: [0.0, 1.0]\n", "model.dropout", "must be a number in [0, 1)", "1.0"),
     (BASE + "model:\n  learning_rate: 0\n", "model.learning_rate", "must be a number > 0", "0"),
-    (BASE + "model:\n  n_layers: 4\n", "model.n_layers", "must be an integer in [1, 3]", "4"),
+    (BASE + "model:\n  n_layers: 4\n", "model.n_layers", "must be an integer in [0, 3]", "4"),
     (BASE + "quantization: int4\n", "quantization", "must be one of 'int8', 'float32'", "'int4'"),
     (BASE + "quantization: [int8, fp16]\n", "quantization", "must be one of 'int8', 'float32'", "'fp16'"),
     ("segmentation:\n  kind: magic\n  window_size: 50\n  slide: 25\n", "segmentation.kind",
