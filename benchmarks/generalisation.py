@@ -30,8 +30,9 @@ they are scored once per trial and never used by the search or the
 recommendation. Usage (from the repo root):
 
     python benchmarks/generalisation.py [--trials 600 | --timeout 15m] [--repeats 3] [--workers 2]
-        [--sampler nsga2|nsga3|tpe] [--population 48] [--cost-resolution 0.01] [--root build/bench-gen]
-    (sampler, population and cost resolution default to search_spaces/boxing.yaml's)
+        [--sampler nsga2|nsga3|tpe] [--population 48] [--cost-resolution 0.01] [--validation-rotation 30]
+        [--root build/bench-gen]
+    (sampler, population, cost resolution and validation rotation default to search_spaces/boxing.yaml's)
 
 The data path is ../shared/data/boxing-punches relative to the repo root.
 """
@@ -71,9 +72,11 @@ TUTORIAL = dict(segmenter="sliding", window_size=150, slide=25, family_Statistic
 def _space_file(args, folder: Path) -> Path:
     """The boxing space with the benchmark's sampler overrides (if any), written to ``folder``."""
     doc = yaml.safe_load(SPACE.read_text())
-    given = {"sampler": args.sampler, "population_size": args.population, "cost_resolution": args.cost_resolution}
+    given = {"sampler": args.sampler, "population_size": args.population, "cost_resolution": args.cost_resolution,
+             "validation_rotation": args.validation_rotation}
     doc["search"].update({k: v for k, v in given.items() if v is not None})
-    args.sampler, args.population, args.cost_resolution = (doc["search"][k] for k in given)
+    args.sampler, args.population, args.cost_resolution, args.validation_rotation = (
+        doc["search"].get(k, 0.0) for k in given)
     path = folder / "space.yaml"
     path.write_text(yaml.safe_dump(doc))
     return path
@@ -148,10 +151,10 @@ def one_search(args, seed: int, space_path: Path) -> dict:
                                for i in data.pareto}) if len(data.pareto) else []}
 
 
-def tutorial(args) -> dict:
-    """The tutorial pipeline scored by the same recipe (one in-process trial)."""
-    space = load_space(SPACE)
-    req = SearchRequest(study="tutorial", space_path=SPACE, data=DATA)
+def tutorial(space_path: Path) -> dict:
+    """The tutorial pipeline scored by the same recipe and validation plan (one in-process trial)."""
+    space = load_space(space_path)
+    req = SearchRequest(study="tutorial", space_path=space_path, data=DATA)
     train, test, _, scale = load_data(req, space)
     data = validation_plan(space, train, test, 0)
     out = run_trial(data, space, dict(TUTORIAL), load_target(space.target), 0, "tutorial", 0, scale,
@@ -170,6 +173,8 @@ def main() -> None:
     ap.add_argument("--population", type=int, default=None, help="NSGA population size (default: the space's)")
     ap.add_argument("--cost-resolution", type=float, default=None,
                     help="costs told rounded up to this budget fraction (default: the space's)")
+    ap.add_argument("--validation-rotation", type=float, default=None,
+                    help="degrees each validation capture is turned (default: the space's search.validation_rotation)")
     ap.add_argument("--root", type=Path, default=REPO / "build" / "bench-gen")
     ap.add_argument("--final-seeds", type=int, default=5, help="seeds the recommended pipeline is retrained with")
     ap.add_argument("--no-reseed", dest="reseed", action="store_false",
@@ -177,14 +182,15 @@ def main() -> None:
     args = ap.parse_args()
     args.root.mkdir(parents=True, exist_ok=True)
     space_path = _space_file(args, args.root)
-    tut = tutorial(args)
+    tut = tutorial(space_path)
     te = tut["events"]
     print(f"tutorial pipeline: validation {tut['val']:.3f}, held-out device F1 {te['f1']:.3f} (P {te['precision']:.3f} "
           f"R {te['recall']:.3f}, {_fa_per_minute(te):.2f} false activations/min), flash {tut['cost']['flash_bytes']} B, "
           f"RAM {tut['cost']['ram_bytes']} B, latency {tut['cost']['latency_ms']:.2f} ms, .tflite {tut['tflite_bytes']} B")
     budget = f"{args.timeout} each" if args.timeout else f"{args.trials} trials each"
     print(f"searches: {args.repeats} x {budget}, {args.workers} workers, sampler {args.sampler} "
-          f"(population {args.population}), cost resolution {args.cost_resolution}")
+          f"(population {args.population}), cost resolution {args.cost_resolution}, "
+          f"validation rotation {args.validation_rotation} degrees")
     print("seed  trials trained multi-seed median_s  spearman  rec  rec_F1  P      R      FA/min  flash  RAM    "
           "lat_ms  tflite_B  best_F1  front k")
     rows = []

@@ -14,7 +14,7 @@ import numpy as np
 from automl.data import Dataset, capture_groups, grouped_folds
 from automl.errors import DataError
 from automl.evaluation._cache import dataset_fingerprint
-from automl.evaluation._streams import deployment_streams
+from automl.evaluation._streams import deployment_streams, turned
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def _inner_split(ds: Dataset, n_splits: int, seed: int, group_by) -> tuple[tuple
 
 
 def plan_validation(train: Dataset, test: Dataset, n_splits: int, seed: int = 0, group_by=("capture",),
-                    streams: str = "auto", cache: bool = True) -> TrialData:
+                    streams: str = "auto", cache: bool = True, rotation: float = 0.0) -> TrialData:
     """Folds, early-stopping splits and validation streams of a study.
 
     Args:
@@ -113,6 +113,9 @@ def plan_validation(train: Dataset, test: Dataset, n_splits: int, seed: int = 0,
             search passes it when the space's objective is ``event_f1``);
             ``"captures"``: scored as they are.
         cache: compute the fingerprints that key the window/feature cache.
+        rotation: turn each validation capture by its own random rotation of
+            at most this many degrees before scoring (``search.validation_rotation``;
+            :func:`automl.evaluation.turned`); 0: as recorded.
 
     Returns:
         The :class:`TrialData`.
@@ -124,7 +127,7 @@ def plan_validation(train: Dataset, test: Dataset, n_splits: int, seed: int = 0,
     keys = (group_by,) if isinstance(group_by, str) else tuple(group_by)
     folds = []
     for i, (tr, va) in enumerate(grouped_folds(train, n_splits, seed=seed, group_by=list(keys))):
-        val = train.subset(va)
+        val = turned(train.subset(va), rotation, seed=seed + 100 + i)
         st = deployment_streams(val, seed=seed + i, name=f"fold{i}-stream") if streams == "auto" else val
         inner_tr, inner_va = _inner_split(train.subset(tr), n_splits, seed, keys)
         folds.append(Fold(i, tuple(tr), tuple(va), inner_tr, inner_va, st,

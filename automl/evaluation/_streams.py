@@ -31,6 +31,15 @@ validation part of each fold is therefore scored on streams:
 
 If fewer than two classes occur among the single-class captures there is
 nothing to mix and they are used as they are.
+
+**Another placement** (:func:`turned`, ``search.validation_rotation``). A new
+session is a new strap placement, a new person a new wrist: the sensor sits
+turned by some degrees against the training sessions. Where a data set has
+one class per session, anything that depends on how the sensor was turned
+(the resting posture's gravity direction, an axis's mean) also tells the
+class in every fold, so a validation that keeps the placement cannot see a
+model relying on it. :func:`turned` gives each validation capture its own
+random rotation (one per capture, the same for all its 3-axis sensor groups).
 """
 
 from __future__ import annotations
@@ -68,6 +77,51 @@ def _chunks(cap: Capture, events: list[Segment]) -> list[tuple[np.ndarray, list[
         rel = [Segment("", e.label, e.start - a, e.end - a) for e in inside]
         out.append((cap.data[a:b], rel, rel[0].start, (b - a) - max(e.end for e in rel)))
     return out
+
+
+def turned(ds: Dataset, max_deg: float, seed: int = 0) -> Dataset:
+    """Each capture of ``ds`` turned by its own random rotation of at most ``max_deg`` degrees.
+
+    Per capture (in order), one rotation from ``numpy.random.default_rng(seed)``:
+    an axis uniform on the sphere (a normalised 3-D normal draw) and an angle
+    uniform in ``[-max_deg, max_deg]`` (``scipy.spatial.transform.Rotation.from_rotvec``),
+    applied to the ``(x, y, z)`` columns of every sensor group (``ds.sensors``;
+    the groups of one device share its frame) and rounded
+    to whole counts, clipped to the int16 range the firmware reads. Other
+    channels, segments, names and metadata are unchanged.
+
+    Args:
+        ds: captures in ADC counts, ``(n_samples, n_channels) float32`` each.
+        max_deg: the largest angle (degrees); ``0`` returns ``ds`` itself.
+        seed: seed of the rotations.
+
+    Returns:
+        A dataset with the turned captures (``ds`` itself when ``max_deg`` is 0
+        or the data declares no sensor group).
+
+    Raises:
+        ValueError: if ``max_deg`` is not in [0, 180].
+    """
+    from scipy.spatial.transform import Rotation
+
+    if not 0.0 <= float(max_deg) <= 180.0:
+        raise ValueError(f"rotation {max_deg!r} degrees is not in [0, 180]")
+    index = {c: i for i, c in enumerate(ds.channels)}
+    groups = [[index[c] for c in members] for members in (ds.sensors or {}).values()]  # (x, y, z) each
+    if float(max_deg) == 0.0 or not groups:
+        return ds
+    rng = np.random.default_rng(seed)
+    out = []
+    for cap in ds.captures:
+        axis = rng.normal(size=3)
+        axis /= np.linalg.norm(axis)
+        turn = Rotation.from_rotvec(axis * np.deg2rad(rng.uniform(-max_deg, max_deg))).as_matrix()
+        data = cap.data.astype(np.float64)
+        for cols in groups:
+            data[:, cols] = data[:, cols] @ turn.T
+        data = np.clip(np.round(data), -32768, 32767).astype(cap.data.dtype)
+        out.append(Capture(cap.name, data, dict(cap.metadata)))
+    return ds.replace(captures=out)
 
 
 def deployment_streams(ds: Dataset, seed: int = 0, name: str = "stream", crossfade: int | None = None) -> Dataset:

@@ -172,6 +172,9 @@ class SearchSettings(BaseModel):
     # Validation streams: "auto" assembles single-class validation captures into streams that look like
     # deployment (event objectives only); "captures" scores the captures as they are.
     validation: str = Field("auto", pattern="^(auto|captures)$")
+    # Degrees: each validation capture is turned by its own random rotation of at most this angle before it is
+    # scored (another strap placement per session; automl.evaluation.turned); 0: as recorded.
+    validation_rotation: float = Field(0.0, ge=0.0, le=180.0)
     group_by: Union[str, Annotated[list[str], Field(min_length=1)]] = "capture"
     # Training seeds of a trial that reaches (or nears) the front; its objective is their mean.
     seeds: int = Field(3, ge=1, le=10)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from automl.data import Capture, Dataset, Segment
-from automl.evaluation import deployment_streams
+from automl.evaluation import deployment_streams, turned
 
 
 def _capture(name: str, label: str, events: list[tuple[int, int]], n: int, level: float) -> tuple[Capture, list]:
@@ -105,3 +105,66 @@ def test_the_stream_keeps_the_data_sets_declared_sensor_groups_and_rate():
     out = deployment_streams(ds, seed=0, name="s")
     assert out.capture_names() == ["s"]
     assert out.sensors == {"imu": ("u", "v", "w")} and out.resample_hz == 100.0
+
+
+def _imu(n_caps: int = 3, n: int = 200) -> Dataset:
+    """Captures with an acc and a gyr triad and one extra channel, random counts."""
+    rng = np.random.default_rng(4)
+    caps = [Capture(f"c{i}", np.round(rng.normal(0, 3000, (n, 7))).astype(np.float32), {"k": str(i)})
+            for i in range(n_caps)]
+    segs = [Segment(f"c{i}", "jab", 50, 90) for i in range(n_caps)]
+    return Dataset("imu", ("ax", "ay", "az", "gx", "gy", "gz", "t"), 100.0, caps, segs,
+                   sensors={"acc": ("ax", "ay", "az"), "gyr": ("gx", "gy", "gz")})
+
+
+def _turn_of(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Least-squares rotation R with b ~ a @ R.T (Kabsch, via numpy's SVD: an independent solver)."""
+    u, _, vt = np.linalg.svd(a.T @ b)
+    d = np.sign(np.linalg.det(u @ vt))
+    return (u @ np.diag([1.0, 1.0, d]) @ vt).T
+
+
+@pytest.mark.parametrize("max_deg", [10.0, 30.0, 90.0])
+def test_turned_rotates_each_capture_within_the_angle_and_keeps_the_rest(max_deg):
+    ds = _imu()
+    out = turned(ds, max_deg, seed=7)
+    angles = []
+    for before, after in zip(ds.captures, out.captures):
+        assert after.name == before.name and after.metadata == before.metadata
+        np.testing.assert_array_equal(after.data[:, 6], before.data[:, 6])  # not in a sensor group
+        assert np.array_equal(after.data, np.round(after.data))  # whole counts
+        r_acc = _turn_of(before.data[:, :3].astype(np.float64), after.data[:, :3].astype(np.float64))
+        r_gyr = _turn_of(before.data[:, 3:6].astype(np.float64), after.data[:, 3:6].astype(np.float64))
+        np.testing.assert_allclose(r_acc, r_gyr, atol=1e-3)  # one rotation for the device's groups
+        # Norms survive to the rounding (half a count per axis).
+        np.testing.assert_allclose(np.linalg.norm(after.data[:, :3], axis=1),
+                                   np.linalg.norm(before.data[:, :3], axis=1), atol=1.0)
+        angles.append(np.degrees(np.arccos(np.clip((np.trace(r_acc) - 1) / 2, -1, 1))))
+    assert max(angles) <= max_deg + 0.01 and max(angles) > 0.5
+    assert len({round(a, 3) for a in angles}) == len(angles)  # each capture its own rotation
+    assert out.segments == ds.segments and out.sensors == ds.sensors
+    # Seeded: the same rotations again, others with another seed.
+    assert all(np.array_equal(a.data, b.data) for a, b in zip(out.captures, turned(ds, max_deg, 7).captures))
+    assert not np.array_equal(out.captures[0].data, turned(ds, max_deg, 8).captures[0].data)
+
+
+def test_turned_is_a_no_op_at_zero_or_without_sensor_groups_and_refuses_bad_angles():
+    ds = _imu()
+    assert turned(ds, 0.0) is ds
+    no_groups = ds.replace(sensors={})
+    assert turned(no_groups, 30.0) is no_groups
+    with pytest.raises(ValueError, match="rotation 181"):
+        turned(ds, 181.0)
+
+
+def test_plan_turns_only_the_validation_captures():
+    from automl.evaluation import plan_validation
+
+    ds = _imu(4)
+    plain = plan_validation(ds, ds.subset([]), 2, seed=0, streams="captures", cache=False)
+    rot = plan_validation(ds, ds.subset([]), 2, seed=0, streams="captures", cache=False, rotation=30.0)
+    assert rot.train is ds  # training captures as recorded
+    for a, b in zip(plain.folds, rot.folds):
+        assert a.val == b.val and a.train == b.train
+        for ca, cb in zip(a.streams.captures, b.streams.captures):
+            assert ca.name == cb.name and not np.array_equal(ca.data[:, :3], cb.data[:, :3])

@@ -60,6 +60,7 @@ def test_boxing_space():
     assert (s.search.cv_folds, s.search.population_size) == (4, 48)
     assert (s.search.sampler, s.search.cost_resolution) == ("nsga2", 0.01)
     assert (s.search.group_by, s.search.validation, s.search.seeds) == (["side", "speed"], "auto", 3)
+    assert s.search.validation_rotation == 0.0  # validation captures as recorded unless the space says so
     assert s.data.name_metadata == "_(?P<side>left|right)(_(?P<speed>fast|slow))?$"
     assert s.postprocess.vote == [1, 3, 5, 7]
     assert s.postprocess.refractory == _r(0, 300, step=10)  # up to 3 s at 100 Hz: longer than any punch
@@ -128,6 +129,8 @@ BAD = {
     "missing segmentation": ("name: x\n", "segmentation", "Field required"),
     "epochs below 1": (SEG + "model:\n  epochs: 0\n", "model.epochs", "greater than or equal to 1"),
     "cv_folds below 2": (SEG + "search:\n  cv_folds: 1\n", "search.cv_folds", "greater than or equal to 2"),
+    "validation rotation above 180": (SEG + "search:\n  validation_rotation: 200\n", "search.validation_rotation",
+                                      "less than or equal to 180"),
 }
 
 
