@@ -42,9 +42,10 @@ def convert(model, representative: np.ndarray, kind: str) -> bytes:
     (model description, subgraph and tensor names, signature defs) with
     TensorFlow's own ``tensorflow.lite.tools.flatbuffer_utils.strip_strings``
     (what ``tensorflow/lite/tools/strip_strings.py`` does, the step the
-    TFLite Micro documentation suggests for flash-limited targets): 144-192
-    bytes less per model (a 4-4-4 / 16-12-8-4 int8 MLP: 1,536 -> 1,392 /
-    2,296 -> 2,104 bytes), the same operators, tensors, weights and
+    TFLite Micro documentation suggests for flash-limited targets): about
+    200 bytes less per layer (``benchmarks/calibrate_cost.py --tflm-only``
+    fit: 507 -> 306 bytes per int8 layer; the tutorial's 16-12-8-4 int8 MLP
+    2,992 -> 2,712 bytes), the same operators, tensors, weights and
     quantisation parameters, and the same outputs bit for bit (tested).
 
     Args:
