@@ -60,7 +60,7 @@ def test_boxing_space():
     assert (s.search.cv_folds, s.search.population_size) == (4, 48)
     assert (s.search.sampler, s.search.cost_resolution) == ("nsga2", 0.01)
     assert (s.search.group_by, s.search.validation, s.search.seeds) == (["side", "speed"], "auto", 3)
-    assert s.search.validation_rotation == 0.0  # validation captures as recorded unless the space says so
+    assert s.search.validation_rotation == 30.0  # each validation capture turned by up to 30 degrees
     assert s.data.name_metadata == "_(?P<side>left|right)(_(?P<speed>fast|slow))?$"
     assert s.postprocess.vote == [1, 3, 5, 7]
     assert s.postprocess.refractory == _r(0, 300, step=10)  # up to 3 s at 100 Hz: longer than any punch
@@ -79,6 +79,7 @@ def test_basic_motions_space():
     assert s.features.k == _r(4, 24)
     assert s.features.n_estimators == 50
     assert s.model.n_layers == _r(0, 2)
+    assert s.search.validation_rotation == 0.0  # the default: validation captures as recorded
     assert s.model.units == _r(4, 16, log=True)
     assert s.model.dropout == _r(0.0, 0.2, integer=False)
     assert s.model.learning_rate == _r(0.002, 0.02, log=True, integer=False)
