@@ -94,7 +94,7 @@ def config_from_params(params: dict, space: SearchSpace) -> PipelineConfig:
             layers=tuple(int(params[f"units_l{i}"]) for i in range(1, n_layers + 1)),
             quantization=str(params["quantization"]), magnitude=bool(params["magnitude"]),
             frequency_bands=space.features.frequency_bands, n_estimators=space.features.n_estimators,
-            dropout=float(params.get("dropout", 0.0)) if n_layers else 0.0,  # dropout follows hidden layers only
+            dropout=float(params["dropout"]) if n_layers else 0.0,  # dropout follows hidden layers only
             learning_rate=float(params["learning_rate"]),
             epochs=space.model.epochs, batch_size=space.model.batch_size, patience=space.model.patience,
             unknown_threshold=float(params.get("unknown_threshold", 0.0)),
