@@ -1050,6 +1050,11 @@ def fit_tflm(seed: int = 11) -> dict:
     }
 
 
+def tflm_constants(tflm: dict) -> dict:
+    """``constants.json``'s ``tflite_micro`` section from :func:`fit_tflm` (coefficients rounded to 3 places)."""
+    return {**tflm, "tflite": _round(tflm["tflite"], 3), "arena": _round(tflm["arena"], 3)}
+
+
 # ------------------------------------------------------------------ sort work on real data
 def sort_shift_fraction(data: Path | None) -> dict:
     """Mean insertion-sort moves of real windows as a fraction of the random-order expectation W(W-1)/4."""
@@ -1133,7 +1138,7 @@ def main(argv=None) -> int:
         t0 = time.time()
         old = json.loads(args.out.read_text())
         tflm = fit_tflm()
-        old["tflite_micro"] = {**tflm, "tflite": _round(tflm["tflite"], 3), "arena": _round(tflm["arena"], 3)}
+        old["tflite_micro"] = tflm_constants(tflm)
         write_json(args.out, old)
         print(f"wrote the TensorFlow Lite Micro constants into {args.out} ({time.time() - t0:.0f} s): "
               f"validation {json.dumps(tflm['validation'])}")
@@ -1186,7 +1191,7 @@ def main(argv=None) -> int:
         "components": components,
         "cpi": cpi,
         "sort_shift_fraction": shifts,
-        "tflite_micro": {**tflm, "tflite": _round(tflm["tflite"], 3), "arena": _round(tflm["arena"], 3)},
+        "tflite_micro": tflm_constants(tflm),
         "validation": fit["validation"],
         "seconds": round(time.time() - t0),
     }

@@ -70,15 +70,16 @@ TUTORIAL = dict(segmenter="sliding", window_size=150, slide=25, family_Statistic
 
 
 def _space_file(args, folder: Path) -> Path:
-    """The boxing space with the benchmark's sampler overrides (if any), written to ``folder``."""
+    """The boxing space with the benchmark's search overrides (if any), written to ``folder``; ``args`` gets
+    the values the searches use (the space's, or SearchSettings' defaults where it says nothing)."""
     doc = yaml.safe_load(SPACE.read_text())
     given = {"sampler": args.sampler, "population_size": args.population, "cost_resolution": args.cost_resolution,
              "validation_rotation": args.validation_rotation}
     doc["search"].update({k: v for k, v in given.items() if v is not None})
-    args.sampler, args.population, args.cost_resolution, args.validation_rotation = (
-        doc["search"].get(k, 0.0) for k in given)
     path = folder / "space.yaml"
     path.write_text(yaml.safe_dump(doc))
+    used = load_space(path).search
+    args.sampler, args.population, args.cost_resolution, args.validation_rotation = (getattr(used, k) for k in given)
     return path
 
 
