@@ -168,3 +168,54 @@ def test_plan_turns_only_the_validation_captures():
         assert a.val == b.val and a.train == b.train
         for ca, cb in zip(a.streams.captures, b.streams.captures):
             assert ca.name == cb.name and not np.array_equal(ca.data[:, :3], cb.data[:, :3])
+
+
+def _two_class_imu() -> Dataset:
+    """Four single-class IMU captures (two jab, two hook), three events each, so that streams are assembled."""
+    rng = np.random.default_rng(5)
+    caps, segs = [], []
+    for i, label in enumerate(["jab", "hook", "jab", "hook"]):
+        caps.append(Capture(f"c{i}", np.round(rng.normal(0, 3000, (300, 6))).astype(np.float32)))
+        segs += [Segment(f"c{i}", label, a, a + 40) for a in (30, 130, 230)]
+    return Dataset("imu", ("ax", "ay", "az", "gx", "gy", "gz"), 100.0, caps, segs,
+                   sensors={"acc": ("ax", "ay", "az"), "gyr": ("gx", "gy", "gz")})
+
+
+def test_fold_streams_pool_draws_each_with_its_own_rotations():
+    from automl.evaluation import fold_streams
+
+    ds = _imu()
+    one = fold_streams(ds, 1, seed=3, streams="captures", rotation=30.0)
+    assert one.capture_names() == ["c0", "c1", "c2"]  # draw 0: the plan's validation captures as before
+    for a, b in zip(one.captures, turned(ds, 30.0, seed=3 + 100 + 1).captures):
+        np.testing.assert_array_equal(a.data, b.data)
+    three = fold_streams(ds, 1, seed=3, streams="captures", rotation=30.0, draws=3)
+    assert three.capture_names() == ["c0", "c1", "c2", "c0~draw1", "c1~draw1", "c2~draw1",
+                                     "c0~draw2", "c1~draw2", "c2~draw2"]
+    assert [(s.capture, s.start, s.end) for s in three.segments] == [
+        (c + suffix, 50, 90) for suffix in ("", "~draw1", "~draw2") for c in ("c0", "c1", "c2")]
+    caps = {c.name: c.data for c in three.captures}
+    for d in (1, 2):  # draw d: the rotations of seed + 100 + index + 1000 d
+        for c in turned(ds, 30.0, seed=3 + 100 + 1 + 1000 * d).captures:
+            np.testing.assert_array_equal(caps[f"{c.name}~draw{d}"], c.data)
+    assert not np.array_equal(caps["c0"], caps["c0~draw1"]) and not np.array_equal(caps["c0~draw1"], caps["c0~draw2"])
+    with pytest.raises(ValueError, match="draws 0"):
+        fold_streams(ds, 0, draws=0)
+
+
+def test_fold_streams_assemble_each_draw_in_its_own_order():
+    from automl.evaluation import fold_streams
+
+    ds = _two_class_imu()
+    out = fold_streams(ds, 0, seed=0, streams="auto", rotation=0.0, draws=3)
+    assert out.capture_names() == ["fold0-stream", "fold0-stream~draw1", "fold0-stream~draw2"]
+    orders = []
+    for name in out.capture_names():
+        events = sorted((s for s in out.segments if s.capture == name), key=lambda s: s.start)
+        assert sorted(s.label for s in events) == ["hook"] * 6 + ["jab"] * 6  # every event once per draw
+        assert all(s.length == 40 for s in events)
+        orders.append(tuple(s.label for s in events))
+    # Draw 0 is the plan's single stream; the chunk orders differ between draws (seeds 0, 1000, 2000).
+    first = deployment_streams(ds, seed=0, name="fold0-stream")
+    np.testing.assert_array_equal(out.captures[0].data, first.captures[0].data)
+    assert len({c.data.tobytes() for c in out.captures}) == 3 and len(set(orders)) >= 2
