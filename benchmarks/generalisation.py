@@ -74,13 +74,12 @@ def _space_file(args, folder: Path) -> Path:
     the values the searches use (the space's, or SearchSettings' defaults where it says nothing)."""
     doc = yaml.safe_load(SPACE.read_text())
     given = {"sampler": args.sampler, "population_size": args.population, "cost_resolution": args.cost_resolution,
-             "validation_rotation": args.validation_rotation, "validation_draws": args.validation_draws}
+             "validation_rotation": args.validation_rotation}
     doc["search"].update({k: v for k, v in given.items() if v is not None})
     path = folder / "space.yaml"
     path.write_text(yaml.safe_dump(doc))
     used = load_space(path).search
-    (args.sampler, args.population, args.cost_resolution, args.validation_rotation,
-     args.validation_draws) = (getattr(used, k) for k in given)
+    args.sampler, args.population, args.cost_resolution, args.validation_rotation = (getattr(used, k) for k in given)
     return path
 
 
@@ -177,8 +176,6 @@ def main() -> None:
                     help="costs told rounded up to this budget fraction (default: the space's)")
     ap.add_argument("--validation-rotation", type=float, default=None,
                     help="degrees each validation capture is turned (default: the space's search.validation_rotation)")
-    ap.add_argument("--validation-draws", type=int, default=None,
-                    help="validation stream sets per fold, pooled (default: the space's search.validation_draws)")
     ap.add_argument("--root", type=Path, default=REPO / "build" / "bench-gen")
     ap.add_argument("--final-seeds", type=int, default=5, help="seeds the recommended pipeline is retrained with")
     ap.add_argument("--no-reseed", dest="reseed", action="store_false",
@@ -194,7 +191,7 @@ def main() -> None:
     budget = f"{args.timeout} each" if args.timeout else f"{args.trials} trials each"
     print(f"searches: {args.repeats} x {budget}, {args.workers} workers, sampler {args.sampler} "
           f"(population {args.population}), cost resolution {args.cost_resolution}, "
-          f"validation rotation {args.validation_rotation} degrees x {args.validation_draws} draws")
+          f"validation rotation {args.validation_rotation} degrees")
     print("seed  trials trained multi-seed median_s  spearman  rec  rec_F1  P      R      FA/min  flash  RAM    "
           "lat_ms  tflite_B  best_F1  front k")
     rows = []

@@ -3,7 +3,6 @@
 Public API::
 
     plan_validation(train, test, n_splits, seed, group_by, streams)  # folds + streams, once per study
-    fold_streams(val, index, seed, streams, rotation, draws)   # one fold's validation streams (pooled draws)
     deployment_streams(dataset, seed)       # validation captures -> streams a device would see
     turned(dataset, max_deg, seed)          # each capture turned by its own random rotation (another placement)
     PipelineConfig(...)                     # one point of the search space
@@ -19,7 +18,7 @@ The search (:mod:`automl.search`) maps trial parameters to a
 from automl.evaluation._cache import (
     code_fingerprint, dataset_fingerprint, forest_importances, windows_and_features,
 )
-from automl.evaluation._plan import Fold, TrialData, fold_streams, plan_validation
+from automl.evaluation._plan import Fold, TrialData, plan_validation
 from automl.evaluation._recipe import (
     FinalModel, PipelineConfig, Prepared, SeedScore, TrialFailed, cross_validate, fit_final, prepare, segmenter_spec,
 )
@@ -28,5 +27,5 @@ from automl.evaluation._streams import CROSSFADE_S, deployment_streams, turned
 __all__ = [
     "CROSSFADE_S", "FinalModel", "Fold", "PipelineConfig", "Prepared", "SeedScore", "TrialData", "TrialFailed",
     "code_fingerprint", "cross_validate", "dataset_fingerprint", "deployment_streams", "fit_final",
-    "fold_streams", "forest_importances", "plan_validation", "prepare", "segmenter_spec", "turned", "windows_and_features",
+    "forest_importances", "plan_validation", "prepare", "segmenter_spec", "turned", "windows_and_features",
 ]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from automl.data import Capture, Dataset, Segment, capture_groups, grouped_folds
+from automl.data import Dataset, capture_groups, grouped_folds
 from automl.errors import DataError
 from automl.evaluation._cache import dataset_fingerprint
 from automl.evaluation._streams import deployment_streams, turned
@@ -29,8 +29,7 @@ class Fold:
             stopping (``inner_val`` empty when ``train`` cannot be split: then
             training runs all epochs).
         streams: the validation streams made from ``val``
-            (:func:`automl.evaluation.deployment_streams`, or ``val`` as it is),
-            one set per draw (:func:`fold_streams`).
+            (:func:`automl.evaluation.deployment_streams`, or ``val`` as it is).
         streams_key: :func:`dataset_fingerprint` of ``streams``.
     """
 
@@ -98,61 +97,8 @@ def _inner_split(ds: Dataset, n_splits: int, seed: int, group_by) -> tuple[tuple
     return tuple(tr), tuple(va)
 
 
-#: Seed offset between two draws of a fold's validation streams (more than any fold count).
-DRAW_SEED_STEP = 1000
-
-
-def _suffixed(ds: Dataset, suffix: str) -> Dataset:
-    """``ds`` with ``suffix`` appended to every capture name (segments follow), so that draws can be pooled."""
-    return ds.replace(captures=[Capture(c.name + suffix, c.data, dict(c.metadata)) for c in ds.captures],
-                      segments=[Segment(g.capture + suffix, g.label, g.start, g.end) for g in ds.segments])
-
-
-def fold_streams(val: Dataset, index: int, seed: int = 0, streams: str = "auto", rotation: float = 0.0,
-                 draws: int = 1) -> Dataset:
-    """The validation streams of fold ``index``: ``draws`` draws pooled into one dataset.
-
-    Draw ``d`` turns every capture of ``val`` by its own random rotation
-    (:func:`automl.evaluation.turned`, seed ``seed + 100 + index + d * DRAW_SEED_STEP``)
-    and, with ``streams="auto"``, assembles the single-class captures in a
-    random chunk order (:func:`automl.evaluation.deployment_streams`, seed
-    ``seed + index + d * DRAW_SEED_STEP``, stream ``fold<index>-stream``).
-    Draw 0 keeps its capture names; draw ``d >= 1`` appends ``~draw<d>``.
-    Scoring the pooled draws estimates the score over placements and orders
-    rather than for one of each; with ``rotation`` 0 and ``streams="captures"``
-    the draws are identical copies (the same score, more time).
-
-    Args:
-        val: the fold's validation captures (ADC counts).
-        index: fold number (0-based).
-        seed: study seed.
-        streams: ``"auto"`` or ``"captures"`` (see :func:`plan_validation`).
-        rotation: the largest rotation (degrees, 0..180).
-        draws: number of draws (>= 1).
-
-    Returns:
-        The pooled dataset.
-
-    Raises:
-        ValueError: if ``rotation`` is not in [0, 180] or ``draws`` < 1.
-    """
-    if draws < 1:
-        raise ValueError(f"draws {draws!r} is below 1")
-    parts = []
-    for d in range(draws):
-        step = d * DRAW_SEED_STEP
-        v = turned(val, rotation, seed=seed + 100 + index + step)
-        st = deployment_streams(v, seed=seed + index + step, name=f"fold{index}-stream") if streams == "auto" else v
-        parts.append(st if d == 0 else _suffixed(st, f"~draw{d}"))
-    if len(parts) == 1:
-        return parts[0]
-    return parts[0].replace(captures=[c for p in parts for c in p.captures],
-                            segments=[g for p in parts for g in p.segments])
-
-
 def plan_validation(train: Dataset, test: Dataset, n_splits: int, seed: int = 0, group_by=("capture",),
-                    streams: str = "auto", cache: bool = True, rotation: float = 0.0,
-                    draws: int = 1) -> TrialData:
+                    streams: str = "auto", cache: bool = True, rotation: float = 0.0) -> TrialData:
     """Folds, early-stopping splits and validation streams of a study.
 
     Args:
@@ -170,8 +116,6 @@ def plan_validation(train: Dataset, test: Dataset, n_splits: int, seed: int = 0,
         rotation: turn each validation capture by its own random rotation of
             at most this many degrees before scoring (``search.validation_rotation``;
             :func:`automl.evaluation.turned`); 0: as recorded.
-        draws: validation stream sets per fold, each its own rotations and
-            chunk order, scored pooled (``search.validation_draws``; :func:`fold_streams`).
 
     Returns:
         The :class:`TrialData`.
@@ -179,12 +123,12 @@ def plan_validation(train: Dataset, test: Dataset, n_splits: int, seed: int = 0,
     Raises:
         DataError / ConfigError: from :func:`automl.data.grouped_folds` (too few
             captures or groups for the folds, unknown metadata key).
-        ValueError: from :func:`fold_streams` (rotation or draws out of range).
     """
     keys = (group_by,) if isinstance(group_by, str) else tuple(group_by)
     folds = []
     for i, (tr, va) in enumerate(grouped_folds(train, n_splits, seed=seed, group_by=list(keys))):
-        st = fold_streams(train.subset(va), i, seed, streams, rotation, draws)
+        val = turned(train.subset(va), rotation, seed=seed + 100 + i)
+        st = deployment_streams(val, seed=seed + i, name=f"fold{i}-stream") if streams == "auto" else val
         inner_tr, inner_va = _inner_split(train.subset(tr), n_splits, seed, keys)
         folds.append(Fold(i, tuple(tr), tuple(va), inner_tr, inner_va, st,
                           dataset_fingerprint(st) if cache else ""))

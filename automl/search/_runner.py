@@ -751,11 +751,11 @@ def run_search(req: SearchRequest) -> SearchSummary:
 def validation_plan(space: SearchSpace, train, test, seed: int):
     """The study's :class:`~automl.evaluation.TrialData`: the space's folds (``search.cv_folds`` grouped by
     ``search.group_by``) and validation streams (``search.validation`` for ``event_f1``, else the captures;
-    each validation capture turned by up to ``search.validation_rotation`` degrees, ``search.validation_draws``
-    draws pooled), planned once with the study seed. The one place a search (and a benchmark scoring like one) plans them."""
+    each validation capture turned by up to ``search.validation_rotation`` degrees), planned once with the
+    study seed. The one place a search (and a benchmark scoring like one) plans them."""
     return plan_validation(train, test, space.search.cv_folds, seed=seed, group_by=space.search.group_by,
                            streams=space.search.validation if space.objective == "event_f1" else "captures",
-                           rotation=space.search.validation_rotation, draws=space.search.validation_draws)
+                           rotation=space.search.validation_rotation)
 
 
 def data_fingerprint(train_key: str, test_key: str, sample_scale: dict) -> str:

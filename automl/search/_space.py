@@ -175,9 +175,6 @@ class SearchSettings(BaseModel):
     # Degrees: each validation capture is turned by its own random rotation of at most this angle before it is
     # scored (another strap placement per session; automl.evaluation.turned); 0: as recorded.
     validation_rotation: float = Field(0.0, ge=0.0, le=180.0)
-    # Validation stream sets per fold, each with its own rotations and chunk order, scored pooled
-    # (automl.evaluation.fold_streams): the score over placements and orders rather than for one draw of each.
-    validation_draws: int = Field(1, ge=1, le=10)
     group_by: Union[str, Annotated[list[str], Field(min_length=1)]] = "capture"
     # Training seeds of a trial that reaches (or nears) the front; its objective is their mean.
     seeds: int = Field(3, ge=1, le=10)

@@ -99,19 +99,3 @@ def test_a_perfect_classifier_scores_alike_on_validation_streams_and_held_out_re
     val = np.mean([f1(f.streams) for f in boxing.folds])
     test = f1(boxing.test)
     assert val >= 0.85 and test >= 0.85 and abs(val - test) <= 0.06, (val, test)
-
-
-def test_pooled_draws_count_every_draws_events(boxing):
-    """Two draws of the same streams (no rotation, captures as they are: identical copies) must score the
-    same F1 from exactly twice the counts: every draw is scored and pooled, none is dropped or merged."""
-    from automl.evaluation import cross_validate
-
-    train, test = boxing.train, boxing.test
-    one = plan_validation(train, test, 3, seed=0, streams="captures", cache=False)
-    two = plan_validation(train, test, 3, seed=0, streams="captures", cache=False, draws=2)
-    a = cross_validate(prepare(one, THRESHOLD), seed=1).events
-    b = cross_validate(prepare(two, THRESHOLD), seed=1).events
-    assert a["n_events"] > 0 and a["tp"] > 0
-    for k in ("tp", "fp", "fn", "n_events", "false_activations"):
-        assert b[k] == 2 * a[k], k
-    assert b["f1"] == pytest.approx(a["f1"], abs=1e-12)

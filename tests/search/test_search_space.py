@@ -80,7 +80,6 @@ def test_basic_motions_space():
     assert s.features.n_estimators == 50
     assert s.model.n_layers == _r(0, 2)
     assert s.search.validation_rotation == 0.0  # the default: validation captures as recorded
-    assert s.search.validation_draws == 1  # the default: one validation stream set per fold
     assert s.model.units == _r(4, 16, log=True)
     assert s.model.dropout == _r(0.0, 0.2, integer=False)
     assert s.model.learning_rate == _r(0.002, 0.02, log=True, integer=False)
@@ -133,8 +132,6 @@ BAD = {
     "cv_folds below 2": (SEG + "search:\n  cv_folds: 1\n", "search.cv_folds", "greater than or equal to 2"),
     "validation rotation above 180": (SEG + "search:\n  validation_rotation: 200\n", "search.validation_rotation",
                                       "less than or equal to 180"),
-    "validation draws below 1": (SEG + "search:\n  validation_draws: 0\n", "search.validation_draws",
-                                 "greater than or equal to 1"),
 }
 
 
