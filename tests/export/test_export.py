@@ -291,6 +291,9 @@ def test_class_names_round_trip_through_c(exported):
     macros = [c[2] for c in out["classes"]]
     assert macros == list(result.class_macros)
     assert [c[3] for c in out["classes"]] == list(range(len(names)))
+    # What automl export prints as the class ids is the table the C has; its background is KP_BACKGROUND_CLASS.
+    assert list(result.class_names) == names and result.background_id == int(out["background_class"]) == 1
+    assert result.unknown_threshold == pipeline["unknown_threshold"] == 0.0
     assert len(set(macros)) == len(macros)
     assert all(re.fullmatch(r"KP_CLASS_[A-Z0-9_]+", m) for m in macros)
 
