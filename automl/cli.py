@@ -385,15 +385,20 @@ def export(
         "--overwrite", help="Write into a folder that is not empty, replacing only the files an earlier export "
                             "of this tool wrote there (listed in its manifest); other files are kept.")] = False,
 ) -> None:
-    """Write the chosen trial as firmware: a C99 library, its Makefile and README (prints which trial and why)."""
+    """Write the chosen trial as firmware: a C99 library, its Makefile and README.
+
+    Prints which trial it exported, its measured sizes beside the cost model's estimates, and the class ids.
+    """
     from automl.export import export_trial
+    from automl.report import export_lines
     from automl.search import check_out_path, study_dir
 
     check_out_path(out, study_dir(root, study))
     number, st, folder, why = resolve_trial(study, trial, root, storage)
     result = export_trial(folder, number, out, overwrite=overwrite)
-    typer.echo(f"exported trial {number} of study {study!r} to {result.out_dir}")
-    typer.echo(f"  {why}" if why else f"  trial {number}: {_trial_values_text(st, number)}")
+    runtime = (st.user_attrs.get("target") or {}).get("runtime") or "automl-c"
+    for line in export_lines(result, _trial_estimate(st, number), recommended=bool(why), runtime=runtime):
+        typer.echo(line)
     trial_opt = "recommended" if why else str(number)
     root_opt = "" if root == Path("studies") else f" --root {root}"
     typer.echo(f"  build and print its model information: make -C {out} run")
@@ -401,17 +406,15 @@ def export(
                f"--trial {trial_opt} --held-out --firmware {out}   (or RECORDING.csv instead of --held-out)")
 
 
-def _trial_values_text(st, number: int) -> str:
-    """The trial's objective values (exact costs), or its state when it has none."""
-    from automl.report import values_text
+def _trial_estimate(st, number: int) -> dict[str, float]:
+    """The trial's exact objective values by name (the cost model's costs); ``{}`` when it has none."""
     from automl.search import exact_values
 
     t = next((t for t in st.get_trials(deepcopy=False) if t.number == number), None)
     if t is None or t.values is None:
-        return "no objective values" if t is None else f"{t.state.name.lower()}, no objective values"
+        return {}
     names = st.user_attrs.get("objective_names") or ["F1", "flash_bytes", "ram_bytes", "latency_ms"]
-    over = " (over budget: not trained)" if t.user_attrs.get("infeasible") else ""
-    return values_text(names, exact_values(t, names)) + over
+    return dict(zip(names, exact_values(t, names)))
 
 
 @app.command()

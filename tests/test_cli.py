@@ -234,7 +234,8 @@ def test_status_says_the_best_and_the_recommended_trial(tmp_path):
                      "best event F1 within budget: trial 1 (event F1 0.9000)")
     # Noise = median seed sd 0.01: trials 1 (0.90) and 2 (0.89) are within it; trial 2 uses 9 % of the flash
     # budget (6,000 / 65,536 B), trial 1 18 %.
-    assert second == ("recommended: trial 2 (event F1 0.890, flash 6,000 B, RAM 1,000 B, latency 1.000 ms). "
+    assert second == ("recommended: trial 2 (event F1 0.890; estimated (cost model): flash 6,000 B, RAM 1,000 B, "
+                      "latency 1.000 ms). "
                       "The cheapest trial (it uses at most 10% of any budget) of the 2 whose validation event F1, "
                       "averaged over 3 training seeds, is within the seed noise (0.010: the median standard deviation "
                       "of event F1 between training seeds) of the best (0.900).")
@@ -256,6 +257,7 @@ def test_search_summary_names_the_recommended_trial(tmp_path, monkeypatch):
     lines = result.stdout.splitlines()
     assert lines[0] == ("study 's': 5 complete (1 over budget, never trained), 1 failed (6 run now in 12 s; reached "
                         "--trials); Pareto trials: [1, 2, 3]")
-    assert lines[1].startswith("recommended: trial 2 (event F1 0.890")
+    assert lines[1].startswith("recommended: trial 2 (event F1 0.890; estimated (cost model): flash 6,000 B, RAM "
+                               "1,000 B, latency 1.000 ms). The cheapest trial")
     assert lines[-1] == (f"next: automl report --study s --root {tmp_path}; "
                          f"automl export --study s --root {tmp_path} --trial recommended --out build/firmware/s")

@@ -78,6 +78,13 @@ class ExportResult:
         tflite_bytes: size of the embedded model, bytes.
         class_macros: ``#define`` name of each class id, in class-id order;
             id 0 is unknown: ``("KP_CLASS_UNKNOWN", "KP_CLASS_NOACTIVITY", ...)``.
+        class_names: ``kp_class_names``, in class-id order: ``"unknown"`` (id 0, the
+            decision when the top probability is below ``unknown_threshold``), then
+            the model's classes (id i + 1 is model output i).
+        unknown_threshold: top probability below which the device decides
+            unknown (class id 0), in [0, 1]; 0: it never does.
+        background_id: class id of the background class (``KP_BACKGROUND_CLASS``),
+            or ``None`` when the model has none.
         operators: TFLite builtin operators the model uses, sorted.
         sizes: the ``sizes.json`` content (library text/data/bss, instruction
             counts), or ``None`` when not measured (``measure=False``).
@@ -91,6 +98,9 @@ class ExportResult:
     tflite_bytes: int
     class_macros: tuple[str, ...]
     operators: tuple[str, ...]
+    class_names: tuple[str, ...]
+    unknown_threshold: float
+    background_id: int | None
     sizes: dict | None = None
 
 
@@ -187,7 +197,7 @@ def _render(spec: FirmwareSpec, tflite: bytes, prefix: str,
     """Every file of the export but the manifest and sizes.json, as bytes."""
     env = template_environment()
     P = prefix.upper()
-    class_macros = _cgen.unique_identifiers(["unknown", *spec.classes], prefix=f"{P}_CLASS_", upper=True)
+    class_macros = _cgen.unique_identifiers(list(spec.class_names), prefix=f"{P}_CLASS_", upper=True)
     mlp = read_mlp(tflite)
     if mlp.n_inputs != len(spec.selected) or mlp.n_outputs != len(spec.classes):
         raise StudyError(f"pipeline.json of trial {spec.trial}: the network has {mlp.n_inputs} inputs and "
@@ -372,6 +382,9 @@ def write_firmware(
         tflite_bytes=len(tflite),
         class_macros=macros,
         operators=info.operators,
+        class_names=spec.class_names,
+        unknown_threshold=spec.unknown_threshold,
+        background_id=spec.background_id,
         sizes=sizes,
     )
 

@@ -19,12 +19,17 @@ import shutil
 import subprocess
 from pathlib import Path
 
-__all__ = ["INSNS_PER_TICK", "M4_FLAGS", "measure_export", "parse_size_output", "parse_stream_insns"]
+__all__ = ["INSNS_PER_TICK", "M4_FLAGS", "MODEL_TFLITE_NOTE", "measure_export", "parse_size_output",
+           "parse_stream_insns"]
 
 INSNS_PER_TICK = 40
 M4_FLAGS = ("-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffp-contract=off "
             "-fno-math-errno")
 LIBRARY_OBJECTS = ("kp.o", "kp_model.o")
+#: ``sizes.json``'s ``model_tflite.note``: why its ``text`` is larger than the model's ``model_tflite_bytes``.
+MODEL_TFLITE_NOTE = ("model_data.o alone, the optional .tflite array for TensorFlow Lite Micro (not in library): text "
+                     "= the .tflite's bytes (model_tflite_bytes in the model info) + its length constant + padding "
+                     "to the array's 16-byte alignment")
 _SIZE_LINE = re.compile(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+\d+\s+[0-9a-fA-F]+\s+(\S.*)$")
 _INSNS_LINE = re.compile(r"^insns classify (\d+) (\d+) (\d+) idle (\d+) (\d+) (\d+) per_tick (\d+)$", re.M)
 _SUMMARY_LINE = re.compile(r"^summary samples (\d+) windows (\d+)$", re.M)
@@ -132,7 +137,8 @@ def measure_export(folder: Path, build: Path, *, qemu: bool = True, recording: P
     lib["ram_bytes"] = lib["data"] + lib["bss"]
     lib["objects"] = objects
     result["library"] = lib
-    result["model_tflite"] = sizes.get("model_data.o")
+    model = sizes.get("model_data.o")
+    result["model_tflite"] = None if model is None else {**model, "note": MODEL_TFLITE_NOTE}
     result["stack_bytes_bound"] = _stack_bound(build)
     if not qemu:
         result["unavailable"]["instructions"] = "not measured (qemu=False)"

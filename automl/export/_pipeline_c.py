@@ -138,7 +138,7 @@ def _post_plan(spec: FirmwareSpec) -> dict:
     background = fp.background_index
     return {
         "post": not fp.post.is_identity, "vote": int(fp.vote), "refractory": int(fp.refractory),
-        "background_id": -1 if background is None else background + 1,  # class id
+        "background_id": -1 if spec.background_id is None else spec.background_id,  # class id
         "post_background": _cgen.CText("KP_POST_NO_BACKGROUND" if background is None else str(background)),
         "post_note_md": _cgen.md_code(_post_note(fp.post.vote, fp.post.refractory, background, spec.classes)),
     }
@@ -175,7 +175,7 @@ def pipeline_context(spec: FirmwareSpec, mlp: MlpC, prefix: str, class_macros: l
         raw ``str`` that the templates escape).
     """
     p, P = prefix, prefix.upper()
-    names = ["unknown", *spec.classes]
+    names = spec.class_names
     is_int8 = spec.quantization == "int8"
     if is_int8:
         q = int(spec.unknown_q)

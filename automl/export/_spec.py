@@ -97,6 +97,17 @@ class FirmwareSpec:
     fitted: FittedPipeline
     sensors: dict[str, tuple[str, ...]] | None = None
 
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """``kp_class_names``: ``"unknown"`` (class id 0), then ``classes`` (id i + 1 = model output i)."""
+        return ("unknown", *self.classes)
+
+    @property
+    def background_id(self) -> int | None:
+        """Class id of the background class (``KP_BACKGROUND_CLASS``), or ``None`` when the model has none."""
+        index = self.fitted.background_index
+        return None if index is None else index + 1
+
 
 def _is_int(v: object) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))

@@ -45,10 +45,12 @@ from ._html import build_figures, render_replay_page, render_report, timeline_fi
 from ._hypervolume import hypervolume, hypervolume_history
 from ._pick import PickResult, PickRule, parse_pick_rule, pick_trial
 from ._replay_page import ReplayPage, ReplaySection, replay_page
-from ._text import objective_text, recommendation_line, values_text
+from ._text import ESTIMATED, export_lines, objective_text, recommendation_line, values_text
 from ._timeline import TimelineData, decimate_minmax, held_out_data, load_timeline, timeline_data
 
 __all__ = [
+    "ESTIMATED",
+    "export_lines",
     "objective_text",
     "recommendation_line",
     "values_text",

@@ -25,6 +25,7 @@ import pytest
 
 from automl.errors import ConfigError, StudyError
 from automl.export import MANIFEST_NAME, SIZES_NAME, ExportResult, export_trial, write_firmware
+from automl.export._measure import MODEL_TFLITE_NOTE
 from automl.quantization import read_tflite_info
 from automl.features import FeatureExtractor
 
@@ -291,6 +292,9 @@ def test_class_names_round_trip_through_c(exported):
     macros = [c[2] for c in out["classes"]]
     assert macros == list(result.class_macros)
     assert [c[3] for c in out["classes"]] == list(range(len(names)))
+    # What automl export prints as the class ids is the table the C has; its background is KP_BACKGROUND_CLASS.
+    assert list(result.class_names) == names and result.background_id == int(out["background_class"]) == 1
+    assert result.unknown_threshold == pipeline["unknown_threshold"] == 0.0
     assert len(set(macros)) == len(macros)
     assert all(re.fullmatch(r"KP_CLASS_[A-Z0-9_]+", m) for m in macros)
 
@@ -555,7 +559,11 @@ def test_measured_export_writes_sizes_json(models, tmp_path):
         assert lib[key] == sum(o[key] for o in lib["objects"].values())
     assert lib["flash_bytes"] == lib["text"] + lib["data"] and lib["ram_bytes"] == lib["data"] + lib["bss"]
     assert 1000 < lib["flash_bytes"] < 20000 and 1000 < lib["ram_bytes"] < 20000
-    assert len(tflite) <= sizes["model_tflite"]["text"]
+    # model_data.o: the array, the 4-byte length constant and at most 15 bytes of padding for the 16-byte
+    # alignment; its note says so, as model_tflite_bytes (the array alone) differs from it.
+    model = sizes["model_tflite"]
+    assert len(tflite) + 4 <= model["text"] < len(tflite) + 4 + 16 and (model["data"], model["bss"]) == (0, 0)
+    assert model["note"] == MODEL_TFLITE_NOTE and "model_tflite_bytes" in model["note"]
     insns = sizes["instructions"]
     assert insns["per_tick"] == 40 and insns["samples"] == 16 * 64
     assert insns["classify"]["calls"] == insns["windows"] > 0

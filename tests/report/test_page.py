@@ -195,7 +195,11 @@ class TestReportCommand:
                                      "--pick", "flash<=8k", "--no-timeline"])
         assert result.exit_code == 0, result.output
         lines = result.output.strip().splitlines()
-        assert lines[0].startswith(f"pick 'flash<=8k': trial {data.pick.number} (F1 ")
+        chosen = next(r for r in data.details if r.number == data.pick.number)
+        f1, flash, ram, latency = chosen.values
+        assert lines[0] == (f"pick 'flash<=8k': trial {data.pick.number} (F1 {f1:.3f}; estimated (cost model): "
+                            f"flash {flash:,.0f} B, RAM {ram:,.0f} B, latency {latency:.3f} ms)")
+        assert flash <= 8 * 1024
         assert lines[1].strip() == data.pick.reason
         assert lines[2].strip().startswith(f"automl export --root {journal_study} --study bench --trial "
                                            f"{data.pick.number} ")
