@@ -23,7 +23,8 @@ For a :class:`PipelineConfig` and a study's :class:`~automl.evaluation.TrialData
    macro F1 of the voted decisions.
 3. **Final model** (:func:`fit_final`): retrained on all training windows for
    the median best epoch of the folds, converted, and run once on the
-   held-out captures (reported, never used for a choice).
+   held-out captures, scored pooled and, for device event metrics, per
+   held-out capture (reported, never used for a choice).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import numpy as np
 from automl.errors import ConfigError
 from automl.evaluation._cache import forest_importances, windows_and_features
 from automl.evaluation._plan import Fold, TrialData
-from automl.metrics import classification_metrics, window_device_metrics
+from automl.metrics import classification_metrics, window_device_metrics, window_device_metrics_by_capture
 from automl.pipeline import FittedPipeline, SegmenterSpec, decide
 from automl.postprocessing import PostProcessSpec, postprocess_windows
 from automl.segmentation import Windows, threshold_from_quantile, trigger_diagnostics
@@ -419,10 +420,14 @@ class FinalModel:
         pipeline: the :class:`automl.pipeline.FittedPipeline` (``pipeline.json``).
         test_metrics: window metrics of the voted decisions on the held-out
             captures, or None without held-out windows.
-        test_events: device event metrics on the held-out captures, or None.
+        test_events: device event metrics on the held-out captures (pooled), or None.
         test_predicted_classes: distinct decisions over the held-out windows.
         train_predicted_classes: distinct decisions over the training windows.
         diagnostics: threshold segmenter trigger diagnostics, or None.
+        test_events_by_capture: ``{held-out capture name: device event metrics}``
+            of each held-out capture scored alone (same outputs as
+            ``test_events``; the counts add up to its counts), in the held-out
+            dataset's capture order; None when ``test_events`` is None.
     """
 
     tflite: bytes
@@ -432,6 +437,7 @@ class FinalModel:
     test_predicted_classes: list[int]
     train_predicted_classes: list[int]
     diagnostics: dict | None
+    test_events_by_capture: dict[str, dict] | None = None
 
 
 def fit_final(p: Prepared, seed: int, epochs: int, sample_scale: dict | None = None, study: str = "",
@@ -446,7 +452,10 @@ def fit_final(p: Prepared, seed: int, epochs: int, sample_scale: dict | None = N
         study, trial: recorded in ``pipeline.json``.
 
     Returns:
-        The :class:`FinalModel`.
+        The :class:`FinalModel`. With a background class its held-out device
+        event metrics are computed once on the outputs of all held-out windows
+        (``test_events``, pooled) and per held-out capture
+        (``test_events_by_capture``, each capture one stream).
 
     Raises:
         FloatingPointError: if the training loss becomes NaN.
@@ -466,13 +475,15 @@ def fit_final(p: Prepared, seed: int, epochs: int, sample_scale: dict | None = N
     except ValueError as exc:
         raise TrialFailed(f"converted model: {exc}") from None
     tfl, train_dec = _decide(p, tflite, x_all)
-    test_metrics = test_events = None
+    test_metrics = test_events = test_by_capture = None
     test_classes: list[int] = []
     if len(p.win_test):
         _, dec = _decide(p, tflite, _scaled(p.scaler, p.selector, p.F_test))
         voted, out = _outputs(p, p.win_test, dec)
         test_metrics = classification_metrics(p.win_test.y, voted, p.classes)
-        test_events = window_device_metrics(p.win_test, out, p.data.test) if p.has_background else None
+        if p.has_background:
+            test_events = window_device_metrics(p.win_test, out, p.data.test)
+            test_by_capture = window_device_metrics_by_capture(p.win_test, out, p.data.test)
         test_classes = sorted(set(dec.tolist()))
     diagnostics = None
     if p.spec.kind == "threshold" and p.has_background:
@@ -498,4 +509,4 @@ def fit_final(p: Prepared, seed: int, epochs: int, sample_scale: dict | None = N
         sensors={g: list(m) for g, m in (train.sensors or {}).items()}, resample_hz=train.resample_hz, tflite=tflite,
     )
     return FinalModel(tflite, pipeline, test_metrics, test_events, test_classes, sorted(set(train_dec.tolist())),
-                      diagnostics)
+                      diagnostics, test_by_capture)

@@ -216,6 +216,20 @@ def device_event_metrics(
     }
 
 
+def _window_streams(windows, outputs: np.ndarray, dataset) -> tuple[dict, dict, dict]:
+    """Per capture of ``windows``: window starts, outputs and capture length, checked against ``dataset``."""
+    outputs = np.asarray(outputs, np.int64).reshape(-1)
+    if outputs.shape[0] != len(windows):
+        raise ConfigError(f"outputs has {outputs.shape[0]} entries for {len(windows)} windows; give one per window")
+    lengths = {c.name: c.n_samples for c in dataset.captures}
+    missing = [n for n in windows.capture_names if n not in lengths]
+    if missing:
+        raise ConfigError(f"The windows come from {len(missing)} capture(s) not in dataset {dataset.name!r}: {missing[:3]}")
+    starts = {n: windows.start[windows.capture == i] for i, n in enumerate(windows.capture_names)}
+    outs = {n: outputs[windows.capture == i] for i, n in enumerate(windows.capture_names)}
+    return starts, outs, {n: lengths[n] for n in windows.capture_names}
+
+
 def window_device_metrics(windows, outputs: np.ndarray, dataset) -> dict:
     """:func:`device_event_metrics` for a ``Windows`` object cut from ``dataset``.
 
@@ -227,19 +241,43 @@ def window_device_metrics(windows, outputs: np.ndarray, dataset) -> dict:
             capture in ``windows.capture_names`` is scored.
 
     Returns:
-        As :func:`device_event_metrics`.
+        As :func:`device_event_metrics`: the counts pooled over the captures.
 
     Raises:
         ConfigError: if ``outputs`` has the wrong length or a capture is missing.
     """
-    outputs = np.asarray(outputs, np.int64).reshape(-1)
-    if outputs.shape[0] != len(windows):
-        raise ConfigError(f"outputs has {outputs.shape[0]} entries for {len(windows)} windows; give one per window")
-    lengths = {c.name: c.n_samples for c in dataset.captures}
-    missing = [n for n in windows.capture_names if n not in lengths]
-    if missing:
-        raise ConfigError(f"The windows come from {len(missing)} capture(s) not in dataset {dataset.name!r}: {missing[:3]}")
-    starts = {n: windows.start[windows.capture == i] for i, n in enumerate(windows.capture_names)}
-    outs = {n: outputs[windows.capture == i] for i, n in enumerate(windows.capture_names)}
+    starts, outs, lengths = _window_streams(windows, outputs, dataset)
     return device_event_metrics(starts, outs, int(windows.X.shape[1]), dataset.segments, windows.classes,
-                                dataset.sample_rate_hz, {n: lengths[n] for n in windows.capture_names})
+                                dataset.sample_rate_hz, lengths)
+
+
+def window_device_metrics_by_capture(windows, outputs: np.ndarray, dataset) -> dict[str, dict]:
+    """:func:`device_event_metrics` of each capture on its own, for a ``Windows`` object cut from ``dataset``.
+
+    Each capture is scored alone (its windows, outputs, labelled events and
+    length only). The rules work per capture, so the counts (``tp``, ``fp``,
+    ``fn``, ``n_events``, ``n_detections``, ``false_activations``, per-class
+    ``tp`` / ``support`` / ``detections``) and ``background_hours`` of the
+    captures add up to those of :func:`window_device_metrics` on the same
+    arguments; the fractions and rates are each capture's own.
+
+    Args:
+        windows: ``automl.segmentation.Windows`` (starts, captures, classes).
+        outputs: ``(n_windows,) int64`` output per window after post-processing
+            (class index, -1 unknown, -2 nothing emitted).
+        dataset: the ``automl.data.Dataset`` the windows were cut from; every
+            capture in ``windows.capture_names`` is scored (one without
+            windows has only misses).
+
+    Returns:
+        ``{capture name: metrics}`` in ``windows.capture_names`` order, each
+        metrics dict as :func:`device_event_metrics` returns it.
+
+    Raises:
+        ConfigError: if ``outputs`` has the wrong length or a capture is missing.
+    """
+    starts, outs, lengths = _window_streams(windows, outputs, dataset)
+    w, classes, rate = int(windows.X.shape[1]), windows.classes, dataset.sample_rate_hz
+    return {n: device_event_metrics({n: starts[n]}, {n: outs[n]}, w, dataset.segments, classes, rate,
+                                    {n: lengths[n]})
+            for n in windows.capture_names}

@@ -282,6 +282,7 @@ def run_trial(data: TrialData, space: SearchSpace, params: dict, target: TargetP
         "no_background": data.has_background and not p.has_background,
         "test_metrics": final.test_metrics,
         "test_events": final.test_events,
+        "test_events_by_capture": final.test_events_by_capture,
         "trigger_diagnostics": final.diagnostics,
         "pipeline": pipe,
         "duration_s": time.perf_counter() - t0,

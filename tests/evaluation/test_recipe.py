@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from automl.evaluation import PipelineConfig, plan_validation, prepare
+from automl.evaluation import PipelineConfig, fit_final, plan_validation, prepare
 from automl.evaluation._recipe import _fold_data
 from automl.postprocessing import PostProcessSpec
 from automl.search._runner import SearchRequest, load_data
@@ -99,3 +99,52 @@ def test_a_perfect_classifier_scores_alike_on_validation_streams_and_held_out_re
     val = np.mean([f1(f.streams) for f in boxing.folds])
     test = f1(boxing.test)
     assert val >= 0.85 and test >= 0.85 and abs(val - test) <= 0.06, (val, test)
+
+
+@pytest.fixture(scope="module")
+def final(boxing):
+    """THRESHOLD's shipped model (20 epochs, seed 0) scored on the two held-out sessions."""
+    p = prepare(boxing, THRESHOLD)
+    return p, fit_final(p, seed=0, epochs=20)
+
+
+COUNTS = ("tp", "fp", "fn", "n_events", "n_detections", "false_activations")
+
+
+def test_held_out_event_metrics_per_capture_add_up_to_the_pooled_ones(final):
+    p, fm = final
+    pooled, by = fm.test_events, fm.test_events_by_capture
+    # One entry per held-out session, in the held-out dataset's order.
+    assert list(by) == p.data.test.capture_names() == ["acc_gyr_experiment_all_left", "acc_gyr_experiment_all_right"]
+    for key in COUNTS:
+        assert sum(m[key] for m in by.values()) == pooled[key], key
+    for c, pc in pooled["per_class"].items():
+        for key in ("tp", "support", "detections"):
+            assert sum(m["per_class"][c][key] for m in by.values()) == pc[key], (c, key)
+    hours = sum(m["background_hours"] for m in by.values())
+    assert hours == pytest.approx(pooled["background_hours"], rel=1e-12)
+    # The pooled rate is total false activations over total background, not a mean of the captures' rates.
+    assert pooled["false_activations_per_hour"] == pytest.approx(
+        sum(m["false_activations"] for m in by.values()) / hours, rel=1e-12)
+    # Both sessions hold labelled punches, and the model finds some in each: the table is not empty rows.
+    assert all(m["n_events"] > 0 and m["tp"] > 0 for m in by.values())
+
+
+def test_held_out_event_f1_of_one_capture_by_another_route(final):
+    """The right-hand session scored on its own, from the shipped pipeline (pipeline.json + model.tflite path:
+    FittedPipeline.run segments, extracts only the selected features, scales, runs the .tflite, decides and
+    post-processes), with device_event_metrics called directly and F1 worked out from the counts."""
+    from automl.metrics import device_event_metrics
+
+    p, fm = final
+    name = "acc_gyr_experiment_all_right"
+    one = p.data.test.subset([name])
+    run = fm.pipeline.run(one, counts=True)
+    m = device_event_metrics({name: run.start}, {name: run.outputs}, fm.pipeline.segmenter.window_size,
+                             one.segments, fm.pipeline.classes, one.sample_rate_hz, {name: one.captures[0].n_samples})
+    got = fm.test_events_by_capture[name]
+    assert {k: got[k] for k in COUNTS} == {k: m[k] for k in COUNTS}
+    tp, fp, fn = m["tp"], m["fp"], m["fn"]
+    assert tp + fn == sum(1 for s in one.segments if s.label != one.background)  # every labelled punch counted
+    assert got["f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn), rel=1e-12)
+    assert got["precision"] == pytest.approx(tp / (tp + fp)) and got["recall"] == pytest.approx(tp / (tp + fn))

@@ -7,7 +7,7 @@ import pytest
 
 from automl.data import Capture, Dataset, Segment
 from automl.errors import ConfigError
-from automl.metrics import device_event_metrics, window_device_metrics
+from automl.metrics import device_event_metrics, window_device_metrics, window_device_metrics_by_capture
 from automl.segmentation import SlidingWindow
 
 CLASSES = ["NoActivity", "hook", "jab"]
@@ -113,6 +113,38 @@ def test_window_device_metrics_of_perfect_sliding_windows_with_a_refractory_outp
     assert (r["tp"], r["fp"], r["fn"], r["f1"]) == (1, 0, 0, 1.0)
     with pytest.raises(ConfigError, match="1 entries for 15 windows"):
         window_device_metrics(w, np.array([1]), ds)
+
+
+def test_window_device_metrics_by_capture_scores_each_capture_alone():
+    # Three captures at 100 Hz: "a" (400 samples, a jab at [100, 200)), "b" (400 samples, a hook at [100, 200)),
+    # "z" (30 samples, a jab at [5, 25): shorter than a window, so it has no window). Windows of 50, slide 50.
+    caps = [Capture("a", np.zeros((400, 1), np.float32)), Capture("b", np.zeros((400, 1), np.float32)),
+            Capture("z", np.zeros((30, 1), np.float32))]
+    segs = [Segment("a", "jab", 100, 200), Segment("b", "hook", 100, 200), Segment("z", "jab", 5, 25)]
+    ds = Dataset("d", ("x",), 100.0, caps, segs)
+    w = SlidingWindow(50, 50).transform(ds, CLASSES)
+    assert w.capture_names == ["a", "b", "z"] and w.capture.tolist() == [0] * 8 + [1] * 8
+    out = np.full(len(w), -2)
+    out[2] = JAB  # a: [100, 150) on the jab: TP
+    out[6] = JAB  # a: [300, 350) on nothing: FP and a false activation; b emits nothing: the hook is missed
+    by = window_device_metrics_by_capture(w, out, ds)
+    assert list(by) == ["a", "b", "z"]
+    a, b, z = by["a"], by["b"], by["z"]
+    assert (a["tp"], a["fp"], a["fn"], a["false_activations"]) == (1, 1, 0, 1)
+    assert a["precision"] == 0.5 and a["recall"] == 1.0 and a["f1"] == pytest.approx(2 / 3)
+    # Background: 300 of a's samples = 300 / 100 / 3600 h = 1/1200 h; one false activation: 1200 per hour.
+    assert a["background_hours"] == pytest.approx(1 / 1200) and a["false_activations_per_hour"] == pytest.approx(1200)
+    assert (b["tp"], b["fp"], b["fn"], b["f1"], b["false_activations_per_hour"]) == (0, 0, 1, 0.0, 0.0)
+    assert (z["tp"], z["fp"], z["fn"], z["n_detections"]) == (0, 0, 1, 0)  # no window: only the miss
+    pooled = window_device_metrics(w, out, ds)
+    # Pooled: TP 1, FP 1, FN 2 -> P 1/2, R 1/3, F1 0.4; one false activation in 610 background samples.
+    assert (pooled["tp"], pooled["fp"], pooled["fn"], pooled["n_events"]) == (1, 1, 2, 3)
+    assert pooled["f1"] == pytest.approx(0.4)
+    assert pooled["false_activations_per_hour"] == pytest.approx(1 / (610 / 100 / 3600))
+    for key in ("tp", "fp", "fn", "n_events", "n_detections", "false_activations"):
+        assert sum(m[key] for m in by.values()) == pooled[key]
+    with pytest.raises(ConfigError, match="1 entries for 16 windows"):
+        window_device_metrics_by_capture(w, np.array([1]), ds)
 
 
 def test_bad_inputs_name_the_problem():

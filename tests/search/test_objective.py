@@ -58,7 +58,8 @@ def test_feasible_trial_trains_and_scores(data):
     # BasicMotions: 40 training cases of 100 samples -> 2 windows of 50 each; every one validated once.
     assert attrs["n_windows"] == {"train": 80, "test": 80}
     assert sum(map(sum, attrs["val_metrics"]["confusion"])) + sum(attrs["val_metrics"]["unknown"]) == 80
-    assert attrs["val_events"] is None and attrs["test_events"] is None  # no background: no event metrics
+    # No background: no event metrics, pooled or per held-out capture.
+    assert attrs["val_events"] is None and attrs["test_events"] is None and attrs["test_events_by_capture"] is None
     # No front yet: the trial is re-scored with the space's 3 seeds and the objective is their mean.
     assert attrs["n_seeds"] == 3 and len(attrs["seed_scores"]) == 3
     assert out.values[0] == pytest.approx(np.mean(attrs["seed_scores"]))
