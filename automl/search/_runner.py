@@ -736,6 +736,9 @@ def run_search(req: SearchRequest) -> SearchSummary:
                   for f in data.folds],
         "test_groups": (None if space.search.group_by == "capture" else
                         sorted({"/".join(g) for g in capture_groups(test, space.search.group_by, missing="?").values()})),
+        "test_capture_groups": (None if space.search.group_by == "capture" else
+                                {n: "/".join(g) for n, g in
+                                 capture_groups(test, space.search.group_by, missing="?").items()}),
     }
     try:
         return _search_study(req, space, target, meta, data, sample_scale, t_start, report.lines())
