@@ -24,6 +24,7 @@ import optuna
 from automl.errors import ConfigError, io_path
 
 from ._data import (
+    CaptureEvents,
     ConfusionTable,
     HypervolumeInfo,
     ImportanceInfo,
@@ -54,6 +55,7 @@ __all__ = [
     "objective_text",
     "recommendation_line",
     "values_text",
+    "CaptureEvents",
     "ConfusionTable",
     "HypervolumeInfo",
     "ImportanceInfo",

@@ -8,10 +8,11 @@ not pixels.
 Trial attributes are read as defined in ``docs/CONTRACTS.md``: values
 ``[val F1, flash_bytes, ram_bytes, latency_ms]`` with directions
 ``[maximize, minimize, minimize, minimize]``; user_attrs ``val_metrics``,
-``test_metrics``, ``val_events``, ``test_events``, ``cost``, ``pipeline``,
-``artifact_dir``, ``duration_s``; a FAIL trial has ``fail_reason``. Budgets are
-Optuna constraints (``FrozenTrial.constraints``, feasible when all <= 0) and
-the target profile's ``flash_bytes`` / ``ram_bytes`` / ``latency_ms``.
+``test_metrics``, ``val_events``, ``test_events``, ``test_events_by_capture``
+(optional), ``cost``, ``pipeline``, ``artifact_dir``, ``duration_s``; a FAIL
+trial has ``fail_reason``. Budgets are Optuna constraints
+(``FrozenTrial.constraints``, feasible when all <= 0) and the target profile's
+``flash_bytes`` / ``ram_bytes`` / ``latency_ms``.
 
 The study is read once (``get_trials(deepcopy=False)``), so a report of a
 running search is one consistent snapshot; RUNNING trials are counted, not drawn.
@@ -344,6 +345,25 @@ class PipelineView:
 
 
 @dataclass(frozen=True)
+class CaptureEvents:
+    """Held-out device event metrics of one held-out capture of a trial (a row of its per-capture table).
+
+    Attributes:
+        capture: the held-out capture's name.
+        group: its group by the study's ``group_by`` metadata (the values
+            joined by "/", study user_attr ``test_capture_groups``), or
+            ``None`` (grouped by capture, or a study from before it was recorded).
+        events: its device event metrics as recorded (keys of
+            :func:`automl.metrics.device_event_metrics`: fractions 0..1, counts,
+            ``false_activations_per_hour``); a key may be missing.
+    """
+
+    capture: str
+    group: str | None
+    events: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Recommendation:
     """One trial shown in detail (the recommended, the best under budget, a pick, any Pareto trial).
 
@@ -362,6 +382,10 @@ class Recommendation:
             trial was chosen from the whole front.
         val_events / test_events / trigger_diagnostics: event-level metrics
             (trigger problems), ``None`` if absent.
+        test_by_capture: the held-out device event metrics of each held-out
+            capture (trial attribute ``test_events_by_capture``, recorded
+            order); empty when absent (no background class, or a study from
+            before it was recorded).
         reason: one sentence saying why the trial is recommended ("" for a
             plain Pareto trial).
         feasible: the trial meets every constraint and budget.
@@ -401,6 +425,7 @@ class Recommendation:
     seed_scores: tuple[float, ...] = ()
     f1_std: float | None = None
     flags: tuple[str, ...] = ()
+    test_by_capture: tuple[CaptureEvents, ...] = ()
 
 
 #: user_attr -> what the report says about a trial that has it (issue 15: never recommended).
@@ -555,6 +580,9 @@ class ReportData:
             (study attribute ``fixed_params``).
         timeline: the recommended trial replayed on a held-out capture, or ``None``.
         timeline_note: why ``timeline`` is ``None`` ("" otherwise).
+        capture_group_by: the ``group_by`` metadata keys joined by "/" when the
+            study recorded a group per held-out capture (``test_capture_groups``),
+            else ``None``.
         export_root: ``--root`` for the export command (``None``: the default ``studies``).
         snapshot: when the trials were read (local time).
         shown: ``(n_complete,) bool`` complete trials drawn and listed: every
@@ -599,6 +627,7 @@ class ReportData:
     export_root: str | None = None
     snapshot: _dt.datetime | None = None
     shown: np.ndarray | None = None
+    capture_group_by: str | None = None
 
     @property
     def shown_mask(self) -> np.ndarray:
@@ -762,6 +791,7 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
         counts[t.state.name] = counts.get(t.state.name, 0) + 1
 
     study_classes = tuple(attrs.get("classes") or ())
+    groups = attrs.get("test_capture_groups") if isinstance(attrs.get("test_capture_groups"), Mapping) else {}
     distances = np.full(len(complete), np.nan)
     if front.size:
         distances[front] = knee_distances(values[front], directions)
@@ -774,7 +804,7 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
         return _recommendation(complete[i], read[i], values[i], study.study_name,
                                float(distances[i]), fits, study_classes,
                                reason=reason, feasible=bool(feasible[i]), over_budget=over(values[i]),
-                               root=root_text)
+                               root=root_text, groups=groups)
 
     rec_row: int | None = None
     recommended = best = None
@@ -876,6 +906,7 @@ def build_report_data(study: optuna.Study, study_dir: Path | None = None,
         timeline_note=timeline_note,
         export_root=root_text,
         snapshot=snapshot,
+        capture_group_by="/".join(map(str, attrs.get("group_by") or ())) if groups else None,
     )
 
 
@@ -1245,9 +1276,11 @@ def _breakdown(cost: Mapping[str, Any]) -> dict[str, tuple[tuple[str, float], ..
 
 def _recommendation(trial: FrozenTrial, ua: Mapping[str, Any], values: Sequence[float], study_name: str,
                     distance: float, fits: bool, study_classes: tuple[str, ...], reason: str = "", feasible: bool = True,
-                    over_budget: tuple[str, ...] = (), root: str | None = None) -> Recommendation:
+                    over_budget: tuple[str, ...] = (), root: str | None = None,
+                    groups: Mapping[str, Any] | None = None) -> Recommendation:
     """One trial in detail; ``ua`` is its full attribute set (:func:`automl.search.trial_detail`), ``values``
-    its objective values with the exact costs (:func:`automl.search.exact_values`)."""
+    its objective values with the exact costs (:func:`automl.search.exact_values`), ``groups`` the study's
+    ``{held-out capture: group}``."""
     val = dict(ua.get("val_metrics") or {})
     test = dict(ua["test_metrics"]) if ua.get("test_metrics") else None
     cost = dict(ua.get("cost") or {})
@@ -1281,7 +1314,16 @@ def _recommendation(trial: FrozenTrial, ua: Mapping[str, Any], values: Sequence[
         seed_scores=_seeds(ua)[0],
         f1_std=_seeds(ua)[1],
         flags=trial_flags(ua),
+        test_by_capture=_capture_events(ua.get("test_events_by_capture"), groups or {}),
     )
+
+
+def _capture_events(by_capture: Any, groups: Mapping[str, Any]) -> tuple[CaptureEvents, ...]:
+    """The rows of ``test_events_by_capture`` (``()`` when absent or not a mapping), in recorded order."""
+    if not isinstance(by_capture, Mapping):
+        return ()
+    return tuple(CaptureEvents(str(name), _opt_str(groups.get(name)), dict(m))
+                 for name, m in by_capture.items() if isinstance(m, Mapping))
 
 
 def _row(trial: FrozenTrial, values: Sequence[float] | None, on_front: bool, over, feasible: bool = False,

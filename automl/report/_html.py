@@ -91,6 +91,9 @@ def render_report(data: ReportData) -> str:
         roles=_roles(data),
         bars=_bars,
         detail_metric_rows=metric_rows,
+        capture_event_rows=capture_event_rows,
+        capture_event_columns=CAPTURE_EVENT_COLUMNS,
+        event_cells=event_cells,
         latency_note=lambda r: _latency_note(data, r),
         max_importance_params=MAX_IMPORTANCE_PARAMS,
         class_colors=_class_color_map(data),
@@ -729,3 +732,41 @@ def metric_rows(rec: Recommendation, per_class_rates: bool = True) -> list[tuple
         rows.append((f"{c}: event recall", _fmt_pct((vev.get(c) or {}).get("recall"), True),
                      _fmt_pct((tev.get(c) or {}).get("recall"), True)))
     return rows
+
+
+#: Column titles of :func:`capture_event_rows`' numbers, in order.
+CAPTURE_EVENT_COLUMNS = ("labelled events", "TP", "FP", "FN", "precision", "recall", "F1",
+                         "false activations / h of background")
+
+
+def event_cells(events: Any) -> tuple[str, ...]:
+    """Device event metrics as the cells of :data:`CAPTURE_EVENT_COLUMNS`.
+
+    Args:
+        events: a metrics dict (keys of :func:`automl.metrics.device_event_metrics`;
+            any may be missing), or ``None``.
+
+    Returns:
+        8 strings formatted as the validation vs test metrics: counts with
+        thousands separators, precision and recall in percent with one
+        decimal, F1 with three decimals, false activations per hour with two;
+        '–' for a missing value.
+    """
+    m = events if isinstance(events, dict) else {}
+    return (_fmt_num(m.get("n_events")), _fmt_num(m.get("tp")), _fmt_num(m.get("fp")), _fmt_num(m.get("fn")),
+            _fmt_pct(m.get("precision"), True), _fmt_pct(m.get("recall"), True), _fmt_f1(m.get("f1")),
+            _fmt_rate(m.get("false_activations_per_hour")))
+
+
+def capture_event_rows(rec: Recommendation) -> list[tuple[str, str | None, tuple[str, ...]]]:
+    """Held-out device event metrics per held-out capture of one trial, as shown: one row per capture.
+
+    Args:
+        rec: the trial; its ``test_by_capture`` (empty for a study from before
+            they were recorded, or data without a background class).
+
+    Returns:
+        ``[(capture name, group or None, event_cells(metrics))]`` in recorded
+        order; empty when there is nothing to show.
+    """
+    return [(c.capture, c.group, event_cells(c.events)) for c in rec.test_by_capture]

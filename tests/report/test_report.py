@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import optuna
@@ -356,3 +357,86 @@ def test_event_metrics_of_the_recommended_trial_are_shown():
     assert rows["labelled events"] == ("40", "51")
     assert rows["segmenter: missed events / min"] == ("0.25", "0.00")
     assert "event F1" in render_report(build_report_data(s))
+
+
+# Held-out events per capture as fit_final records them (the counts of a 20-epoch THRESHOLD model on the two
+# boxing sessions); the pooled test_events are their sums: TP 33, FP 28, FN 18 of 51 events.
+BY_CAPTURE = {
+    "acc_gyr_experiment_all_left": {"precision": 17 / 34, "recall": 17 / 27, "f1": 34 / 61, "tp": 17, "fp": 17,
+                                    "fn": 10, "n_events": 27, "n_detections": 34, "false_activations": 0,
+                                    "background_hours": 0.0031, "false_activations_per_hour": 0.0, "per_class": {}},
+    EVIL: {"precision": 16 / 27, "recall": 16 / 24, "f1": 32 / 51, "tp": 16, "fp": 11, "fn": 8, "n_events": 24,
+           "n_detections": 27, "false_activations": 1, "background_hours": 1 / 240.4649,
+           "false_activations_per_hour": 240.4649, "per_class": {}},
+}
+POOLED = {"precision": 33 / 61, "recall": 33 / 51, "f1": 66 / 112, "tp": 33, "fp": 28, "fn": 18, "n_events": 51,
+          "false_activations_per_hour": 1 / (0.0031 + 1 / 240.4649)}
+
+
+_ABSENT = object()
+
+
+def _per_capture_study(by_capture: Any = _ABSENT, groups: dict | None = None) -> optuna.Study:
+    """One complete trial with pooled held-out events, and ``test_events_by_capture`` unless absent."""
+    s = _study("per-capture")
+    if groups is not None:
+        s.set_user_attr("group_by", ["side", "speed"])
+        s.set_user_attr("test_capture_groups", groups)
+    trial = _complete(0, VALUES[0])
+    attrs = dict(trial.user_attrs, val_events=POOLED, test_events=POOLED)
+    if by_capture is not _ABSENT:
+        attrs["test_events_by_capture"] = by_capture
+    s.add_trial(create_trial(state=TrialState.COMPLETE, values=trial.values, params=trial.params,
+                             distributions=trial.distributions, user_attrs=attrs))
+    return s
+
+
+def _capture_table(page: str) -> tuple[str, list[list[str]]]:
+    """(header row, body rows as cell texts) of the one per-capture table of ``page``."""
+    assert page.count('<table class="by-capture">') == 1
+    table = page[page.index('<table class="by-capture">'):]
+    table = table[:table.index("</table>")]
+    head, body = table.split("<tbody>")
+    rows = [re.findall(r"<t[hd](?: [^>]*)?>(.*?)</t[hd]>", tr) for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", body)]
+    return head, rows
+
+
+def test_held_out_events_per_capture_table():
+    page = render_report(build_report_data(_per_capture_study(BY_CAPTURE), timeline=False))
+    head, rows = _capture_table(page)
+    assert re.findall(r"<th(?: [^>]*)?>(.*?)</th>", head) == [
+        "held-out capture", "labelled events", "TP", "FP", "FN", "precision", "recall", "F1",
+        "false activations / h of background"]  # no group column: the study records no groups
+    # precision 17/34, recall 17/27 = 63.0 %, F1 34/61 = 0.557; 16/27 = 59.3 %, 16/24 = 66.7 %, 32/51 = 0.627.
+    # Last, the pooled test_events: 33/61 = 54.1 %, 33/51 = 64.7 %, F1 66/112 = 0.589, 1 / 0.0072586 h = 137.77.
+    assert rows == [
+        ["acc_gyr_experiment_all_left", "27", "17", "17", "10", "50.0%", "63.0%", "0.557", "0.00"],
+        ["&lt;script&gt;alert(1)&lt;/script&gt;", "24", "16", "11", "8", "59.3%", "66.7%", "0.627", "240.46"],
+        ["all held-out (pooled)", "51", "33", "28", "18", "54.1%", "64.7%", "0.589", "137.77"],
+    ]
+    assert EVIL not in page.split("<script>")[0]  # a capture name is escaped like any user string
+    # Same formatting as the pooled test column of the metrics table next to it (one writer per idiom).
+    assert "<th class=\"left\">event F1</th><td>0.589</td><td>0.589</td>" in page
+
+
+def test_held_out_events_per_capture_table_with_groups():
+    groups = {"acc_gyr_experiment_all_left": "left/?", EVIL: "right/?"}
+    data = build_report_data(_per_capture_study(BY_CAPTURE, groups), timeline=False)
+    assert data.capture_group_by == "side/speed"
+    assert [(c.capture, c.group) for c in data.recommended.test_by_capture] == list(groups.items())
+    head, rows = _capture_table(render_report(data))
+    assert "<th class=\"left\">group (side/speed)</th>" in head
+    assert [r[:3] for r in rows] == [["acc_gyr_experiment_all_left", "left/?", "27"],
+                                     ["&lt;script&gt;alert(1)&lt;/script&gt;", "right/?", "24"],
+                                     ["all held-out (pooled)", "", "51"]]
+
+
+def test_a_trial_without_per_capture_events_has_no_table():
+    # A study from before test_events_by_capture was recorded (key absent), a trial that recorded null (no
+    # background class) or nothing: the report shows the pooled numbers as before and no table.
+    for by_capture in (_ABSENT, None, {}):
+        data = build_report_data(_per_capture_study(by_capture), timeline=False)
+        assert data.recommended.test_by_capture == () and data.capture_group_by is None
+        page = render_report(data)
+        assert '<table class="by-capture">' not in page and "events per capture" not in page
+        assert "<th class=\"left\">event F1</th><td>0.589</td><td>0.589</td>" in page
