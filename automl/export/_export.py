@@ -409,8 +409,8 @@ def export_trial(
     Args:
         study_dir: the study folder, ``<root>/<study>``.
         trial_number: Optuna trial number.
-        out_dir: folder to create or write into; must be outside ``study_dir``
-            and must not contain it.
+        out_dir: folder to create or write into; must be outside every study
+            folder and must not contain ``study_dir``.
         prefix: C symbol prefix (default ``kp``).
         overwrite: write into a non-empty ``out_dir`` (see :func:`write_firmware`).
         measure: measure sizes and instruction counts (see :func:`write_firmware`).
@@ -424,14 +424,16 @@ def export_trial(
         StudyError: the trial's artifact folder, ``model.tflite`` or
             ``pipeline.json`` is missing or unreadable, or they break the
             contract.
-        ConfigError: bad ``prefix`` or ``out_dir`` (see :func:`write_firmware`).
+        ConfigError: bad ``prefix`` or ``out_dir`` (see :func:`write_firmware`), or
+            ``out_dir`` inside a study folder or holding ``study_dir``
+            (:func:`automl.search.check_out_path`).
 
     Example:
         >>> from automl.export import export_trial
         >>> export_trial(Path("studies/boxing"), 17, Path("fw/boxing-17"))  # doctest: +SKIP
         ExportResult(out_dir=PosixPath('.../fw/boxing-17'), files=('Makefile', ...), ...)
     """
-    from automl.search import read_artifact  # the one reader of trial artifacts (folders and packs)
+    from automl.search import check_out_path, read_artifact  # the one reader of trial artifacts; the one path guard
 
     _check_prefix(prefix, "export_trial")
     study_dir = Path(study_dir)
@@ -454,15 +456,10 @@ def export_trial(
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StudyError(f"Trial {trial_number}: {str(artifacts / 'pipeline.json')!r} is not valid JSON: {exc}") \
             from None
-    out_abs, study_abs = Path(out_dir).resolve(), study_dir.resolve()
-    if out_abs == study_abs or out_abs in study_abs.parents or study_abs in out_abs.parents:
-        raise ConfigError(
-            f"Output folder {str(out_dir)!r} is, contains or is inside the study folder {str(study_dir)!r}; an "
-            "export must not write among the study's files (it could delete the study). Choose another folder."
-        )
+    check_out_path(out_dir, study_dir, option="out_dir")
     study = pipeline.get("study") if isinstance(pipeline, dict) else None
     if not isinstance(study, str) or not study:
-        study = study_abs.name
+        study = study_dir.resolve().name
     return write_firmware(
         tflite, pipeline, out_dir, study=study, trial=trial_number, prefix=prefix, overwrite=overwrite,
         measure=measure, recording=recording,

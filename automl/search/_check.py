@@ -5,7 +5,8 @@
 a :class:`CheckReport`: the summary a user needs to trust the run (captures,
 rate, channels, sensor groups, classes and counts per class and per group,
 the folds, the held-out set), warnings (some trials would fail, or something
-the data readers did), and problems (every trial would fail). ``automl
+the data readers did), and problems (every trial would fail, or its export
+could not be built). ``automl
 search`` stops with exit code 2 on a problem before its first trial.
 """
 
@@ -20,6 +21,9 @@ from automl.search._space import Range, SearchSpace
 
 #: Groups (or folds, or captures) listed one by one before the rest is counted.
 MAX_LISTED = 12
+#: Longest class or channel name (characters). Names become C string literals of the exported firmware
+#: (C99 guarantees 4,095 characters per literal, which escaping can triple) and cells of the report.
+MAX_NAME_CHARS = 255
 
 
 @dataclass
@@ -32,7 +36,7 @@ class CheckReport:
             recordings merged, captures resampled, an outlier left out of the
             counts scale), one line each.
         warnings: one line each: trials that would fail for some parameter values.
-        problems: one line each: reasons every trial would fail.
+        problems: one line each: reasons every trial would fail (or no trial could be exported).
     """
 
     summary: list[str] = field(default_factory=list)
@@ -131,6 +135,7 @@ def check_search(space: SearchSpace, train: Dataset, test: Dataset, held_out: di
             r.problems.append(str(exc))
 
     _check_classes(r, train)
+    _check_names(r, train)
     _check_windows(r, space, train)
     _check_columns(r, space, train)
     return r
@@ -144,6 +149,17 @@ def _check_classes(r: CheckReport, train: Dataset) -> None:
     if len(labels) < 2:
         r.problems.append(f"the training captures hold only the class(es) {sorted(labels)}; a classifier needs two: "
                           "hold out fewer captures or add recordings of other classes")
+
+
+def _check_names(r: CheckReport, train: Dataset) -> None:
+    """A class or channel name the export could not carry (longer than :data:`MAX_NAME_CHARS`), cut to 40."""
+    for kind, names in (("class", train.labels()), ("channel", list(train.channels))):
+        for name in names:
+            if len(str(name)) > MAX_NAME_CHARS:
+                r.problems.append(f"{kind} name {str(name)[:40]!r}… is {len(str(name)):,} characters long; class "
+                                  f"and channel names become C strings of the exported firmware and cells of the "
+                                  f"report: at most {MAX_NAME_CHARS} (rename it in the data)")
+                return
 
 
 def _check_windows(r: CheckReport, space: SearchSpace, train: Dataset) -> None:

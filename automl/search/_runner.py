@@ -314,27 +314,6 @@ class DataChanged(ConfigError):
             f"{self.derived!r}, or give another --study")
 
 
-#: Longest class or channel name (characters). Names become C string literals of the exported firmware
-#: (C99 guarantees 4,095 characters per literal, which escaping can triple) and cells of the report.
-MAX_NAME_CHARS = 255
-
-
-def check_names(train) -> None:
-    """Refuse class and channel names the export could not carry, before any trial.
-
-    Raises:
-        DataError: naming the first name longer than :data:`MAX_NAME_CHARS` (shown cut to 40 characters).
-    """
-    from automl.errors import DataError
-
-    for kind, names in (("class", train.labels()), ("channel", list(train.channels))):
-        for name in names:
-            if len(str(name)) > MAX_NAME_CHARS:
-                raise DataError(f"{kind} name {str(name)[:40]!r}… is {len(str(name)):,} characters long; class and "
-                                f"channel names become C strings of the exported firmware and cells of the report: "
-                                f"at most {MAX_NAME_CHARS} (rename it in the data)")
-
-
 def create_or_load_study(req: SearchRequest, space: SearchSpace, target: TargetProfile, meta: dict) -> optuna.Study:
     """Open (or create) the study with the space's sampler; record its metadata and objective names.
 
@@ -696,7 +675,6 @@ def run_search(req: SearchRequest) -> SearchSummary:
     target = load_target(req.target or space.target)
     check_not_searched(study_dir(req.root, req.study), req.study)  # before the data summary is printed
     train, test, info, sample_scale = load_data(req, space)
-    check_names(train)
     report = check_search(space, train, test, info, seed=req.seed)
     if report.problems:
         more = (f" (and {len(report.problems) - 1} more: run automl check with the same options)"

@@ -622,10 +622,19 @@ def test_export_trial_rejects_bad_json(models, tmp_path):
 def test_export_trial_refuses_to_replace_the_study(models, tmp_path):
     tflite = models["int8"]
     study = _write_study(tmp_path / "studies", tflite, make_pipeline(tflite, "abc"))
-    for target in (study, tmp_path / "studies", study / "artifacts", study / "artifacts" / "trial-7"):
-        with pytest.raises(ConfigError, match="delete the study"):
+    inside = "is inside the study folder"  # the one guard of report and export: automl.search.check_out_path
+    for target, what in ((study, inside), (tmp_path / "studies", "holds the study folder"),
+                         (study / "artifacts", inside), (study / "artifacts" / "trial-7", inside)):
+        with pytest.raises(ConfigError, match=f"^out_dir {str(target)!r} {what}"):
             export_trial(study, 7, target, overwrite=True)
     assert (study / "artifacts" / "trial-7" / "model.tflite").is_file()
+    # Another study's folder (one a search made: journal and search log) is refused too, not only the exported one.
+    other = tmp_path / "studies" / "other"
+    other.mkdir()
+    (other / "journal.log").write_text("")
+    (other / "search.log").write_text("")
+    with pytest.raises(ConfigError, match=f"is inside the study folder {str(other)!r}"):
+        export_trial(study, 7, other / "fw")
 
 
 # ---------------------------------------------------------------- replacing folders
