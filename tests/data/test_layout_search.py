@@ -88,8 +88,8 @@ def test_too_few_groups_stops_check_and_search_with_exit_2(layouts, tmp_path):
 
 
 @pytest.mark.parametrize("length, refused", [(255, False), (256, True)])
-def test_a_class_name_the_firmware_cannot_carry_stops_check_and_search(tmp_path, length, refused):
-    """Class names become C strings of the export: more than MAX_NAME_CHARS (255) is a problem before any trial."""
+def test_a_class_name_the_firmware_cannot_carry_is_a_check_problem(tmp_path, length, refused):
+    """Class names become C strings of the export: more than MAX_NAME_CHARS (255) is a problem of automl check."""
     folder = write_label_column(tmp_path / "long", captures=4)
     name = "w" * length
     for f in folder.glob("*.csv"):
@@ -101,11 +101,7 @@ def test_a_class_name_the_firmware_cannot_carry_stops_check_and_search(tmp_path,
         return
     line = (f"problem: class name {'w' * 40!r}… is 256 characters long; class and channel names become C strings of "
             "the exported firmware and cells of the report: at most 255 (rename it in the data)")
-    assert r.exit_code == 2 and line in r.stderr.splitlines()
-    r = runner.invoke(app, ["search", "--study", "s", "--root", str(tmp_path / "studies"), "--space", str(space),
-                            "--data", str(folder), "--trials", "1", "--no-progress"])
-    assert r.exit_code == 2 and r.stderr.strip() == "error: no trial could succeed: " + line[len("problem: "):]
-    assert not (tmp_path / "studies").exists()
+    assert r.exit_code == 2 and line in r.stderr.splitlines()  # the search stops on it too: test_data_fingerprint
 
 
 def test_timestamp_in_seconds_exit_1_then_time_unit(layouts, tmp_path):
