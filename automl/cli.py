@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -225,9 +226,16 @@ def search(
         typer.echo(summary.recommendation)
     typer.echo(f"study folder: {summary.study_dir}")
     summary.check()  # every trial of this run failed: exit 1; nothing in the study fits the budgets: exit 3
-    root_opt = "" if root == Path("studies") else f" --root {root}"
-    typer.echo(f"next: automl report --study {summary.study or study}{root_opt}; automl export --study "
-               f"{summary.study or study}{root_opt} --trial recommended --out build/firmware/{summary.study or study}")
+    name = summary.study or study
+    typer.echo(f"next: {_command('report', name, root)}; "
+               f"{_command('export', name, root, '--trial', 'recommended', '--out', f'build/firmware/{name}')}")
+
+
+def _command(verb: str, study: str, root: Path, *options: str | Path) -> str:
+    """A shell command line (``shlex.join``: paths with spaces stay one word) ``automl <verb> --study <study>``,
+    with ``--root`` unless it is the default ``studies``, then ``options``."""
+    root_opt = [] if root == Path("studies") else ["--root", str(root)]
+    return shlex.join(["automl", verb, "--study", study, *root_opt, *map(str, options)])
 
 
 @app.command()
@@ -400,10 +408,9 @@ def export(
     for line in export_lines(result, _trial_estimate(st, number), recommended=bool(why), runtime=runtime):
         typer.echo(line)
     trial_opt = "recommended" if why else str(number)
-    root_opt = "" if root == Path("studies") else f" --root {root}"
-    typer.echo(f"  build and print its model information: make -C {out} run")
-    typer.echo(f"  firmware vs Python on the held-out captures: automl replay --study {study}{root_opt} "
-               f"--trial {trial_opt} --held-out --firmware {out}   (or RECORDING.csv instead of --held-out)")
+    typer.echo(f"  build and print its model information: {shlex.join(['make', '-C', str(out), 'run'])}")
+    replay = _command("replay", study, root, "--trial", trial_opt, "--held-out", "--firmware", out)
+    typer.echo(f"  firmware vs Python on the held-out captures: {replay}   (or RECORDING.csv instead of --held-out)")
 
 
 def _trial_estimate(st, number: int) -> dict[str, float]:

@@ -261,3 +261,15 @@ def test_search_summary_names_the_recommended_trial(tmp_path, monkeypatch):
                                "1,000 B, latency 1.000 ms). The cheapest trial")
     assert lines[-1] == (f"next: automl report --study s --root {tmp_path}; "
                          f"automl export --study s --root {tmp_path} --trial recommended --out build/firmware/s")
+
+
+def test_printed_commands_keep_paths_with_spaces_one_word():
+    """The "next:" and replay hints are shell lines a user pastes: a root or folder with a space stays one word."""
+    import shlex
+
+    from automl.cli import _command
+
+    line = _command("export", "s", Path("my studies"), "--trial", "recommended", "--out", Path("build/fw dir"))
+    assert line == "automl export --study s --root 'my studies' --trial recommended --out 'build/fw dir'"
+    assert shlex.split(line)[4:6] == ["--root", "my studies"]
+    assert _command("report", "s", Path("studies")) == "automl report --study s"  # the default root is not said
