@@ -226,16 +226,11 @@ def search(
         typer.echo(summary.recommendation)
     typer.echo(f"study folder: {summary.study_dir}")
     summary.check()  # every trial of this run failed: exit 1; nothing in the study fits the budgets: exit 3
+    from automl.report import command_line
+
     name = summary.study or study
-    typer.echo(f"next: {_command('report', name, root)}; "
-               f"{_command('export', name, root, '--trial', 'recommended', '--out', f'build/firmware/{name}')}")
-
-
-def _command(verb: str, study: str, root: Path, *options: str | Path) -> str:
-    """A shell command line (``shlex.join``: paths with spaces stay one word) ``automl <verb> --study <study>``,
-    with ``--root`` unless it is the default ``studies``, then ``options``."""
-    root_opt = [] if root == Path("studies") else ["--root", str(root)]
-    return shlex.join(["automl", verb, "--study", study, *root_opt, *map(str, options)])
+    typer.echo(f"next: {command_line('report', name, root)}; "
+               f"{command_line('export', name, root, '--trial', 'recommended', '--out', f'build/firmware/{name}')}")
 
 
 @app.command()
@@ -398,7 +393,7 @@ def export(
     Prints which trial it exported, its measured sizes beside the cost model's estimates, and the class ids.
     """
     from automl.export import export_trial
-    from automl.report import export_lines
+    from automl.report import command_line, export_lines
     from automl.search import check_out_path, study_dir
 
     check_out_path(out, study_dir(root, study))
@@ -409,7 +404,7 @@ def export(
         typer.echo(line)
     trial_opt = "recommended" if why else str(number)
     typer.echo(f"  build and print its model information: {shlex.join(['make', '-C', str(out), 'run'])}")
-    replay = _command("replay", study, root, "--trial", trial_opt, "--held-out", "--firmware", out)
+    replay = command_line("replay", study, root, "--trial", trial_opt, "--held-out", "--firmware", out)
     typer.echo(f"  firmware vs Python on the held-out captures: {replay}   (or RECORDING.csv instead of --held-out)")
 
 

@@ -264,12 +264,12 @@ def test_search_summary_names_the_recommended_trial(tmp_path, monkeypatch):
 
 
 def test_printed_commands_keep_paths_with_spaces_one_word():
-    """The "next:" and replay hints are shell lines a user pastes: a root or folder with a space stays one word."""
+    """The "next:", replay and report export hints are shell lines a user pastes: a path with a space stays one word."""
     import shlex
 
-    from automl.cli import _command
+    from automl.report import command_line
 
-    line = _command("export", "s", Path("my studies"), "--trial", "recommended", "--out", Path("build/fw dir"))
+    line = command_line("export", "s", Path("my studies"), "--trial", "recommended", "--out", Path("build/fw dir"))
     assert line == "automl export --study s --root 'my studies' --trial recommended --out 'build/fw dir'"
     assert shlex.split(line)[4:6] == ["--root", "my studies"]
-    assert _command("report", "s", Path("studies")) == "automl report --study s"  # the default root is not said
+    assert command_line("report", "s", Path("studies")) == command_line("report", "s") == "automl report --study s"

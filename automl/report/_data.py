@@ -1162,15 +1162,22 @@ def even_sample(items: Sequence, k: int) -> list:
     return [items[int(i)] for i in np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))]
 
 
-def export_command(study_name: str, number: int, root: str | None = None) -> str:
-    """The shell command that exports trial ``number`` of ``study_name`` (shell-quoted).
+def command_line(verb: str, study: str, root: str | Path | None = None, *options: str | Path) -> str:
+    """The shell command ``automl <verb> --study <study> [--root <root>] <options>``, each word shell-quoted.
 
-    ``root`` adds ``--root`` (omit it for the default ``studies`` folder).
+    The one writer of the commands the terminal and the report suggest
+    (``shlex.join``: a study name or path with a space stays one word when
+    pasted). ``root`` is left out when it is ``None`` or the default ``studies``.
     """
-    out = f"build/firmware/{study_name}-{number}"
-    root_opt = f"--root {shlex.quote(root)} " if root else ""
-    return (f"automl export {root_opt}--study {shlex.quote(study_name)} --trial {number} "
-            f"--out {shlex.quote(out)}")
+    root_opt = [] if root is None or Path(root) == Path("studies") else ["--root", str(root)]
+    return shlex.join(["automl", verb, "--study", study, *root_opt, *map(str, options)])
+
+
+def export_command(study_name: str, number: int, root: str | None = None) -> str:
+    """The shell command that exports trial ``number`` of ``study_name`` to ``build/firmware/<study>-<number>``
+    (:func:`command_line`; ``root`` adds ``--root``, omit it for the default ``studies`` folder)."""
+    return command_line("export", study_name, root, "--trial", str(number), "--out",
+                        f"build/firmware/{study_name}-{number}")
 
 
 def confusion_table(metrics: Mapping[str, Any] | None,

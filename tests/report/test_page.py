@@ -185,7 +185,7 @@ class TestReportCommand:
         assert result.output.strip() == str(out)
         page = out.read_text(encoding="utf-8")
         assert "running 2" in page  # a search still running: counted, not drawn
-        assert f"automl export --root {journal_study} --study bench --trial" in page
+        assert f"automl export --study bench --root {journal_study} --trial" in page
         assert "model cannot be loaded: its pipeline.json is missing" in page  # no crash
 
     def test_pick_prints_the_chosen_trial(self, journal_study: Path) -> None:
@@ -201,7 +201,7 @@ class TestReportCommand:
                             f"flash {flash:,.0f} B, RAM {ram:,.0f} B, latency {latency:.3f} ms)")
         assert flash <= 8 * 1024
         assert lines[1].strip() == data.pick.reason
-        assert lines[2].strip().startswith(f"automl export --root {journal_study} --study bench --trial "
+        assert lines[2].strip().startswith(f"automl export --study bench --root {journal_study} --trial "
                                            f"{data.pick.number} ")
         assert lines[-1] == str(journal_study / "bench" / "report.html")
 
