@@ -336,7 +336,11 @@ def _compare(ds: Dataset, pipe: FittedPipeline, fw: StreamRun, counts: np.ndarra
 
 def _rows(ds: Dataset, pipe: FittedPipeline, py: PipelineRun, fw: StreamRun, agree: np.ndarray,
           events_segments: list) -> list[EventRow]:
-    """Windows that emitted an event class (firmware or Python) or where they disagree, and missed events."""
+    """Windows that emitted an event class (firmware or Python) or where they disagree, and missed events.
+
+    Without a background class (no event metric, as in the search) every window with a class output is a
+    row, labelled with its window label, noted "wrong class" when the output differs; nothing is "missed".
+    """
     classes, rate, w = list(pipe.classes), float(ds.sample_rate_hz), int(pipe.segmenter.window_size)
     background = pipe.background_index
     n = py.start.shape[0]
@@ -355,7 +359,9 @@ def _rows(ds: Dataset, pipe: FittedPipeline, py: PipelineRun, fw: StreamRun, agr
 
     segs = [seg for seg in ds.segments if seg.label != ds.background]
     # The pairs the device metric counts (one output per labelled event): the table says what the metric says.
-    matched = event_matches(py.start, py.outputs, w, segs, classes)
+    # Without a background class there is no event metric (as in the search): each window against its label.
+    by_windows = background is None
+    matched = {} if by_windows else event_matches(py.start, py.outputs, w, segs, classes)
     rows: list[EventRow] = []
     for i in range(n):
         fw_e, fw_d = (int(fw.emitted[i]), int(fw.decision[i])) if same_count else (-1, -1)
@@ -367,7 +373,12 @@ def _rows(ds: Dataset, pipe: FittedPipeline, py: PipelineRun, fw: StreamRun, agr
                 if min(b, seg.end) > max(a, seg.start)]
         label = segs[matched[i]].label if i in matched else segs[max(over)[1]].label if over else ds.background
         note = "firmware != Python" if not agree[i] else ""
-        if not note and is_event(py_e) and i not in matched:
+        if by_windows:
+            truth = int(py.y_true[i])
+            label = classes[truth] if 0 <= truth < len(classes) else label
+            if not note and py_e >= 1 and py_e - 1 != truth:
+                note = "wrong class"
+        elif not note and is_event(py_e) and i not in matched:
             same = any(segs[k].label == classes[py_e - 1] for _, k in over)
             note = ("false activation" if not over else
                     "duplicate: its event is counted for another output" if same else "wrong class")
@@ -376,7 +387,7 @@ def _rows(ds: Dataset, pipe: FittedPipeline, py: PipelineRun, fw: StreamRun, agr
     event_labels = {seg.label for seg in events_segments}
     detected = set(matched.values())
     for k, seg in enumerate(segs):
-        if k not in detected and seg.label in event_labels:
+        if not by_windows and k not in detected and seg.label in event_labels:
             rows.append(EventRow(seg.start / rate, -1, seg.label, "", "", "missed"))
     rows.sort(key=lambda r: (r.time_s, r.window))
     return rows

@@ -327,3 +327,10 @@ def test_a_model_without_background_class_is_scored_by_windows(boxing_dir, tmp_p
     m = c.window_metrics
     assert (f"windows (the model has no background class, so no events): {int(round(m['accuracy'] * m['n_windows']))}"
             f" of {m['n_windows']} class decisions are the label") in "\n".join(replay_lines(r))
+    # The table follows the windows too: no event notes (the demo's replay said "missed" and "duplicate" for
+    # outputs of the first class), one "wrong class" per class output that is not its window's label.
+    py = c.python
+    wrong = sum(1 for o, t in zip(py.outputs.tolist(), py.y_true.tolist()) if o >= 0 and o != t)
+    assert wrong > 0 and sum(row.note == "wrong class" for row in c.rows) == wrong
+    assert {row.note for row in c.rows} <= {"", "wrong class"}
+    assert sum(row.window >= 0 for row in c.rows) == int((py.outputs >= 0).sum())
