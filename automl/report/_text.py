@@ -12,6 +12,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ESTIMATED", "export_lines", "is_cost", "objective_text", "recommendation_line", "values_text"]
 
+#: Resolution of an int8 softmax output (TFLite's fixed softmax output quantisation: scale 1/256, zero point
+#: -128): a top probability of 1/K classes can read up to this much lower on the device.
+SOFTMAX_INT8_SCALE = 1.0 / 256.0
+
 #: How the terminal labels a trial's costs: the search never builds a trial, it estimates them
 #: (``automl.cost``); ``automl export`` prints the measured sizes beside them.
 ESTIMATED = "estimated (cost model)"
@@ -104,7 +108,8 @@ def export_lines(result: ExportResult, estimate: Mapping[str, float] | None = No
             if runtime == "tflite-micro":
                 line += " for TensorFlow Lite Micro (the study's target runtime), which this export does not use"
             elif measured:
-                line += f", {(est - measured) / measured:+.1%} vs measured"
+                error = round(100.0 * (est - measured) / measured, 1) + 0.0  # + 0.0: no "-0.0%"
+                line += f", {error:+.1f}% vs measured"
         lines.append("  " + line)
     line = (f".tflite model: {result.tflite_bytes:,} B (model_tflite_bytes: the {result.prefix}_model_tflite array "
             "in model_data.c, optional, for TensorFlow Lite Micro; not in the flash above)")
@@ -113,10 +118,15 @@ def export_lines(result: ExportResult, estimate: Mapping[str, float] | None = No
         line += (f"; sizes.json's model_tflite.text {model['text']:,} B is model_data.o: the array + its length "
                  f"constant and alignment padding ({model['text'] - result.tflite_bytes:,} B)")
     lines.append("  " + line)
-    threshold = result.unknown_threshold
-    unknown = (f"0 = unknown (no decision: top probability below the unknown threshold {threshold:g})"
-               if threshold > 0 else "0 = unknown (no decision: top probability below an unknown threshold; this "
-                                     "trial has none, so it never returns 0)")
+    threshold, n_classes = result.unknown_threshold, len(result.class_names) - 1
+    if threshold <= 0:
+        unknown = ("0 = unknown (no decision: top probability below an unknown threshold; this trial has none, so it "
+                   "never returns 0)")
+    elif threshold < 1.0 / n_classes - SOFTMAX_INT8_SCALE:
+        unknown = (f"0 = unknown (no decision: top probability below the unknown threshold {threshold:.3g}; with "
+                   f"{n_classes} classes the top probability is at least 1/{n_classes}, so this trial never returns 0)")
+    else:
+        unknown = f"0 = unknown (no decision: top probability below the unknown threshold {threshold:.3g})"
     ids = [f"{i} = {name}" + (" (background)" if i == result.background_id else "")
            for i, name in enumerate(result.class_names) if i > 0]
     lines.append(f"  class ids ({result.prefix}_class_names): " + ", ".join([unknown, *ids]))

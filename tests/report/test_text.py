@@ -50,12 +50,26 @@ def test_export_lines_compare_measured_and_estimated_sizes():
     assert under[0] == "exported trial 5 of study 'demo' to /fw/demo"
     assert under[1].endswith("estimated (cost model) 3,500 B, -9.8% vs measured")  # 3,500 / 3,882 - 1
     assert under[2].endswith("estimated (cost model) 3,986 B with the stack, +0.0% vs measured")
+    just_under = export_lines(_result(), {"flash_bytes": 3881.0, "ram_bytes": 3985.0})  # -0.03 %: no "-0.0%"
+    assert just_under[1].endswith("3,881 B, +0.0% vs measured") and just_under[2].endswith("stack, +0.0% vs measured")
 
 
 def test_export_lines_say_the_unknown_threshold_and_the_background():
     lines = export_lines(_result(unknown_threshold=0.6, background_id=1, classes=("NoActivity", "jab")), {})
     assert lines[-1] == ("  class ids (kp_class_names): 0 = unknown (no decision: top probability below the unknown "
                          "threshold 0.6), 1 = NoActivity (background), 2 = jab")
+
+
+def test_export_lines_say_when_the_unknown_threshold_can_never_apply():
+    # Four classes: the top probability is at least 1/4 (0.25 - 1/256 on an int8 device), so 0.0205 never applies.
+    four = ("NoActivity", "hook", "jab", "uppercut")
+    lines = export_lines(_result(unknown_threshold=0.0205302, background_id=1, classes=four), {})
+    assert lines[-1] == ("  class ids (kp_class_names): 0 = unknown (no decision: top probability below the unknown "
+                         "threshold 0.0205; with 4 classes the top probability is at least 1/4, so this trial never "
+                         "returns 0), 1 = NoActivity (background), 2 = hook, 3 = jab, 4 = uppercut")
+    # Within the int8 resolution of 1/4 it may apply: said plainly.
+    near = export_lines(_result(unknown_threshold=0.248, background_id=1, classes=four), {})
+    assert "threshold 0.248), 1 = NoActivity" in near[-1]
 
 
 def test_export_lines_compare_nothing_they_cannot():
