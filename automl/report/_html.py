@@ -735,7 +735,7 @@ def metric_rows(rec: Recommendation, per_class_rates: bool = True) -> list[tuple
 
 
 #: Column titles of :func:`capture_event_rows`' numbers, in order.
-CAPTURE_EVENT_COLUMNS = ("labelled events", "TP", "FP", "FN", "precision", "recall", "F1",
+CAPTURE_EVENT_COLUMNS = ("labelled events", "TP", "FP", "FN", "precision", "recall", "F1", "false activations",
                          "false activations / h of background")
 
 
@@ -747,15 +747,16 @@ def event_cells(events: Any) -> tuple[str, ...]:
             any may be missing), or ``None``.
 
     Returns:
-        8 strings formatted as the validation vs test metrics: counts with
+        9 strings formatted as the validation vs test metrics: counts with
         thousands separators, precision and recall in percent with one
-        decimal, F1 with three decimals, false activations per hour with two;
+        decimal, F1 with three decimals, the false activations (a count: one in
+        a short recording is a large rate) and per hour with two decimals;
         '–' for a missing value.
     """
     m = events if isinstance(events, dict) else {}
     return (_fmt_num(m.get("n_events")), _fmt_num(m.get("tp")), _fmt_num(m.get("fp")), _fmt_num(m.get("fn")),
             _fmt_pct(m.get("precision"), True), _fmt_pct(m.get("recall"), True), _fmt_f1(m.get("f1")),
-            _fmt_rate(m.get("false_activations_per_hour")))
+            _fmt_num(m.get("false_activations")), _fmt_rate(m.get("false_activations_per_hour")))
 
 
 def capture_event_rows(rec: Recommendation) -> list[tuple[str, str | None, tuple[str, ...]]]:

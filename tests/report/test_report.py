@@ -370,7 +370,7 @@ BY_CAPTURE = {
            "false_activations_per_hour": 240.4649, "per_class": {}},
 }
 POOLED = {"precision": 33 / 61, "recall": 33 / 51, "f1": 66 / 112, "tp": 33, "fp": 28, "fn": 18, "n_events": 51,
-          "false_activations_per_hour": 1 / (0.0031 + 1 / 240.4649)}
+          "false_activations": 1, "false_activations_per_hour": 1 / (0.0031 + 1 / 240.4649)}
 
 
 _ABSENT = object()
@@ -405,15 +405,17 @@ def test_held_out_events_per_capture_table():
     page = render_report(build_report_data(_per_capture_study(BY_CAPTURE), timeline=False))
     head, rows = _capture_table(page)
     assert re.findall(r"<th(?: [^>]*)?>(.*?)</th>", head) == [
-        "held-out capture", "labelled events", "TP", "FP", "FN", "precision", "recall", "F1",
+        "held-out capture", "labelled events", "TP", "FP", "FN", "precision", "recall", "F1", "false activations",
         "false activations / h of background"]  # no group column: the study records no groups
     # precision 17/34, recall 17/27 = 63.0 %, F1 34/61 = 0.557; 16/27 = 59.3 %, 16/24 = 66.7 %, 32/51 = 0.627.
     # Last, the pooled test_events: 33/61 = 54.1 %, 33/51 = 64.7 %, F1 66/112 = 0.589, 1 / 0.0072586 h = 137.77.
     assert rows == [
-        ["acc_gyr_experiment_all_left", "27", "17", "17", "10", "50.0%", "63.0%", "0.557", "0.00"],
-        ["&lt;script&gt;alert(1)&lt;/script&gt;", "24", "16", "11", "8", "59.3%", "66.7%", "0.627", "240.46"],
-        ["all held-out (pooled)", "51", "33", "28", "18", "54.1%", "64.7%", "0.589", "137.77"],
+        ["acc_gyr_experiment_all_left", "27", "17", "17", "10", "50.0%", "63.0%", "0.557", "0", "0.00"],
+        ["&lt;script&gt;alert(1)&lt;/script&gt;", "24", "16", "11", "8", "59.3%", "66.7%", "0.627", "1", "240.46"],
+        ["all held-out (pooled)", "51", "33", "28", "18", "54.1%", "64.7%", "0.589", "1", "137.77"],
     ]
+    # The validation column beside it is one seed's, the objective the seeds' mean: the header says so.
+    assert "<th>validation (first training seed)</th><th>test</th>" in page
     assert EVIL not in page.split("<script>")[0]  # a capture name is escaped like any user string
     # Same formatting as the pooled test column of the metrics table next to it (one writer per idiom).
     assert "<th class=\"left\">event F1</th><td>0.589</td><td>0.589</td>" in page
