@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -70,7 +72,11 @@ def read_yaml(path: Path, what: str) -> Any:
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"{path}: not valid YAML ({cut(first)})") from None
+        # PyYAML's marks are 0-based; say the line and column an editor shows (1-based) and what was expected.
+        mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise ConfigError(f"{path}: not valid YAML ({where}{cut(problem or first)}"
+                          + (f", {cut(first)}" if problem and first != problem else "") + ")") from None
     except RecursionError:
         raise ConfigError(f"{path}: nested too deeply to be {what}") from None
     finally:
@@ -121,7 +127,14 @@ def load_yaml_model(path: Path, model: type[BaseModel], *, what: str, word: str 
     try:
         return model(**{str(k): v for k, v in raw.items()})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"] if keep_loc(str(p)))
-        raise ConfigError(f"{path}: {word} {cut(loc, 120)!r}: {cut(err['msg'])} "
-                          f"(got {short_repr(err.get('input'))})") from None
+        errors = exc.errors()
+        # A misspelt key is both an unknown key and a missing one: name the key the user typed first.
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        parts = [str(p) for p in err["loc"] if keep_loc(str(p))]
+        hint = ""
+        if err["type"] == "extra_forbidden" and parts:
+            missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == err["loc"][:-1]]
+            close = difflib.get_close_matches(parts[-1], missing, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"{path}: {word} {cut('.'.join(parts), 120)!r}: {cut(err['msg'])} "
+                          f"(got {short_repr(err.get('input'))}){hint}") from None
