@@ -214,28 +214,29 @@ def test_not_a_mapping(tmp_path):
     assert str(info.value).startswith(str(path))
 
 
-def test_not_yaml(tmp_path):
-    path = tmp_path / "broken.yaml"
-    path.write_text("name: x\nsegmentation: {window_size: [1, 2}\n")
+def _load_error(path: Path, text: str) -> str:
+    """The ConfigError message of loading ``text`` as the space ``path``."""
+    path.write_text(text)
     with pytest.raises(ConfigError) as info:
         load_space(path)
+    return str(info.value)
+
+
+def test_not_yaml(tmp_path):
+    path = tmp_path / "broken.yaml"
     # Where, as an editor counts (line 2, column 34 is the '}'), and what PyYAML expected there.
-    assert str(info.value) == (f"{path}: not valid YAML (line 2, column 34: expected ',' or ']', but got '}}', "
-                               "while parsing a flow sequence)")
+    assert _load_error(path, "name: x\nsegmentation: {window_size: [1, 2}\n") == (
+        f"{path}: not valid YAML (line 2, column 34: expected ',' or ']', but got '}}', while parsing a flow sequence)")
 
 
 def test_a_misspelt_key_is_named_with_the_key_it_was_meant_to_be(tmp_path):
     path = tmp_path / "space.yaml"
-    path.write_text("segmentation:\n  windw_size: 100\n  slide: 50\n")
-    with pytest.raises(ConfigError) as info:
-        load_space(path)
     # Both an unknown key and a missing one: the key the user typed is named, the missing one suggested.
-    assert str(info.value) == (f"{path}: key 'segmentation.windw_size': Extra inputs are not permitted (got 100); "
-                               "did you mean 'window_size'?")
-    path.write_text(SEG + "features:\n  kk: 8\n")  # nothing missing that is close: no suggestion
-    with pytest.raises(ConfigError) as info:
-        load_space(path)
-    assert str(info.value) == f"{path}: key 'features.kk': Extra inputs are not permitted (got 8)"
+    assert _load_error(path, "segmentation:\n  windw_size: 100\n  slide: 50\n") == (
+        f"{path}: key 'segmentation.windw_size': Extra inputs are not permitted (got 100); did you mean 'window_size'?")
+    # Nothing missing that is close: no suggestion.
+    assert _load_error(path, SEG + "features:\n  kk: 8\n") == \
+        f"{path}: key 'features.kk': Extra inputs are not permitted (got 8)"
 
 
 def test_missing_file(tmp_path):
