@@ -320,26 +320,44 @@ def _compare(ds: Dataset, pipe: FittedPipeline, fw: StreamRun, counts: np.ndarra
         agree = np.zeros(n, bool)
     events_segments = [s for s in ds.segments if s.label in pipe.classes and s.label != ds.background]
     labelled = bool(events_segments)
+    truth = _window_truth(ds, pipe, py)
     events = fw_events = windows = None
     if labelled:
-        windows = classification_metrics(py.y_true, py.predicted, pipe.classes)
+        scored = truth >= 0
+        windows = classification_metrics(truth[scored], py.predicted[scored], pipe.classes)
     if labelled and pipe.background_index is not None:  # the device metric needs a background class
         common = (pipe.segmenter.window_size, ds.segments, pipe.classes, ds.sample_rate_hz,
                   {cap.name: cap.n_samples})
         events = device_event_metrics({cap.name: py.start}, {cap.name: py.outputs}, *common)
         fw_out = output_indices(fw.emitted)
         fw_events = device_event_metrics({cap.name: fw.start}, {cap.name: fw_out}, *common)
-    rows = _rows(ds, pipe, py, fw, agree, events_segments)
+    rows = _rows(ds, pipe, py, fw, agree, events_segments, truth if labelled else None)
     return CaptureReplay(cap.name, cap.n_samples, ds.sample_rate_hz, labelled, py, fw, agree, events, fw_events,
                          rows, counts, list(ds.segments), windows)
 
 
+def _window_truth(ds: Dataset, pipe: FittedPipeline, py: PipelineRun) -> np.ndarray:
+    """``(n_windows,) int64`` model class index of each window's label (:func:`automl.segmentation.label_windows`).
+
+    With a background class this is ``py.y_true``. Without one, ``label_windows`` would call a window over an
+    unlabelled stretch (or a label the model does not know) its first class; such windows get -1 (no class
+    applies: not scored, not judged).
+    """
+    if pipe.background_index is not None:
+        return np.asarray(py.y_true, np.int64)
+    from automl.segmentation import label_windows
+
+    none = "\0no model class"  # a first "class" no segment carries: unlabelled windows fall to it
+    return label_windows(py.start, int(pipe.segmenter.window_size), list(ds.segments), [none, *pipe.classes]) - 1
+
+
 def _rows(ds: Dataset, pipe: FittedPipeline, py: PipelineRun, fw: StreamRun, agree: np.ndarray,
-          events_segments: list) -> list[EventRow]:
+          events_segments: list, truth: np.ndarray | None = None) -> list[EventRow]:
     """Windows that emitted an event class (firmware or Python) or where they disagree, and missed events.
 
     Without a background class (no event metric, as in the search) every window with a class output is a
-    row, labelled with its window label, noted "wrong class" when the output differs; nothing is "missed".
+    row, labelled with ``truth`` (:func:`_window_truth`; None: an unlabelled recording), noted "wrong class"
+    when the output differs from a label the model knows; nothing is "missed".
     """
     classes, rate, w = list(pipe.classes), float(ds.sample_rate_hz), int(pipe.segmenter.window_size)
     background = pipe.background_index
@@ -374,9 +392,9 @@ def _rows(ds: Dataset, pipe: FittedPipeline, py: PipelineRun, fw: StreamRun, agr
         label = segs[matched[i]].label if i in matched else segs[max(over)[1]].label if over else ds.background
         note = "firmware != Python" if not agree[i] else ""
         if by_windows:
-            truth = int(py.y_true[i])
-            label = classes[truth] if 0 <= truth < len(classes) else label
-            if not note and py_e >= 1 and py_e - 1 != truth:
+            t = -1 if truth is None else int(truth[i])
+            label = classes[t] if t >= 0 else label
+            if not note and t >= 0 and py_e >= 1 and py_e - 1 != t:
                 note = "wrong class"
         elif not note and is_event(py_e) and i not in matched:
             same = any(segs[k].label == classes[py_e - 1] for _, k in over)

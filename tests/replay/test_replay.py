@@ -334,3 +334,13 @@ def test_a_model_without_background_class_is_scored_by_windows(boxing_dir, tmp_p
     assert wrong > 0 and sum(row.note == "wrong class" for row in c.rows) == wrong
     assert {row.note for row in c.rows} <= {"", "wrong class"}
     assert sum(row.window >= 0 for row in c.rows) == int((py.outputs >= 0).sum())
+    # A label the model does not know ("cross" for the jabs) is no class to judge against: a window labelled by
+    # it is not "NoActivity" (label_windows' class 0, the model's first class here): no note, not scored.
+    crossed = tmp_path / "crossed" / f"{RIGHT}.csv"
+    crossed.parent.mkdir()
+    crossed.write_text((boxing_dir / f"{RIGHT}.csv").read_text().replace(",jab,", ",cross,"))
+    (x,) = replay_trial(folder, 0, [crossed], study_name="nb").captures
+    rows = [row for row in x.rows if row.window >= 0]
+    assert any(row.label == "cross" for row in rows) and all(row.note == "" for row in rows if row.label == "cross")
+    assert len(rows) == len([row for row in c.rows if row.window >= 0])  # the same outputs, only judged otherwise
+    assert 0 < x.window_metrics["n_windows"] < m["n_windows"]  # windows of an unknown label are not scored
