@@ -60,8 +60,9 @@ def read_yaml(path: Path, what: str) -> Any:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # inside: the reader refuses control characters (yaml.reader.ReaderError)
         node = loader.get_single_node()
         if node is None:
             return None
@@ -80,7 +81,8 @@ def read_yaml(path: Path, what: str) -> Any:
     except RecursionError:
         raise ConfigError(f"{path}: nested too deeply to be {what}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:

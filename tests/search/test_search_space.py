@@ -229,6 +229,12 @@ def test_not_yaml(tmp_path):
         f"{path}: not valid YAML (line 2, column 34: expected ',' or ']', but got '}}', while parsing a flow sequence)")
 
 
+def test_a_control_character_is_a_yaml_error_naming_the_file(tmp_path):
+    path = tmp_path / "ctrl.yaml"
+    message = _load_error(path, "name: x\x01\n")
+    assert message.startswith(f"{path}: not valid YAML (") and "#x0001" in message and "\n" not in message
+
+
 def test_a_misspelt_key_is_named_with_the_key_it_was_meant_to_be(tmp_path):
     path = tmp_path / "space.yaml"
     # Both an unknown key and a missing one: the key the user typed is named, the missing one suggested.
