@@ -685,6 +685,9 @@ def run_search(req: SearchRequest) -> SearchSummary:
         if req.notify is not None:
             req.notify(line)
     source = info["source"]
+    # {held-out capture: its group_by values joined by "/"} (None: grouped by capture)
+    test_groups = (None if space.search.group_by == "capture" else
+                   {n: "/".join(g) for n, g in capture_groups(test, space.search.group_by, missing="?").items()})
     meta = {
         "dataset": train.name,
         "data_source": source["paths"][0] if source["paths"] else source["dataset"],
@@ -712,11 +715,8 @@ def run_search(req: SearchRequest) -> SearchSummary:
         "group_by": list(data.group_by),
         "folds": [{"train": list(f.train), "val": list(f.val), "streams": f.streams.capture_names()}
                   for f in data.folds],
-        "test_groups": (None if space.search.group_by == "capture" else
-                        sorted({"/".join(g) for g in capture_groups(test, space.search.group_by, missing="?").values()})),
-        "test_capture_groups": (None if space.search.group_by == "capture" else
-                                {n: "/".join(g) for n, g in
-                                 capture_groups(test, space.search.group_by, missing="?").items()}),
+        "test_groups": None if test_groups is None else sorted(set(test_groups.values())),
+        "test_capture_groups": test_groups,
     }
     try:
         return _search_study(req, space, target, meta, data, sample_scale, t_start, report.lines())
