@@ -155,6 +155,14 @@ def test_layout_search_report_export(layouts, ray_once, tmp_path, case):
     summary = run_search(SearchRequest(study=case, space_path=space, data=data[1], root=tmp_path / "studies",
                                        trials=1, workers=1, progress=False))
     assert summary.n_complete == 1, summary
+    from automl.search import load_study
+
+    attrs = load_study(tmp_path / "studies", case)[0].user_attrs
+    if case == "mbientlab":  # the held-out subject S04, per held-out capture and as the list of groups
+        assert attrs["test_groups"] == ["S04"]
+        assert attrs["test_capture_groups"] == {n: "S04" for n in attrs["test_captures"]} and attrs["test_captures"]
+    else:  # grouped by capture: no groups recorded
+        assert attrs["test_groups"] is None and attrs["test_capture_groups"] is None
     log = (tmp_path / "studies" / case / "search.log").read_text()  # the data summary, before the first trial
     assert " Hz" in log and "channels acc" in log and log.index("sensor groups") < log.index("trial 0")
     r = runner.invoke(app, ["report", "--study", case, "--root", str(tmp_path / "studies")])
