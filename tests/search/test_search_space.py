@@ -224,9 +224,15 @@ def _load_error(path: Path, text: str) -> str:
 
 def test_not_yaml(tmp_path):
     path = tmp_path / "broken.yaml"
-    # Where, as an editor counts (line 2, column 34 is the '}'), and what PyYAML expected there.
+    # Where, as an editor counts (line 2, column 34 is the '}'), what PyYAML expected there, and where the
+    # unclosed '[' is (column 29).
     assert _load_error(path, "name: x\nsegmentation: {window_size: [1, 2}\n") == (
-        f"{path}: not valid YAML (line 2, column 34: expected ',' or ']', but got '}}', while parsing a flow sequence)")
+        f"{path}: not valid YAML (line 2, column 34: expected ',' or ']', but got '}}', while parsing a flow sequence "
+        "that starts at line 2, column 29)")
+    # An unclosed '{' is found lines later: the message says where it was opened.
+    assert _load_error(path, "name: x\nsegmentation: {window_size: 100,\n  slide: 50\nmodel: 3\n") == (
+        f"{path}: not valid YAML (line 4, column 6: expected ',' or '}}', but got ':', while parsing a flow mapping "
+        "that starts at line 2, column 15)")
 
 
 def test_a_control_character_is_a_yaml_error_naming_the_file(tmp_path):
