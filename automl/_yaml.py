@@ -72,21 +72,22 @@ def read_yaml(path: Path, what: str) -> Any:
         return loader.construct_document(node)
     except yaml.YAMLError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        # PyYAML's marks are 0-based: say lines and columns as an editor shows them (1-based), where the error
-        # was found and, for an unclosed bracket, where what it was parsing started.
-        def at(mark) -> str:
-            return f"line {mark.line + 1}, column {mark.column + 1}"
-
+        # Where the error was found and, for an unclosed bracket, where what it was parsing started.
         mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
         context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        where = f"{at(mark)}: " if mark is not None else ""
-        since = (f", {cut(context)}" + (f" that starts at {at(start)}" if start is not None else "")) if context else ""
+        where = f"{_at(mark)}: " if mark is not None else ""
+        since = (f", {cut(context)}" + (f" that starts at {_at(start)}" if start is not None else "")) if context else ""
         raise ConfigError(f"{path}: not valid YAML ({where}{cut(problem or first)}{since})") from None
     except RecursionError:
         raise ConfigError(f"{path}: nested too deeply to be {what}") from None
     finally:
         if loader is not None:
             loader.dispose()
+
+
+def _at(mark: yaml.Mark) -> str:
+    """``"line 2, column 15"``: a PyYAML mark (0-based) as an editor counts (1-based)."""
+    return f"line {mark.line + 1}, column {mark.column + 1}"
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
