@@ -19,6 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from automl.cli import app
+from automl.errors import StudyError
 from automl.search import SearchRequest, _runner, load_study, run_search, trial_detail
 
 pytestmark = pytest.mark.slow
@@ -42,6 +43,15 @@ def _trials(root: Path, study: str = "t"):
     return load_study(root, study)[0].get_trials(deepcopy=False)
 
 
+def _trials_so_far(root: Path, study: str = "t"):
+    """The trials of a search another process is starting: none until its journal holds the study (the file
+    exists a moment before the study is written into it)."""
+    try:
+        return _trials(root, study)
+    except StudyError:
+        return []
+
+
 def test_failing_trials_are_recorded_and_the_search_goes_on(tmp_path, monkeypatch):
     # trial 0 raises, 1 gets a NaN loss, 2's worker process is killed, 3 hangs past --trial-timeout.
     monkeypatch.setenv("AUTOML_FAULT_INJECT", "0:raise,1:nan,2:kill,3:hang")
@@ -62,17 +72,15 @@ def test_sigkill_then_resume_loses_nothing(tmp_path):
     args = ["search", "--dataset", "basic-motions", "--space", str(SPACE), "--study", "t", "--trials", "6",
             "--workers", "2", "--root", str(tmp_path), "--no-progress", "--seed", "3"]
     proc = _cli(*args, env=env)
-    journal = tmp_path / "t" / "journal.log"
     deadline = time.monotonic() + 300
     complete_before: set[int] = set()
     while time.monotonic() < deadline:
         time.sleep(2)
-        if journal.exists():
-            trials = _trials(tmp_path)
-            complete_before = {t.number for t in trials if t.state == State.COMPLETE}
-            running = [t for t in trials if t.state == State.RUNNING and t.number == 3]
-            if len(complete_before) >= 2 and running:
-                break
+        trials = _trials_so_far(tmp_path)
+        complete_before = {t.number for t in trials if t.state == State.COMPLETE}
+        running = [t for t in trials if t.state == State.RUNNING and t.number == 3]
+        if len(complete_before) >= 2 and running:
+            break
     else:
         proc.kill()
         pytest.fail("the search did not reach 2 complete trials with trial 3 running")
@@ -99,11 +107,10 @@ def test_sigterm_finishes_running_trials_and_leaves_no_running_trial(tmp_path):
     args = ["search", "--dataset", "basic-motions", "--space", str(SPACE), "--study", "t", "--trials", "40",
             "--workers", "2", "--root", str(tmp_path), "--no-progress"]
     proc = _cli(*args)
-    journal = tmp_path / "t" / "journal.log"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         time.sleep(1)
-        if journal.exists() and any(t.state == State.COMPLETE for t in _trials(tmp_path)):
+        if any(t.state == State.COMPLETE for t in _trials_so_far(tmp_path)):
             break
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=300)
@@ -197,10 +204,9 @@ def test_a_second_search_of_a_running_study_is_refused_and_the_first_finishes(tm
     args = ["search", "--dataset", "basic-motions", "--space", str(SPACE), "--study", "t", "--trials", "4",
             "--workers", "2", "--root", str(tmp_path), "--no-progress"]
     first = _cli(*args)
-    journal = tmp_path / "t" / "journal.log"
     for _ in range(150):  # until the first search has started a trial (the guard only stops a hung run)
         time.sleep(2)
-        if journal.exists() and any(t.state == State.RUNNING for t in _trials(tmp_path)):
+        if any(t.state == State.RUNNING for t in _trials_so_far(tmp_path)):
             break
     second = subprocess.run([sys.executable, "-m", "automl.cli", *args], capture_output=True, text=True, timeout=600)
     assert second.returncode == 1
